@@ -1,0 +1,1 @@
+"""Command groups of the ``yibao`` CLI; each module exposes ``register(app)``."""

@@ -1,0 +1,9 @@
+"""``yibao demo``: not yet implemented."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,71 @@
+"""All tables, imported so that ``Base.metadata`` is complete (Alembic and tests read it)."""
+
+from yibao.store.base import Base
+from yibao.store.tables.people import (
+    ChronicRegistration,
+    Employer,
+    Enrollment,
+    Identity,
+    Person,
+    PersonalAccount,
+    SupplementaryEnrollment,
+)
+from yibao.store.tables.reference import (
+    NATIONAL,
+    CatalogueItem,
+    ClinicalCode,
+    Department,
+    Dictionary,
+    Institution,
+    Practitioner,
+    Region,
+)
+from yibao.store.tables.security import ApiClient, AuditHead, AuditLog, Role, StaffUser, UserRole
+from yibao.store.tables.settlement import (
+    Accumulator,
+    AccumulatorYear,
+    FeeLine,
+    LedgerEntry,
+    LedgerPosting,
+    MessageLog,
+    Settlement,
+    SettlementDetail,
+    Visit,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "NATIONAL",
+    "Accumulator",
+    "AccumulatorYear",
+    "ApiClient",
+    "AuditHead",
+    "AuditLog",
+    "Base",
+    "CatalogueItem",
+    "ChronicRegistration",
+    "ClinicalCode",
+    "Department",
+    "Dictionary",
+    "Employer",
+    "Enrollment",
+    "FeeLine",
+    "Identity",
+    "Institution",
+    "LedgerEntry",
+    "LedgerPosting",
+    "MessageLog",
+    "Person",
+    "PersonalAccount",
+    "Practitioner",
+    "Region",
+    "Role",
+    "Settlement",
+    "SettlementDetail",
+    "StaffUser",
+    "SupplementaryEnrollment",
+    "UserRole",
+    "Visit",
+    "metadata",
+]
