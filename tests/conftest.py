@@ -76,7 +76,9 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch
+) -> Iterator[Engine]:
     """A migrated, empty database on each backend; also installed as the configured database."""
     if request.param == "postgresql":
         if not PG_URL:

@@ -27,7 +27,9 @@ class Base(DeclarativeBase):
 
 
 def money(nullable: bool = False, default: int | None = 0) -> Mapped[int]:
-    return mapped_column(Fen, nullable=nullable, default=default, server_default=None if default is None else str(default))
+    return mapped_column(
+        Fen, nullable=nullable, default=default, server_default=None if default is None else str(default)
+    )
 
 
 class Timestamps:

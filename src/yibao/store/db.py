@@ -51,7 +51,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    raise ConfigError(f"YIBAO_DATABASE_URL: 不支持的数据库 {parsed.get_backend_name()!r} (sqlite or postgresql)")
+    raise ConfigError(
+        f"YIBAO_DATABASE_URL: 不支持的数据库 {parsed.get_backend_name()!r} (sqlite or postgresql)"
+    )
 
 
 _ENGINES: dict[tuple[str, bool], Engine] = {}

@@ -7,14 +7,17 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.base import BigId, Base, Fen, Timestamps
+from yibao.store.base import Base, BigId, Fen, Timestamps
 
 
 class Person(Base, Timestamps):
     """参保人 identity snapshot: the national ``baseinfo``."""
 
     __tablename__ = "person"
-    __table_args__ = (Index("ix_person_cert", "psn_cert_type", "certno", unique=True), Index("ix_person_name", "psn_name"))
+    __table_args__ = (
+        Index("ix_person_cert", "psn_cert_type", "certno", unique=True),
+        Index("ix_person_name", "psn_name"),
+    )
     psn_no: Mapped[str] = mapped_column(String(30), primary_key=True)
     psn_cert_type: Mapped[str] = mapped_column(String(6), default="01")
     certno: Mapped[str] = mapped_column(String(50))

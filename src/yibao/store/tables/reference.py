@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.base import BigId, Base, Fen, Timestamps
+from yibao.store.base import Base, BigId, Fen, Timestamps
 
 NATIONAL = "000000"  # admdvs scope of national dictionary values
 

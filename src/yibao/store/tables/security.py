@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.base import BigId, Base, Timestamps
+from yibao.store.base import Base, BigId, Timestamps
 
 
 class ApiClient(Base, Timestamps):

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.base import BigId, Base, Fen, Timestamps, money
+from yibao.store.base import Base, BigId, Fen, Timestamps, money
 
 
 class Visit(Base, Timestamps):
     """就诊 (mdtrt): one outpatient visit, pharmacy purchase or admission."""
 
     __tablename__ = "visit"
-    __table_args__ = (Index("ix_visit_person", "psn_no", "begntime"), Index("ix_visit_institution", "fixmedins_code", "begntime"))
+    __table_args__ = (
+        Index("ix_visit_person", "psn_no", "begntime"),
+        Index("ix_visit_institution", "fixmedins_code", "begntime"),
+    )
     mdtrt_id: Mapped[str] = mapped_column(String(30), primary_key=True)
     psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no"))
     fixmedins_code: Mapped[str] = mapped_column(ForeignKey("institution.fixmedins_code"))
@@ -124,7 +138,9 @@ class Settlement(Base, Timestamps):
     policy_version: Mapped[str] = mapped_column(String(40))
     policy_hash: Mapped[str] = mapped_column(String(64))
     trace: Mapped[dict | None] = mapped_column(JSON)
-    accum_delta: Mapped[dict | None] = mapped_column(JSON)  # what it added to each accumulator (reversal subtracts)
+    accum_delta: Mapped[dict | None] = mapped_column(
+        JSON
+    )  # what it added to each accumulator (reversal subtracts)
 
 
 class SettlementDetail(Base):
@@ -184,7 +200,9 @@ class LedgerPosting(Base):
     __table_args__ = (Index("ix_ledger_posting_account", "account", "fund_pay_type"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
-    account: Mapped[str] = mapped_column(String(40))  # fund_expense | institution_payable | personal_account | cash …
+    account: Mapped[str] = mapped_column(
+        String(40)
+    )  # fund_expense | institution_payable | personal_account | cash …
     fund_pay_type: Mapped[str | None] = mapped_column(String(10))
     fixmedins_code: Mapped[str | None] = mapped_column(String(12))
     psn_no: Mapped[str | None] = mapped_column(String(30))
