@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import delete, update
 
 from yibao.cli import main
@@ -31,7 +33,7 @@ def test_chain_verifies_and_links(engine):
         rows = s.query(AuditLog).order_by(AuditLog.seq).all()
     assert result.ok and result.rows == 5
     assert rows[0].prev_hash == audit.GENESIS
-    assert all(b.prev_hash == a.row_hash for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.prev_hash == a.row_hash for a, b in itertools.pairwise(rows))
 
 
 def test_edited_row_is_detected(engine, capsys):

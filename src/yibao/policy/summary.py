@@ -1,0 +1,175 @@
+"""Human summaries of policy versions for the CLI (Rich renderables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from yibao.money import fmt_bp, fmt_fen
+from yibao.policy.loader import LoadedVersion, effective_end
+from yibao.policy.schema import ALL, PolicyVersion
+
+
+def _amt(v: int | None) -> str:
+    if v is None:
+        return "不封顶"
+    text = fmt_fen(v)
+    return text[:-3] if text.endswith(".00") else text
+
+
+def _r(bp: int) -> str:
+    """0.8000 → 0.80, 0.8850 → 0.885 (compact, still exact)."""
+    whole, frac = fmt_bp(bp).split(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{whole}.{frac}"
+
+
+def _table_text(table: dict, fmt) -> str:
+    """{psn|*: {lv|*: v}} → '0.80/0.70/0.60' or '11: 0.80/0.70/0.60  12: …'."""
+    parts = []
+    for psn, row in table.items():
+        if isinstance(row, dict):
+            text = fmt(row[ALL]) if ALL in row else "/".join(fmt(row[lv]) for lv in ("1", "2", "3"))
+        else:
+            text = fmt(row)
+        parts.append(text if psn == ALL else f"{psn}: {text}")
+    return "  ".join(parts)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix} › {k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten(v, f"{prefix} › {i}"))
+        return out
+    return {prefix: value}
+
+
+def _display(path: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "—" if value is None else str(value)
+    return _r(value) if "ratio" in path else _amt(value)
+
+
+def changes(old: PolicyVersion, new: PolicyVersion) -> list[str]:
+    """Paths whose values differ between two versions (amounts in fen, ratios in basis points)."""
+    skip = {"version", "title", "effective_from", "effective_to"}
+    a = {k: v for k, v in _flatten(old.model_dump(mode="json")).items() if k.split(" › ")[0] not in skip}
+    b = {k: v for k, v in _flatten(new.model_dump(mode="json")).items() if k.split(" › ")[0] not in skip}
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            out.append(
+                f"{key.replace(' › *', '')}: {_display(key, a.get(key))} → {_display(key, b.get(key))}"
+            )
+    return out
+
+
+def version_header(lv: LoadedVersion, end) -> Text:
+    p = lv.policy
+    rng = f"{p.effective_from} — {end or '(open)'}"
+    return Text.assemble(
+        (f"{p.region} {p.version} ", "bold"), (p.title, "bold cyan"), f"  {rng}  ", (str(lv.path), "dim")
+    )
+
+
+def version_tables(p: PolicyVersion) -> Group:
+    """Every class of every insutype (one small table each), then the supplementary tiers."""
+    lines: list[Any] = []
+    for code, ins in p.insutype.items():
+        cats = ", ".join(f"{k} {v}" for k, v in ins.psn_types.items())
+        lines.append(Text(f"{code} {ins.name}  (人员类别 {cats})", style="bold"))
+        t = Table(show_header=True, header_style="dim", box=None, padding=(0, 1))
+        for col in ("类别", "起付线", "比例 一级/二级/三级", "年度限额"):
+            t.add_column(col)
+        for cname, cb in ins.classes.items():
+            label = p.benefit_classes[cname].name
+            if not cb.pool:
+                t.add_row(label, "—", "无统筹待遇", "—")
+                continue
+            d = cb.deductible
+            if d.kind == "none":
+                ded = "无"
+            else:
+                ded = ("年 " if d.kind == "annual" else "次 ") + _table_text(d.amount, _amt)
+                if d.repeat_ratio is not None:
+                    ded += f" 再次×{_r(d.repeat_ratio)}"
+            cap = "不封顶" if cb.cap == "unlimited" else _table_text(ins.caps[cb.cap], _amt) + f" ({cb.cap})"
+            t.add_row(label, ded, _table_text(cb.ratio, _r), cap)
+            if cb.disease_caps:
+                t.add_row("", "", "病种限额", ", ".join(f"{k} {_amt(v)}" for k, v in cb.disease_caps.items()))
+        lines.append(t)
+        if ins.large_expense:
+            le = ins.large_expense
+            lines.append(
+                Text(
+                    f"  大额补助 {le.fund_pay_type}: {'/'.join(le.classes)} 比例 {_r(le.ratio)} 限额 {_amt(le.cap)}"
+                )
+            )
+        if ins.critical_illness:
+            ci = ins.critical_illness
+            segs = ", ".join(
+                f"≤{_amt(s.upto) if s.upto is not None else '∞'} {_r(s.ratio)}" for s in ci.segments
+            )
+            lines.append(
+                Text(
+                    f"  大病保险 {ci.fund_pay_type}: 起付 {_amt(ci.deductible)}; {segs}; 限额 {_amt(ci.cap)}"
+                )
+            )
+            if ci.tilt:
+                lines.append(
+                    Text(
+                        f"    倾斜 {'/'.join(ci.tilt.identities)}: 起付 {_amt(ci.tilt.deductible)}, "
+                        f"比例 +{_r(ci.tilt.ratio_add)}, 限额 {_amt(ci.tilt.cap)}"
+                    )
+                )
+    if p.supplementary:
+        s = p.supplementary
+        lines.append(
+            Text(
+                f"{s.name} {s.fund_pay_type}: {'/'.join(s.classes)} 起付 {_amt(s.deductible)} 比例 {_r(s.ratio)} "
+                f"限额 {_amt(s.cap)}",
+                style="bold",
+            )
+        )
+        if s.tilt:
+            lines.append(
+                Text(
+                    f"  救助对象 {'/'.join(s.tilt.identities)}: 起付 {_amt(s.tilt.deductible)} 比例 {_r(s.tilt.ratio)}"
+                    f" 限额 {_amt(s.tilt.cap)}"
+                )
+            )
+    if p.assistance:
+        a = p.assistance
+        lines.append(Text(f"医疗救助 {a.fund_pay_type}: {'/'.join(a.classes)} ({a.selection})", style="bold"))
+        for c, cat in a.categories.items():
+            lim = "".join(f", {k} {_amt(v)}" for k, v in cat.class_limits.items())
+            lines.append(Text(f"  {c} {cat.name}: 比例 {_r(cat.ratio)}, 年度 {_amt(cat.annual_limit)}{lim}"))
+    return Group(*lines)
+
+
+def check_summary(loaded: list[LoadedVersion], bundle_hash: str) -> Group:
+    """One screen: the first version in full, each later one as its changes."""
+    parts: list[Any] = [
+        Text(f"政策校验通过 (policy OK): {len(loaded)} 个版本, hash {bundle_hash[:16]}", style="bold green")
+    ]
+    for i, lv in enumerate(loaded):
+        parts.append(Text(""))
+        parts.append(version_header(lv, effective_end(loaded, i)))
+        if i == 0:
+            parts.append(version_tables(lv.policy))
+        else:
+            diff = changes(loaded[i - 1].policy, lv.policy)
+            parts.append(
+                Text(f"与 {loaded[i - 1].policy.version} 相比的变化 (changes):" if diff else "与上一版本相同")
+            )
+            parts.extend(Text(f"  • {d}") for d in diff)
+    return Group(*parts)

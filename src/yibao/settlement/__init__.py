@@ -1,0 +1,1 @@
+"""One-stop settlement (一站式结算): the vectorized kernel and its inputs and outputs."""

@@ -1,0 +1,175 @@
+"""Settlement results in national terms: setlinfo roll-ups, setldetail rows, the accumulator delta."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from yibao.money import fmt_bp, fmt_fen
+from yibao.policy.compiler import INF, PolicyBundle
+
+# setlinfo money fields, in national order (fen); pool_prop_selfpay is a ratio (basis points).
+SETLINFO_AMOUNTS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "hifdm_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "hosp_part_amt",
+    "balc",
+)
+SETLINFO_ORDER = (*SETLINFO_AMOUNTS[:7], "pool_prop_selfpay", *SETLINFO_AMOUNTS[7:])
+
+
+@dataclass
+class DetailRow:
+    """基金分项: one fund's payment, the base it computed on and its remaining limit (None = unlimited)."""
+
+    fund_pay_type: str
+    inscp_scp_amt: int
+    crt_payb_lmt_amt: int | None
+    fund_payamt: int
+
+    def negated(self) -> DetailRow:
+        return DetailRow(self.fund_pay_type, -self.inscp_scp_amt, self.crt_payb_lmt_amt, -self.fund_payamt)
+
+    def as_json(self) -> dict:
+        return {
+            "fund_pay_type": self.fund_pay_type,
+            "inscp_scp_amt": fmt_fen(self.inscp_scp_amt),
+            "crt_payb_lmt_amt": None if self.crt_payb_lmt_amt is None else fmt_fen(self.crt_payb_lmt_amt),
+            "fund_payamt": fmt_fen(self.fund_payamt),
+        }
+
+
+@dataclass
+class Settled:
+    """One settlement (or its reversal): amounts in fen, the ratio in basis points."""
+
+    setlinfo: dict[str, int]
+    setldetail: list[DetailRow]
+    delta: dict[str, int]  # what it added to each named accumulator of its (year, insutype)
+    year: int
+    insutype: str
+    policy_version: str
+    policy_hash: str
+    lines: list[dict[str, int]] = field(default_factory=list)  # per-line split (2204 result)
+    trace: list[dict[str, str]] = field(default_factory=list)
+    assistance_category: str | None = None
+    reversal: bool = False
+
+    def setlinfo_json(self) -> dict[str, str]:
+        out = {}
+        for k in SETLINFO_ORDER:
+            out[k] = fmt_bp(self.setlinfo[k]) if k == "pool_prop_selfpay" else fmt_fen(self.setlinfo[k])
+        return out
+
+    def setldetail_json(self) -> list[dict]:
+        return [r.as_json() for r in self.setldetail]
+
+    def check_identities(self) -> None:
+        """I1, I2, I3, I5 of the contract; a violation is a bug, never a user error."""
+        s = self.setlinfo
+        assert (
+            s["medfee_sumamt"]
+            == s["fulamt_ownpay_amt"] + s["overlmt_selfpay"] + s["preselfpay_amt"] + s["inscp_scp_amt"]
+        )
+        assert s["fund_pay_sumamt"] == (
+            s["hifp_pay"]
+            + s["cvlserv_pay"]
+            + s["hifes_pay"]
+            + s["hifmi_pay"]
+            + s["hifob_pay"]
+            + s["hifdm_pay"]
+            + s["maf_pay"]
+            + s["oth_pay"]
+        )
+        assert s["medfee_sumamt"] == s["fund_pay_sumamt"] + s["psn_part_amt"] + s["hosp_part_amt"]
+        assert s["psn_part_amt"] == s["acct_pay"] + s["psn_cash_pay"]
+
+
+def _lim(value: int) -> int | None:
+    return None if value >= INF // 2 else int(value)
+
+
+def build_detail(bundle: PolicyBundle, o: dict, i: int, ver: int, ins: int) -> list[DetailRow]:
+    """setldetail for visit ``i`` of kernel outputs ``o``: funds that paid, then the personal account."""
+    n = bundle.names
+    rows = []
+
+    def add(fpt, base, rem, pay):
+        if pay:
+            rows.append(DetailRow(fpt, int(base), _lim(int(rem)), int(pay)))
+
+    add(n["pool_fpt"][ver][ins], o["pool_base"][i], o["pool_rem"][i], o["hifp_pay"][i])
+    if o["hifob_pay"][i]:
+        add(n["le_fpt"][ver][ins], o["le_base"][i], o["le_rem"][i], o["hifob_pay"][i])
+    if o["hifmi_pay"][i]:
+        add(n["ci_fpt"][ver][ins], o["ci_b"][i], o["ci_rem"][i], o["hifmi_pay"][i])
+    if o["oth_pay"][i]:
+        add(n["sp_fpt"][ver], o["sp_c"][i], o["sp_rem"][i], o["oth_pay"][i])
+    if o["maf_pay"][i]:
+        add(n["as_fpt"][ver], o["as_m"][i], o["as_rem"][i], o["maf_pay"][i])
+    if o["acct_pay"][i] and n["acct_fpt"][ver][ins]:
+        add(n["acct_fpt"][ver][ins], o["psn_part_amt"][i], o["bal_before"][i], o["acct_pay"][i])
+    return rows
+
+
+def build_delta(
+    bundle: PolicyBundle, o: dict, i: int, ver: int, ins: int, cls: int, dis: int
+) -> dict[str, int]:
+    """Named accumulator increments of visit ``i`` (a reversal subtracts exactly these)."""
+    A = bundle.arrays
+    cname = bundle.classes[cls]
+    hifp = int(o["hifp_pay"][i])
+    delta = {}
+    if A["pool_on"][ver, ins, cls] and A["dedc_kind"][ver, ins, cls] == 1:
+        delta[f"dedc:{cname}"] = int(o["act_pay_dedc"][i])
+    if o["counted_adm"][i]:
+        delta[f"admissions:{cname}"] = 1
+    g = int(A["cap_group"][ver, ins, cls])
+    if A["pool_on"][ver, ins, cls] and g >= 0:
+        delta[f"cap:{bundle.groups[g]}"] = hifp
+    if dis >= 0:
+        delta[f"disease:{bundle.diseases[dis]}"] = hifp
+    delta["large_expense:paid"] = int(o["hifob_pay"][i])
+    delta["critical:base"] = int(o["ci_b"][i])
+    delta["critical:paid"] = int(o["hifmi_pay"][i])
+    delta["supplementary:base"] = int(o["sp_c"][i])
+    delta["supplementary:paid"] = int(o["oth_pay"][i])
+    delta["assistance:paid"] = int(o["maf_pay"][i])
+    delta[f"assistance:{cname}"] = int(o["maf_pay"][i])
+    return {k: v for k, v in delta.items() if v}
+
+
+def negate(settled: Settled, balance_after: int) -> Settled:
+    """The reversal record: every amount negated, the ratio kept, ``balc`` the restored balance."""
+    info = {k: -v for k, v in settled.setlinfo.items()}
+    info["pool_prop_selfpay"] = settled.setlinfo["pool_prop_selfpay"]
+    info["balc"] = balance_after
+    return Settled(
+        setlinfo=info,
+        setldetail=[r.negated() for r in settled.setldetail],
+        delta={k: -v for k, v in settled.delta.items()},
+        year=settled.year,
+        insutype=settled.insutype,
+        policy_version=settled.policy_version,
+        policy_hash=settled.policy_hash,
+        lines=[{k: -v for k, v in ln.items()} for ln in settled.lines],
+        trace=settled.trace,
+        assistance_category=settled.assistance_category,
+        reversal=True,
+    )
