@@ -172,7 +172,7 @@ def settle_wave(
     ci_on = A["ci_on"][vi]
     if ci_on.any():
         ci_t = ((v.idmask[idx] & A["ci_tilt_mask"][ver, ins]) != 0).astype(np.int64)
-        bvec = np.where(ci_on, left, 0)
+        bvec = np.where(ci_on, inscp - hifp, 0)  # b = inscp − hifp (contract §3.2), even if 大额 also paid
         ci_before = st.ci_base[s]
         ci_cap = A["ci_cap"][ver, ins, ci_t]
         ded, upto, seg_ratio = (
