@@ -27,9 +27,22 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _register() -> None:
     # Each command group lives in its own module under yibao.commands; order = order in --help.
-    from yibao.commands import audit, db, demo, dicts, imports, policy, region, scenarios, serve, users
+    from yibao.commands import (
+        audit,
+        clients,
+        db,
+        demo,
+        dicts,
+        imports,
+        ledger,
+        policy,
+        region,
+        scenarios,
+        serve,
+        users,
+    )
 
-    for module in (db, dicts, imports, region, policy, scenarios, audit, users, serve, demo):
+    for module in (db, dicts, imports, region, policy, scenarios, clients, ledger, audit, users, serve, demo):
         module.register(app)
 
 

@@ -27,6 +27,8 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # We issue BEGIN ourselves (see _sqlite_begin), so the driver must not.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # WAL lets the console read while a settlement writes; foreign keys are off by default in SQLite.
     cur.execute("PRAGMA journal_mode=WAL")
@@ -34,6 +36,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    """A write unit of work takes SQLite's write lock at BEGIN: a deferred transaction that read
+    first could not upgrade once another writer committed (SQLITE_BUSY), it would fail, not wait."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -48,6 +56,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -80,9 +89,13 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
-    """One database transaction: commit on success, roll back on any error (nothing half-written)."""
-    session = session_factory(engine)()
+def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
+    """One database transaction: commit on success, roll back on any error (nothing half-written).
+
+    ``write=True`` (the default) takes SQLite's write lock at BEGIN; read-only work passes False.
+    """
+    engine = engine or get_engine()
+    session = session_factory(engine.execution_options(write=write))()
     try:
         with session.begin():
             yield session

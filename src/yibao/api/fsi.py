@@ -1,0 +1,239 @@
+"""The national transaction facade (定点医药机构接口): ``POST /fsi/api/callService``.
+
+Flow of one call: parse the envelope → authenticate the institution's client → look the
+``msgid`` up (a retry with the same content returns the stored reply; different content is
+refused) → run the transaction in ONE unit of work that also stores the reply under the
+msgid. A business refusal rolls everything back and stores only the refusal, so a retry is
+answered identically and nothing is half-written. Every failure is ``infcode -1`` with an
+``err_msg`` naming the field and the reason; never an HTTP 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from yibao.api import exactjson, signing
+from yibao.api.fields import Node
+from yibao.errors import YibaoError
+from yibao.settlement.service import Context
+from yibao.store.db import unit_of_work
+from yibao.store.tables import ApiClient, Institution, MessageLog
+
+log = logging.getLogger("yibao.fsi")
+Handler = Callable[[Session, Context, Node, dict], dict]
+HANDLERS: dict[str, Handler] = {}
+TOMBSTONE = "*"  # digest of a msgid reserved by 2601 冲正 before the original arrived
+
+
+def transaction(*infnos: str):
+    """Register a handler for national transaction numbers."""
+
+    def deco(fn: Handler) -> Handler:
+        for n in infnos:
+            HANDLERS[n] = fn
+        return fn
+
+    return deco
+
+
+class Refusal(YibaoError):
+    """Refused before any business logic (envelope, authentication, idempotency)."""
+
+
+@dataclass
+class Reply:
+    body: dict
+    stored: bool = False
+
+
+def _now() -> datetime:
+    return datetime.now()
+
+
+def _envelope(infcode: int, output: Any = None, err_msg: str = "", admdvs: str = "990100") -> dict:
+    now = _now()
+    stamp = f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}"
+    return {
+        "infcode": infcode,
+        "inf_refmsgid": f"{admdvs[:6]}{now:%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}",
+        "refmsg_time": stamp,
+        "respond_time": stamp,
+        "err_msg": err_msg,
+        "warn_msg": "",
+        "output": output if output is not None else {},
+    }
+
+
+def refuse(message: str, msgid: str | None = None) -> dict:
+    return _envelope(-1, err_msg=message)
+
+
+def digest(envelope: dict) -> str:
+    """What makes two messages 'the same': transaction, institution and input (not times or signatures)."""
+    core = {
+        "infno": envelope.get("infno"),
+        "fixmedins_code": envelope.get("fixmedins_code"),
+        "input": envelope.get("input"),
+    }
+    return hashlib.sha256(exactjson.dumps(core).encode("utf-8")).hexdigest()
+
+
+def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, body: bytes) -> ApiClient:
+    if not creds.client_id:
+        raise Refusal(f"未认证的请求 (missing {signing.HEADER_CLIENT})")
+    client = session.get(ApiClient, creds.client_id)
+    if client is None or client.status != "active":
+        raise Refusal(f"{signing.HEADER_CLIENT}: 客户端不存在或已停用")
+    problem = signing.check(creds, secret=client.secret, algo=client.sign_algo, body=body)
+    if problem:
+        raise Refusal(problem)
+    if envelope.get("fixmedins_code") != client.fixmedins_code:
+        raise Refusal(f"fixmedins_code: 与客户端所属机构 {client.fixmedins_code} 不符")
+    inst = session.get(Institution, client.fixmedins_code)
+    if inst is None or inst.status != "active":
+        raise Refusal(f"fixmedins_code: 定点医药机构 {client.fixmedins_code} 已暂停或终止协议，拒绝服务")
+    return client
+
+
+def _parse(body: bytes) -> dict:
+    try:
+        envelope = exactjson.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Refusal(f"报文不是合法的 JSON: {exc}") from None
+    if not isinstance(envelope, dict):
+        raise Refusal("报文应为 JSON 对象")
+    for key in ("infno", "msgid", "fixmedins_code"):
+        v = envelope.get(key)
+        if not isinstance(v, str) or not v.strip():
+            raise Refusal(f"{key}: 缺少 (missing)")
+    if len(envelope["msgid"]) > 40:
+        raise Refusal("msgid: 长度超过 40")
+    if not isinstance(envelope.get("input", {}), dict):
+        raise Refusal("input: 应为对象")
+    if envelope["infno"] not in HANDLERS:
+        raise Refusal(f'infno: 不支持的交易编号 "{envelope["infno"]}"')
+    return envelope
+
+
+def call_service(body: bytes, headers) -> dict:
+    """Answer one envelope (never raises)."""
+    msgid = None
+    try:
+        envelope = _parse(body)
+        msgid = envelope["msgid"]
+        creds = signing.Credentials.from_headers(headers)
+        with unit_of_work(write=False) as s:
+            _authenticate(s, creds, envelope, body)
+        return _run(envelope).body
+    except YibaoError as exc:
+        return refuse(exc.message, msgid)
+    except Exception:  # a bug must still answer in the envelope (and be logged with its traceback)
+        log.exception("callService failed")
+        return refuse("系统内部错误，请稍后重试 (internal error; the request was not applied)", msgid)
+
+
+def _stored(session: Session, msgid: str, dg: str) -> Reply | None:
+    row = session.get(MessageLog, msgid)
+    if row is None:
+        return None
+    if row.request_digest not in (dg, TOMBSTONE):
+        raise Refusal(f"msgid: {msgid} 已使用，且报文内容不同 (a retry must resend the same message)")
+    return Reply(exactjson.loads(row.response), stored=True)
+
+
+def _run(envelope: dict, attempts: int = 3) -> Reply:
+    msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
+    dg = digest(envelope)
+    ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
+    for attempt in range(attempts):
+        try:
+            with unit_of_work() as s:
+                stored = _stored(s, msgid, dg)
+                if stored:
+                    return stored
+                output = HANDLERS[infno](s, ctx, Node(envelope.get("input") or {}, "input"), envelope)
+                reply = _envelope(0, output)
+                setlinfo = output.get("setlinfo") if isinstance(output, dict) else None
+                s.add(
+                    MessageLog(
+                        msgid=msgid,
+                        infno=infno,
+                        fixmedins_code=code,
+                        request_digest=dg,
+                        infcode=0,
+                        response=exactjson.dumps(reply),
+                        received_at=ctx.clock(),
+                        setl_id=setlinfo.get("setl_id") if isinstance(setlinfo, dict) else None,
+                    )
+                )
+                s.flush()  # a concurrent duplicate msgid fails here, inside this unit of work
+                return Reply(reply)
+        except Refusal:
+            raise
+        except YibaoError as exc:
+            return _store_refusal(envelope, dg, exc.message)
+        except IntegrityError:  # the same msgid committed concurrently: answer with its reply
+            with unit_of_work(write=False) as s:
+                stored = _stored(s, msgid, dg)
+            if stored:
+                return stored
+            if attempt == attempts - 1:
+                raise
+        except OperationalError:  # deadlock / serialization / busy: retry the whole unit of work
+            if attempt == attempts - 1:
+                raise
+    raise RuntimeError("unreachable")
+
+
+def _store_refusal(envelope: dict, dg: str, message: str) -> Reply:
+    """A business refusal is deterministic: keep it so a retry gets the same answer."""
+    reply = refuse(message, envelope["msgid"])
+    try:
+        with unit_of_work() as s:
+            stored = _stored(s, envelope["msgid"], dg)
+            if stored:
+                return stored
+            s.add(
+                MessageLog(
+                    msgid=envelope["msgid"],
+                    infno=envelope["infno"],
+                    fixmedins_code=envelope["fixmedins_code"],
+                    request_digest=dg,
+                    infcode=-1,
+                    response=exactjson.dumps(reply),
+                    received_at=_now(),
+                )
+            )
+    except IntegrityError:
+        pass
+    return Reply(reply)
+
+
+def tombstone(session: Session, msgid: str, infno: str, fixmedins_code: str, reason: str) -> None:
+    """Reserve a msgid that never arrived (2601 冲正 first): when it arrives it gets this refusal."""
+    reply = refuse(reason, msgid)
+    session.add(
+        MessageLog(
+            msgid=msgid,
+            infno=infno,
+            fixmedins_code=fixmedins_code,
+            request_digest=TOMBSTONE,
+            infcode=-1,
+            response=exactjson.dumps(reply),
+            received_at=_now(),
+        )
+    )
+
+
+def original_message(session: Session, msgid: str) -> MessageLog | None:
+    return session.scalar(select(MessageLog).where(MessageLog.msgid == msgid))

@@ -1,0 +1,88 @@
+"""Double-entry postings (记账) of a settlement, pure.
+
+A settlement of ``medfee_sumamt`` is paid by the funds, the personal account, the
+person's cash and (rarely) the institution itself. Each payer gets a pair of legs:
+
+* each fund that paid (``fund_pay_type`` F):  Dr ``fund_expense`` F  /  Cr ``institution_payable`` F
+* the personal account:                       Dr ``personal_account`` (the balance owed to the person falls)
+                                              /  Cr ``institution_payable`` 310200
+* the person's cash:                          Dr ``patient_cash``  /  Cr ``institution_cash``
+* the amount the institution absorbs:         Dr ``hospital_absorbed``  /  Cr ``institution_cash``
+
+Debits are positive, credits negative; every entry sums to zero. A reversal posts
+the exact negation of every leg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FUND_EXPENSE = "fund_expense"
+INSTITUTION_PAYABLE = "institution_payable"
+PERSONAL_ACCOUNT = "personal_account"
+PATIENT_CASH = "patient_cash"
+INSTITUTION_CASH = "institution_cash"
+HOSPITAL_ABSORBED = "hospital_absorbed"
+
+# setlinfo fields whose amount is a fund payment, by the tier's setldetail row
+FUND_FIELDS = (
+    "hifp_pay",
+    "hifob_pay",
+    "hifmi_pay",
+    "oth_pay",
+    "maf_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifdm_pay",
+)
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    amount: int  # fen; debit > 0, credit < 0
+    fund_pay_type: str | None = None
+    fixmedins_code: str | None = None
+    psn_no: str | None = None
+
+
+def settlement_postings(
+    setlinfo: dict[str, int],
+    detail: list[tuple[str, int]],
+    *,
+    fixmedins_code: str,
+    psn_no: str,
+    account_fund_pay_type: str = "310200",
+    account_owner: str | None = None,
+) -> list[Posting]:
+    """Legs of one settlement (or, with negated amounts, of its reversal).
+
+    ``detail`` holds (fund_pay_type, fund_payamt) of the funds; the account row, if any,
+    is taken from ``acct_pay`` (its owner may be a relative under 共济).
+    """
+    legs: list[Posting] = []
+    for fpt, amount in detail:
+        if fpt == account_fund_pay_type or not amount:
+            continue
+        legs.append(Posting(FUND_EXPENSE, amount, fpt, fixmedins_code, psn_no))
+        legs.append(Posting(INSTITUTION_PAYABLE, -amount, fpt, fixmedins_code, psn_no))
+    acct = setlinfo["acct_pay"]
+    if acct:
+        legs.append(
+            Posting(PERSONAL_ACCOUNT, acct, account_fund_pay_type, fixmedins_code, account_owner or psn_no)
+        )
+        legs.append(Posting(INSTITUTION_PAYABLE, -acct, account_fund_pay_type, fixmedins_code, psn_no))
+    cash = setlinfo["psn_cash_pay"]
+    if cash:
+        legs.append(Posting(PATIENT_CASH, cash, None, fixmedins_code, psn_no))
+        legs.append(Posting(INSTITUTION_CASH, -cash, None, fixmedins_code, psn_no))
+    hosp = setlinfo.get("hosp_part_amt", 0)
+    if hosp:
+        legs.append(Posting(HOSPITAL_ABSORBED, hosp, None, fixmedins_code, psn_no))
+        legs.append(Posting(INSTITUTION_CASH, -hosp, None, fixmedins_code, psn_no))
+    funds = sum(a for f, a in detail if f != account_fund_pay_type)
+    if funds != setlinfo["fund_pay_sumamt"]:
+        raise ValueError(f"setldetail funds {funds} ≠ fund_pay_sumamt {setlinfo['fund_pay_sumamt']}")
+    if sum(p.amount for p in legs) != 0:  # pairs by construction; kept as a guard against edits
+        raise ValueError("unbalanced ledger entry")
+    return legs

@@ -1,0 +1,128 @@
+"""Store adapter: what a settlement needs about a person, and their accumulators, read and written.
+
+Concurrency: :func:`lock_person` takes a row lock on the person (PostgreSQL ``FOR UPDATE``;
+SQLite write transactions are already serial), so two settlements of one person — in any
+year, insutype or account — never interleave.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from yibao.errors import NotFound, SettlementError
+from yibao.settlement.inputs import Dated, PersonFacts
+from yibao.store.tables import (
+    Accumulator,
+    AccumulatorYear,
+    ChronicRegistration,
+    Enrollment,
+    Identity,
+    Person,
+    PersonalAccount,
+    SupplementaryEnrollment,
+)
+
+INSU_STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4": "终止"}
+
+
+def lock_person(session: Session, psn_no: str) -> Person:
+    person = session.execute(
+        select(Person).where(Person.psn_no == psn_no).with_for_update()
+    ).scalar_one_or_none()
+    if person is None:
+        raise NotFound(f"psn_no: 人员不存在 {psn_no}")
+    return person
+
+
+def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date) -> Enrollment:
+    """The basic-insurance enrollment in force on ``day``, or a precise reason why there is none."""
+    q = select(Enrollment).where(Enrollment.psn_no == psn_no, Enrollment.begndate <= day)
+    if insutype:
+        q = q.where(Enrollment.insutype == insutype)
+    rows = [
+        e
+        for e in session.scalars(q.order_by(Enrollment.begndate.desc()))
+        if e.enddate is None or e.enddate >= day
+    ]
+    if not rows:
+        raise SettlementError(
+            f"insutype: 人员 {psn_no} 在 {day} 未参加险种 {insutype or '(any)'} (not enrolled)"
+        )
+    enr = rows[0]
+    if enr.psn_insu_stas != "1":
+        status = INSU_STATUS.get(enr.psn_insu_stas, enr.psn_insu_stas)
+        raise SettlementError(f"psn_insu_stas: 参保状态为 {enr.psn_insu_stas} {status}，不能享受待遇")
+    return enr
+
+
+def person_facts(session: Session, person: Person, enrollment: Enrollment, day: date) -> PersonFacts:
+    if person.death_date is not None and person.death_date < day:
+        raise SettlementError(f"psn_no: 人员已于 {person.death_date} 死亡")
+    ids = [
+        Dated(i.psn_idet_type, i.begntime, i.endtime)
+        for i in session.scalars(select(Identity).where(Identity.psn_no == person.psn_no))
+    ]
+    chronic = [
+        Dated(c.opsp_dise_code, c.begndate, c.enddate)
+        for c in session.scalars(
+            select(ChronicRegistration).where(
+                ChronicRegistration.psn_no == person.psn_no, ChronicRegistration.status == "approved"
+            )
+        )
+    ]
+    years = set(
+        session.scalars(
+            select(SupplementaryEnrollment.year).where(SupplementaryEnrollment.psn_no == person.psn_no)
+        )
+    )
+    has_account = session.get(PersonalAccount, person.psn_no) is not None
+    return PersonFacts(enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=has_account)
+
+
+def account_balance(session: Session, psn_no: str) -> int:
+    acct = session.get(PersonalAccount, psn_no, with_for_update=True)
+    return acct.balance if acct is not None else 0
+
+
+def set_account_balance(session: Session, psn_no: str, balance: int) -> None:
+    session.execute(update(PersonalAccount).where(PersonalAccount.psn_no == psn_no).values(balance=balance))
+
+
+def load_accumulators(session: Session, psn_no: str, year: int, insutype: str) -> dict[str, int]:
+    rows = session.execute(
+        select(Accumulator.acc_key, Accumulator.value).where(
+            Accumulator.psn_no == psn_no, Accumulator.year == year, Accumulator.insutype == insutype
+        )
+    )
+    return {k: v for k, v in rows if v}
+
+
+def save_accumulators(
+    session: Session, psn_no: str, year: int, insutype: str, old: dict[str, int], new: dict[str, int]
+) -> None:
+    """Write only what changed; bump the header's revision (a cheap change marker for readers)."""
+    for key in set(old) | set(new):
+        before, after = old.get(key, 0), new.get(key, 0)
+        if before == after:
+            continue
+        where = (
+            Accumulator.psn_no == psn_no,
+            Accumulator.year == year,
+            Accumulator.insutype == insutype,
+            Accumulator.acc_key == key,
+        )
+        if after == 0:
+            session.execute(delete(Accumulator).where(*where))
+        elif key in old:
+            session.execute(update(Accumulator).where(*where).values(value=after))
+        else:
+            session.add(Accumulator(psn_no=psn_no, year=year, insutype=insutype, acc_key=key, value=after))
+    header = session.get(AccumulatorYear, (psn_no, year, insutype))
+    if header is None:
+        session.add(AccumulatorYear(psn_no=psn_no, year=year, insutype=insutype, revision=1))
+    else:
+        header.revision += 1
+    session.flush()
