@@ -1,0 +1,98 @@
+"""Bearer tokens for staff and systems calling the REST and FHIR resources.
+
+``POST /api/token`` (username + password, argon2-verified) returns a token signed with
+HMAC-SHA256 under ``YIBAO_SECRET_KEY``; it carries the user's permissions and expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from yibao.config import get_settings
+from yibao.store.db import unit_of_work
+from yibao.store.tables import Role, StaffUser, UserRole
+
+TTL_SECONDS = 8 * 3600
+_bearer = HTTPBearer(auto_error=False)
+_hasher = PasswordHasher()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue(username: str, permissions: list[str], ttl: int = TTL_SECONDS) -> str:
+    payload = _b64(
+        json.dumps({"u": username, "p": sorted(permissions), "exp": int(time.time()) + ttl}).encode()
+    )
+    sig = hmac.new(get_settings().secret_key.encode(), payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(sig)}"
+
+
+def verify(token: str) -> dict | None:
+    try:
+        payload, sig = token.split(".", 1)
+        want = hmac.new(get_settings().secret_key.encode(), payload.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(want, _unb64(sig)):
+            return None
+        claims = json.loads(_unb64(payload))
+    except (ValueError, json.JSONDecodeError):
+        return None
+    return claims if claims.get("exp", 0) > time.time() else None
+
+
+def authenticate(username: str, password: str) -> tuple[str, list[str]] | None:
+    """Check a staff user's password; return (username, permissions) or None."""
+    with unit_of_work(write=False) as s:
+        user = s.get(StaffUser, username)
+        if user is None or not user.active:
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        roles = s.scalars(select(UserRole.role).where(UserRole.username == username)).all()
+        perms = set()
+        for r in s.scalars(select(Role).where(Role.name.in_(roles))):
+            perms.update(r.permissions or [])
+        if "admin" in roles:
+            perms.add("*")
+    return username, sorted(perms)
+
+
+def require(permission: str) -> Callable:
+    """FastAPI dependency: a valid token holding ``permission`` (or ``*``)."""
+
+    def dep(creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> dict:
+        if creds is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "未登录：缺少 Bearer 令牌 (POST /api/token)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        claims = verify(creds.credentials)
+        if claims is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "令牌无效或已过期", headers={"WWW-Authenticate": "Bearer"}
+            )
+        perms = set(claims.get("p", []))
+        if permission not in perms and "*" not in perms:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"无权限: 需要 {permission}")
+        return claims
+
+    return dep
