@@ -39,7 +39,7 @@ def call(infno: str, input_: dict, msgid: str) -> dict:
         signing.HEADER_TIMESTAMP: ts,
         signing.HEADER_SIGNATURE: signing.sign("sha256", f"secret-{HOSP2}", ts, body),
     }
-    return fsi.call_service(body, headers)
+    return exactjson.loads(fsi.call_service(body, headers))
 
 
 def worker(n: int, errors: list) -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+import orjson
 
 
 def loads(data: bytes | str) -> Any:
@@ -15,48 +15,20 @@ def loads(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
 
 
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return orjson.Fragment(format(obj, "f"))  # written as a JSON number, digit for digit
+    if isinstance(obj, datetime):
+        return f"{obj:%Y-%m-%d %H:%M:%S}"  # the national datetime format
+    if isinstance(obj, date):
+        return f"{obj:%Y-%m-%d}"
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def dumps_bytes(obj: Any) -> bytes:
+    """UTF-8 JSON; yibao never puts a float in a reply (amounts are Decimal or int)."""
+    return orjson.dumps(obj, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
 def dumps(obj: Any) -> str:
-    out: list[str] = []
-    _write(obj, out)
-    return "".join(out)
-
-
-def _write(obj: Any, out: list[str]) -> None:
-    if obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, str):
-        out.append(json.dumps(obj, ensure_ascii=False))
-    elif isinstance(obj, int):
-        out.append(str(obj))
-    elif isinstance(obj, Decimal):
-        out.append(format(obj, "f"))
-    elif isinstance(obj, datetime):
-        out.append(f'"{obj:%Y-%m-%d %H:%M:%S}"')
-    elif isinstance(obj, date):
-        out.append(f'"{obj:%Y-%m-%d}"')
-    elif isinstance(obj, dict):
-        out.append("{")
-        first = True
-        for k, v in obj.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(json.dumps(str(k), ensure_ascii=False))
-            out.append(":")
-            _write(v, out)
-        out.append("}")
-    elif isinstance(obj, (list, tuple)):
-        out.append("[")
-        for i, v in enumerate(obj):
-            if i:
-                out.append(",")
-            _write(v, out)
-        out.append("]")
-    elif isinstance(obj, float):  # never produced by yibao; refuse rather than lose a fen
-        raise TypeError("float in a response: use Decimal or int")
-    else:
-        raise TypeError(f"cannot serialise {type(obj).__name__}")
+    return dumps_bytes(obj).decode("utf-8")

@@ -14,7 +14,6 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,12 +49,6 @@ class Refusal(YibaoError):
     """Refused before any business logic (envelope, authentication, idempotency)."""
 
 
-@dataclass
-class Reply:
-    body: dict
-    stored: bool = False
-
-
 def _now() -> datetime:
     return datetime.now()
 
@@ -74,7 +67,7 @@ def _envelope(infcode: int, output: Any = None, err_msg: str = "", admdvs: str =
     }
 
 
-def refuse(message: str, msgid: str | None = None) -> dict:
+def refuse(message: str) -> dict:
     return _envelope(-1, err_msg=message)
 
 
@@ -88,21 +81,30 @@ def digest(envelope: dict) -> str:
     return hashlib.sha256(exactjson.dumps(core).encode("utf-8")).hexdigest()
 
 
-def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, body: bytes) -> ApiClient:
+def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, body: bytes) -> None:
     if not creds.client_id:
         raise Refusal(f"未认证的请求 (missing {signing.HEADER_CLIENT})")
-    client = session.get(ApiClient, creds.client_id)
-    if client is None or client.status != "active":
+    row = session.execute(
+        select(
+            ApiClient.secret,
+            ApiClient.sign_algo,
+            ApiClient.status,
+            ApiClient.fixmedins_code,
+            Institution.status,
+        )
+        .join(Institution, Institution.fixmedins_code == ApiClient.fixmedins_code)
+        .where(ApiClient.client_id == creds.client_id)
+    ).first()  # one query for the client and its institution, on every call (a suspension applies at once)
+    if row is None or row[2] != "active":
         raise Refusal(f"{signing.HEADER_CLIENT}: 客户端不存在或已停用")
-    problem = signing.check(creds, secret=client.secret, algo=client.sign_algo, body=body)
+    secret, algo, _, code, inst_status = row
+    problem = signing.check(creds, secret=secret, algo=algo, body=body)
     if problem:
         raise Refusal(problem)
-    if envelope.get("fixmedins_code") != client.fixmedins_code:
-        raise Refusal(f"fixmedins_code: 与客户端所属机构 {client.fixmedins_code} 不符")
-    inst = session.get(Institution, client.fixmedins_code)
-    if inst is None or inst.status != "active":
-        raise Refusal(f"fixmedins_code: 定点医药机构 {client.fixmedins_code} 已暂停或终止协议，拒绝服务")
-    return client
+    if envelope.get("fixmedins_code") != code:
+        raise Refusal(f"fixmedins_code: 与客户端所属机构 {code} 不符")
+    if inst_status != "active":
+        raise Refusal(f"fixmedins_code: 定点医药机构 {code} 已暂停或终止协议，拒绝服务")
 
 
 def _parse(body: bytes) -> dict:
@@ -125,44 +127,43 @@ def _parse(body: bytes) -> dict:
     return envelope
 
 
-def call_service(body: bytes, headers) -> dict:
-    """Answer one envelope (never raises)."""
-    msgid = None
+def call_service(body: bytes, headers) -> bytes:
+    """Answer one envelope with the reply's UTF-8 JSON (never raises)."""
     try:
         envelope = _parse(body)
-        msgid = envelope["msgid"]
-        creds = signing.Credentials.from_headers(headers)
-        with unit_of_work(write=False) as s:
-            _authenticate(s, creds, envelope, body)
-        return _run(envelope).body
+        return _run(envelope, signing.Credentials.from_headers(headers), body)
     except YibaoError as exc:
-        return refuse(exc.message, msgid)
+        return exactjson.dumps_bytes(refuse(exc.message))
     except Exception:  # a bug must still answer in the envelope (and be logged with its traceback)
         log.exception("callService failed")
-        return refuse("系统内部错误，请稍后重试 (internal error; the request was not applied)", msgid)
+        return exactjson.dumps_bytes(
+            refuse("系统内部错误，请稍后重试 (internal error; the request was not applied)")
+        )
 
 
-def _stored(session: Session, msgid: str, dg: str) -> Reply | None:
+def _stored(session: Session, msgid: str, dg: str) -> bytes | None:
     row = session.get(MessageLog, msgid)
     if row is None:
         return None
     if row.request_digest not in (dg, TOMBSTONE):
         raise Refusal(f"msgid: {msgid} 已使用，且报文内容不同 (a retry must resend the same message)")
-    return Reply(exactjson.loads(row.response), stored=True)
+    return row.response.encode("utf-8")
 
 
-def _run(envelope: dict, attempts: int = 3) -> Reply:
+def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int = 3) -> bytes:
+    """Authenticate, answer a retry from the log, or run the transaction and log its reply — one unit of work."""
     msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
     dg = digest(envelope)
     ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
     for attempt in range(attempts):
         try:
             with unit_of_work() as s:
+                _authenticate(s, creds, envelope, body)
                 stored = _stored(s, msgid, dg)
-                if stored:
+                if stored is not None:
                     return stored
                 output = HANDLERS[infno](s, ctx, Node(envelope.get("input") or {}, "input"), envelope)
-                reply = _envelope(0, output)
+                reply = exactjson.dumps_bytes(_envelope(0, output))
                 setlinfo = output.get("setlinfo") if isinstance(output, dict) else None
                 s.add(
                     MessageLog(
@@ -171,21 +172,21 @@ def _run(envelope: dict, attempts: int = 3) -> Reply:
                         fixmedins_code=code,
                         request_digest=dg,
                         infcode=0,
-                        response=exactjson.dumps(reply),
+                        response=reply.decode("utf-8"),
                         received_at=ctx.clock(),
                         setl_id=setlinfo.get("setl_id") if isinstance(setlinfo, dict) else None,
                     )
                 )
                 s.flush()  # a concurrent duplicate msgid fails here, inside this unit of work
-                return Reply(reply)
-        except Refusal:
+            return reply
+        except Refusal:  # authentication and msgid misuse are not logged under the msgid
             raise
         except YibaoError as exc:
             return _store_refusal(envelope, dg, exc.message)
         except IntegrityError:  # the same msgid committed concurrently: answer with its reply
             with unit_of_work(write=False) as s:
                 stored = _stored(s, msgid, dg)
-            if stored:
+            if stored is not None:
                 return stored
             if attempt == attempts - 1:
                 raise
@@ -195,13 +196,13 @@ def _run(envelope: dict, attempts: int = 3) -> Reply:
     raise RuntimeError("unreachable")
 
 
-def _store_refusal(envelope: dict, dg: str, message: str) -> Reply:
+def _store_refusal(envelope: dict, dg: str, message: str) -> bytes:
     """A business refusal is deterministic: keep it so a retry gets the same answer."""
-    reply = refuse(message, envelope["msgid"])
+    reply = exactjson.dumps_bytes(refuse(message))
     try:
         with unit_of_work() as s:
             stored = _stored(s, envelope["msgid"], dg)
-            if stored:
+            if stored is not None:
                 return stored
             s.add(
                 MessageLog(
@@ -210,18 +211,18 @@ def _store_refusal(envelope: dict, dg: str, message: str) -> Reply:
                     fixmedins_code=envelope["fixmedins_code"],
                     request_digest=dg,
                     infcode=-1,
-                    response=exactjson.dumps(reply),
+                    response=reply.decode("utf-8"),
                     received_at=_now(),
                 )
             )
     except IntegrityError:
         pass
-    return Reply(reply)
+    return reply
 
 
 def tombstone(session: Session, msgid: str, infno: str, fixmedins_code: str, reason: str) -> None:
     """Reserve a msgid that never arrived (2601 冲正 first): when it arrives it gets this refusal."""
-    reply = refuse(reason, msgid)
+    reply = refuse(reason)
     session.add(
         MessageLog(
             msgid=msgid,

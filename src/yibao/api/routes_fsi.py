@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from yibao.api import exactjson, fsi, fsi_handlers  # noqa: F401 - registers the transaction handlers
+from yibao.api import fsi, fsi_handlers  # noqa: F401 - registers the transaction handlers
 
 router = APIRouter(tags=["定点医药机构接口 (national facade)"])
 
@@ -19,4 +19,4 @@ router = APIRouter(tags=["定点医药机构接口 (national facade)"])
 async def call_service(request: Request) -> Response:
     body = await request.body()
     reply = await run_in_threadpool(fsi.call_service, body, request.headers)
-    return Response(exactjson.dumps(reply), media_type="application/json; charset=utf-8")
+    return Response(reply, media_type="application/json; charset=utf-8")

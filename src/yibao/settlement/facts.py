@@ -58,7 +58,14 @@ def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date
     return enr
 
 
-def person_facts(session: Session, person: Person, enrollment: Enrollment, day: date) -> PersonFacts:
+def person_facts(
+    session: Session,
+    person: Person,
+    enrollment: Enrollment,
+    day: date,
+    account: PersonalAccount | bool | None = False,
+) -> PersonFacts:
+    """Identities, chronic registrations, 惠民保 years; ``account`` may be passed when already loaded."""
     if person.death_date is not None and person.death_date < day:
         raise SettlementError(f"psn_no: 人员已于 {person.death_date} 死亡")
     ids = [
@@ -78,12 +85,19 @@ def person_facts(session: Session, person: Person, enrollment: Enrollment, day: 
             select(SupplementaryEnrollment.year).where(SupplementaryEnrollment.psn_no == person.psn_no)
         )
     )
-    has_account = session.get(PersonalAccount, person.psn_no) is not None
-    return PersonFacts(enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=has_account)
+    if account is False:
+        account = session.get(PersonalAccount, person.psn_no)
+    return PersonFacts(
+        enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=account is not None
+    )
+
+
+def lock_account(session: Session, psn_no: str) -> PersonalAccount | None:
+    return session.get(PersonalAccount, psn_no, with_for_update=True)
 
 
 def account_balance(session: Session, psn_no: str) -> int:
-    acct = session.get(PersonalAccount, psn_no, with_for_update=True)
+    acct = lock_account(session, psn_no)
     return acct.balance if acct is not None else 0
 
 

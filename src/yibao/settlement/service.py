@@ -383,7 +383,7 @@ def settle(
 ) -> SettleOutcome:
     """2206/2207 门诊 and 2303/2304 住院 (预)结算 of the visit's unsettled lines."""
     inst = institution(session, ctx.fixmedins_code)
-    facts.lock_person(session, psn_no)
+    who_row = facts.lock_person(session, psn_no)
     visit = own_visit(session, ctx, mdtrt_id, lock=True)
     if visit.psn_no != psn_no:
         raise InputError(f"psn_no: 就诊 {mdtrt_id} 不属于人员 {psn_no}")
@@ -407,7 +407,8 @@ def settle(
         raise InputError(f"medfee_sumamt: {fmt_fen(medfee_sumamt)} 与费用明细合计 {fmt_fen(total)} 不符")
     day = visit.begntime.date()
     enrollment = facts.enrollment_on(session, psn_no, visit.insutype, day)
-    who = facts.person_facts(session, person(session, psn_no), enrollment, day)
+    account = facts.lock_account(session, psn_no)
+    who = facts.person_facts(session, who_row, enrollment, day, account)
     bundle = get_bundle(enrollment.insuplc_admdvs)
     prior = (
         []
@@ -435,7 +436,7 @@ def settle(
         adm_dedc_used=sum(s.act_pay_dedc for s in prior),
     )
     accum = facts.load_accumulators(session, psn_no, day.year, visit.insutype)
-    balance = facts.account_balance(session, psn_no)
+    balance = account.balance if account is not None else 0
     settled, new_accum, new_balance = online.settle(bundle, who, request, accum, balance)
     if pre:
         return SettleOutcome(settled, None, visit)

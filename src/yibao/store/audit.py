@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from yibao.store.tables import AuditHead, AuditLog
@@ -69,42 +69,55 @@ def record(
     before: Any = None,
     after: Any = None,
     at: datetime | None = None,
-) -> AuditLog:
+) -> dict:
     """Append one audit row in the caller's transaction (it commits or rolls back with the change)."""
-    bumped = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-    ).rowcount
-    if not bumped:
-        session.add(AuditHead(id=1, seq=1, row_hash=GENESIS))
-        session.flush()
-    head = session.execute(select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)).one()
-    seq, prev_hash = int(head.seq), head.row_hash
+    # One statement bumps the head and returns the new seq with the predecessor's hash: it also takes
+    # the head's row lock (PostgreSQL) or the write lock (SQLite), so appends serialise here.
+    head = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.row_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if head is None:
+        session.execute(insert(AuditHead).values(id=1, seq=1, row_hash=GENESIS))
+        seq, prev_hash = 1, GENESIS
+    else:
+        seq, prev_hash = int(head.seq), head.row_hash
     at = (at or datetime.now()).replace(tzinfo=None)
     before, after = _jsonable(before), _jsonable(after)
-    row = AuditLog(
+    entity_id = str(entity_id)
+    row_hash = content_hash(
         seq=seq,
         at=at,
         actor=actor,
         action=action,
         entity=entity,
-        entity_id=str(entity_id),
+        entity_id=entity_id,
         before=before,
         after=after,
         prev_hash=prev_hash,
-        row_hash=content_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            prev_hash=prev_hash,
-        ),
     )
-    session.add(row)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(row_hash=row.row_hash))
+    row = dict(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        prev_hash=prev_hash,
+        row_hash=row_hash,
+    )
+    session.execute(insert(AuditLog).values(**row))
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(row_hash=row_hash)
+        .execution_options(synchronize_session=False)
+    )
     return row
 
 

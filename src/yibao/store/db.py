@@ -59,7 +59,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # No pre-ping (it costs a round trip per transaction); callers that must survive a database restart
+        # retry their unit of work on OperationalError, as the facade does.
+        return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=3600)
     raise ConfigError(
         f"YIBAO_DATABASE_URL: 不支持的数据库 {parsed.get_backend_name()!r} (sqlite or postgresql)"
     )
