@@ -48,3 +48,59 @@ def test_slots_separate_years_and_equal_dates_keep_input_order():
     assert [tuple(k) for k in res.slot_keys.tolist()] == [(0, 2025, 1), (0, 2026, 1)]
     # 2025: cap 500 → 500 then 0 (same day: input order); 2026: cap 800 → 0.60 × 900 = 540
     assert res.out["hifp_pay"].tolist() == [54_000, 50_000, 0]
+
+
+def test_bulk_records_equal_the_per_settlement_ones():
+    """setldetail, deltas and ledger legs built for a whole batch equal those of one-by-one settlement."""
+    from hypothesis import HealthCheck, given, settings
+
+    from tests.kernel_helpers import person_year
+    from yibao.funds.ledger import settlement_postings
+    from yibao.settlement import online
+    from yibao.settlement.bulk import deltas, detail_arrays, posting_arrays
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(person_year(max_visits=10))
+    def check(case):
+        person, balance, visits = case
+        b = demo_bundle()
+        batch = batch_from_requests(b, [person], [balance], [(0, v) for v in visits])
+        res = run_batch(b, batch)
+        d = detail_arrays(b, batch, res)
+        p = posting_arrays(d, res)
+        dl = deltas(b, batch, res)
+        accums, bal = {}, balance
+        for i, v in enumerate(visits):
+            key = (v.begndate.year, person.insutype)
+            s, accums[key], bal = online.settle(b, person, v, accums.get(key, {}), bal)
+            m = d.visit == i
+            assert [
+                (
+                    r.fund_pay_type,
+                    r.inscp_scp_amt,
+                    -1 if r.crt_payb_lmt_amt is None else r.crt_payb_lmt_amt,
+                    r.fund_payamt,
+                )
+                for r in s.setldetail
+            ] == list(
+                zip(
+                    d.fund_pay_type[m].tolist(),
+                    d.base[m].tolist(),
+                    d.remaining[m].tolist(),
+                    d.amount[m].tolist(),
+                    strict=True,
+                )
+            )
+            assert dl[i] == s.delta
+            legs = settlement_postings(
+                s.setlinfo,
+                [(r.fund_pay_type, r.fund_payamt) for r in s.setldetail],
+                fixmedins_code="H",
+                psn_no="P",
+            )
+            pm = p.visit == i
+            assert [(x.account, x.fund_pay_type or "", x.amount) for x in legs] == list(
+                zip(p.account[pm].tolist(), p.fund_pay_type[pm].tolist(), p.amount[pm].tolist(), strict=True)
+            )
+
+    check()

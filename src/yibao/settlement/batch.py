@@ -16,7 +16,7 @@ from yibao.errors import SettlementError
 from yibao.policy.compiler import PolicyBundle
 from yibao.settlement.inputs import PersonFacts, VisitRequest, resolve
 from yibao.settlement.kernel import VisitArrays, settle_visits
-from yibao.settlement.lines import LineArrays, split_lines, visit_sums
+from yibao.settlement.lines import LineArrays, LineSplit, split_lines, visit_sums
 from yibao.settlement.online import line_arrays
 from yibao.settlement.state import AccumState
 
@@ -60,6 +60,7 @@ class BatchResult:
     state: AccumState  # accumulators after the batch
     slot_keys: np.ndarray  # [slot] → (person, year, ins)
     slot: np.ndarray  # per visit
+    split: LineSplit | None = None  # per fee line: fulamt, overlmt, preselfpay, inscp
 
     def setlinfo(self, i: int) -> dict[str, int]:
         """The setlinfo amounts of visit ``i`` in fen (same keys as online results)."""
@@ -138,7 +139,7 @@ def run_batch(bundle: PolicyBundle, b: BatchInput, state: AccumState | None = No
         "preselfpay_amt": pre,
         "inscp_scp_amt": inscp,
     }
-    return BatchResult(out=out, sums=sums, state=state, slot_keys=slot_keys, slot=slot)
+    return BatchResult(out=out, sums=sums, state=state, slot_keys=slot_keys, slot=slot, split=split)
 
 
 def batch_from_requests(

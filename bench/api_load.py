@@ -1,0 +1,45 @@
+"""Benchmark: concurrent HIS clients on loopback run 2201 → 2204 (10 lines) → 2207 against the server.
+
+Starts uvicorn (the app factory) on a fresh database, runs C clients for D seconds, prints completed
+settlements per second and the p50/p99 latency of 2207. Server and load share the machine.
+
+    .venv/bin/python bench/api_load.py --db postgresql [--clients 32] [--duration 30] [--workers 2]
+    .venv/bin/python bench/api_load.py --db sqlite --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+
+from _his import build_world, fresh_database, free_port, kill_server, run_load, start_server
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--persons", type=int, default=5000)
+    args = ap.parse_args()
+    url = fresh_database(args.db)
+    build_world(url, args.persons)
+    port = free_port()
+    server = start_server(url, port, args.workers)
+    try:
+        asyncio.run(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
+        r = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.persons))
+    finally:
+        kill_server(server)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; server: uvicorn × {args.workers} on {args.db}; "
+          f"{args.clients} HIS clients for {args.duration:.0f} s (2201 → 2204 ×10 lines → 2207)")
+    print(f"completed settlements: {r['settlements']} → {r['per_second']:.1f}/s; 2207 latency p50 {r['p50_ms']:.1f} ms, "
+          f"p99 {r['p99_ms']:.1f} ms; errors {len(r['errors'])}" + (f" (first: {r['errors'][0]})" if r["errors"] else ""))
+    print("goal: ≥ 300 settlements/s, 2207 p99 ≤ 50 ms")
+
+
+if __name__ == "__main__":
+    main()

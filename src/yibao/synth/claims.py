@@ -1,0 +1,317 @@
+"""A year of visits and fee lines (就诊与费用明细), as arrays, from the population and the reference data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from yibao.settlement.lines import NO_CAP, product_fen
+from yibao.synth.params import Params
+from yibao.synth.population import Population
+
+# Visit kinds: outpatient, chronic, inpatient, pharmacy.
+OUT, CHRONIC, INPAT, PHARM = 0, 1, 2, 3
+LEVEL_P = {OUT: [0.5, 0.35, 0.15], CHRONIC: [0.5, 0.3, 0.2], INPAT: [0.15, 0.45, 0.40]}
+SERVICE_FACTOR = np.array([0, 0.8, 1.0, 1.25])  # service prices by dedc_hosp_lv
+# Diagnosis groups: ICD prefix, weight, cost factor, surgical
+OUT_DX = [
+    ("J06", 30, 0.8, 0),
+    ("J20", 10, 1.0, 0),
+    ("K29", 10, 1.0, 0),
+    ("I10", 12, 0.9, 0),
+    ("E11", 6, 1.1, 0),
+    ("M54", 6, 1.0, 0),
+    ("L30", 4, 0.7, 0),
+    ("H10", 3, 0.6, 0),
+    ("K52", 5, 0.9, 0),
+    ("N39", 4, 1.0, 0),
+    ("R51", 5, 0.8, 0),
+    ("J02", 5, 0.7, 0),
+]
+INPAT_DX = [
+    ("J18", 14, 1.0, 0),
+    ("I63", 9, 1.6, 0),
+    ("I25", 8, 1.4, 1),
+    ("K35", 6, 0.9, 1),
+    ("K80", 6, 1.1, 1),
+    ("S72", 5, 1.8, 1),
+    ("O80", 7, 0.7, 0),
+    ("C34", 4, 2.2, 1),
+    ("C16", 3, 2.0, 1),
+    ("J44", 7, 1.2, 0),
+    ("N18", 3, 1.5, 0),
+    ("E11", 5, 0.9, 0),
+    ("I50", 5, 1.3, 0),
+    ("K56", 3, 1.0, 1),
+    ("M17", 3, 1.9, 1),
+]
+CHRONIC_COST = {"M03900": 0.5, "M01600": 0.8, "M00500": 12.0, "M07801": 9.0, "M06900": 2.0}
+
+
+@dataclass
+class Reference:
+    """What the generator draws from, loaded from the store: institutions, catalogue, codes, doctors."""
+
+    inst_code: np.ndarray  # str
+    inst_level: np.ndarray  # dedc_hosp_lv
+    inst_pharmacy: np.ndarray  # bool
+    item_code: np.ndarray  # med_list_codg
+    item_type: np.ndarray  # med_chrgitm_type
+    item_pric: np.ndarray  # micro-yuan
+    item_lv: np.ndarray  # 1/2/3
+    item_selfpay: np.ndarray  # bp
+    item_cap: np.ndarray  # micro-yuan or NO_CAP
+    item_lmt: np.ndarray  # 0/1
+    dx_codes: dict[str, list[str]]  # ICD prefix → codes present in the store
+    doctors: dict[str, list[str]]  # institution → practitioner codes
+
+
+@dataclass
+class Claims:
+    person: np.ndarray
+    kind: np.ndarray
+    med_type: np.ndarray  # str
+    day: np.ndarray  # datetime64[D] begndate
+    los: np.ndarray  # days (inpatient), 0 otherwise
+    inst: np.ndarray  # index into reference institutions
+    level: np.ndarray
+    dise: np.ndarray  # str: ICD code (or chronic disease code for 14)
+    opsp: np.ndarray  # chronic disease code or ""
+    doctor: np.ndarray  # str
+    line_visit: np.ndarray
+    line_item: np.ndarray  # index into the catalogue
+    line_pric: np.ndarray
+    line_cnt: np.ndarray
+    line_amt: np.ndarray
+    line_appr: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.person.size)
+
+
+def _pick_dx(rng, groups, n, dx_codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    avail = [g for g in groups if dx_codes.get(g[0])]
+    if not avail:
+        raise ValueError("no diagnosis codes loaded: load the region first (yibao region load)")
+    w = np.array([g[1] for g in avail], dtype=np.float64)
+    g = rng.choice(len(avail), n, p=w / w.sum())
+    codes = np.array([dx_codes[a[0]][0] for a in avail])
+    factor = np.array([a[2] for a in avail])
+    surgical = np.array([a[3] for a in avail], dtype=bool)
+    # a code of the group, spreading over the variants present
+    out = codes[g].astype(object)
+    for k, a in enumerate(avail):
+        variants = dx_codes[a[0]]
+        idx = np.flatnonzero(g == k)
+        if len(variants) > 1 and idx.size:
+            out[idx] = np.array(variants, dtype=object)[rng.integers(0, len(variants), idx.size)]
+    return out.astype(str), factor[g], surgical[g]
+
+
+def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Reference) -> Claims:
+    n = len(pop)
+    age = pop.age
+    # outpatient visits, more with age; admissions rising with age; normalised to the parameters
+    out_w = np.where(age < 15, 0.9, np.where(age < 45, 0.7, np.where(age < 60, 1.1, 1.7)))
+    out_n = rng.poisson(p.outpatient_per_year * out_w / out_w.mean())
+    adm_w = np.select([age < 15, age < 45, age < 60, age < 75], [0.6, 0.7, 1.0, 1.8], 2.6).astype(np.float64)
+    adm_n = rng.poisson(p.admission_rate * adm_w / adm_w.mean())
+    employee = pop.insutype == "310"
+    ph_n = np.where(employee, rng.poisson(p.pharmacy_per_year, n), 0)
+    chronic_person = np.array([i for i, c in enumerate(pop.chronic) for _ in c], dtype=np.int64)
+    chronic_code = np.array([d for c in pop.chronic for d in c], dtype="U6")
+
+    person = np.concatenate(
+        [
+            np.repeat(np.arange(n), out_n),
+            np.repeat(chronic_person, 12),
+            np.repeat(np.arange(n), adm_n),
+            np.repeat(np.arange(n), ph_n),
+        ]
+    )
+    kind = np.concatenate(
+        [
+            np.full(out_n.sum(), OUT),
+            np.full(chronic_person.size * 12, CHRONIC),
+            np.full(adm_n.sum(), INPAT),
+            np.full(ph_n.sum(), PHARM),
+        ]
+    )
+    v = person.size
+    start = np.datetime64(f"{p.year}-01-01")
+    day = start + rng.integers(0, 365, v).astype("timedelta64[D]")
+    month_day = np.tile(np.arange(12), chronic_person.size)  # chronic visits: one a month
+    is_chr = kind == CHRONIC
+    day[is_chr] = np.array([np.datetime64(f"{p.year}-{m + 1:02d}-01") for m in range(12)])[
+        month_day
+    ] + rng.integers(0, 28, month_day.size).astype("timedelta64[D]")
+    los = np.where(kind == INPAT, np.clip(np.exp(rng.normal(np.log(7), 0.55, v)).astype(np.int64), 1, 60), 0)
+    day = np.where(
+        kind == INPAT, np.minimum(day, np.datetime64(f"{p.year}-12-31") - los.astype("timedelta64[D]")), day
+    )
+
+    # institutions by level (pharmacies for purchases)
+    level = np.zeros(v, dtype=np.int64)
+    for k, probs in LEVEL_P.items():
+        m = kind == k
+        level[m] = rng.choice([1, 2, 3], m.sum(), p=probs)
+    inst = np.zeros(v, dtype=np.int64)
+    hospitals = ~ref.inst_pharmacy
+    for lv in (1, 2, 3):
+        pool = np.flatnonzero(hospitals & (ref.inst_level == lv))
+        if pool.size == 0:
+            pool = np.flatnonzero(hospitals)
+        m = (kind != PHARM) & (level == lv)
+        inst[m] = pool[rng.integers(0, pool.size, m.sum())]
+    pharmacies = np.flatnonzero(ref.inst_pharmacy)
+    m = kind == PHARM
+    inst[m] = pharmacies[rng.integers(0, pharmacies.size, m.sum())] if pharmacies.size else 0
+    level[m] = ref.inst_level[inst[m]]
+
+    med_type = np.select([kind == CHRONIC, kind == INPAT, kind == PHARM], ["14", "21", "41"], "11").astype(
+        "U2"
+    )
+    med_type[(kind == OUT) & (rng.random(v) < 0.06)] = "13"
+    dise = np.full(v, "", dtype=object)
+    factor = np.ones(v)
+    surgical = np.zeros(v, dtype=bool)
+    for k, groups in ((OUT, OUT_DX), (INPAT, INPAT_DX)):
+        idx = np.flatnonzero(kind == k)
+        codes, f, s = _pick_dx(rng, groups, idx.size, ref.dx_codes)
+        dise[idx], factor[idx], surgical[idx] = codes, f, s
+    opsp = np.full(v, "", dtype="U6")
+    opsp[is_chr] = np.repeat(chronic_code, 12)
+    dise[is_chr] = opsp[is_chr]
+    factor[is_chr] = np.array([CHRONIC_COST.get(c, 1.0) for c in opsp[is_chr]])
+    med_type[(kind == INPAT) & np.char.startswith(dise.astype(str), "S")] = "22"  # 外伤住院
+    doctor = np.array([_doctor(ref, ref.inst_code[i], rng) for i in inst], dtype=object)
+
+    lines = _lines(rng, kind, level, los, factor, surgical, ref)
+    order = np.argsort(lines[0], kind="stable")
+    line_visit, item, cnt, appr = (a[order] for a in lines)
+    pric = ref.item_pric[item]
+    service = np.isin(ref.item_type[item], ("01", "02", "03", "04", "05", "06", "07", "12", "13"))
+    pric = np.where(
+        service, (pric * SERVICE_FACTOR[level[line_visit]]).astype(np.int64) // 10_000 * 10_000, pric
+    )
+    pric = np.maximum(pric, 10_000)
+    amt = product_fen(pric, cnt)
+    return Claims(
+        person=person,
+        kind=kind,
+        med_type=med_type,
+        day=day,
+        los=los,
+        inst=inst,
+        level=level,
+        dise=dise.astype(str),
+        opsp=opsp,
+        doctor=doctor.astype(str),
+        line_visit=line_visit,
+        line_item=item,
+        line_pric=pric,
+        line_cnt=cnt,
+        line_amt=amt,
+        line_appr=appr,
+    )
+
+
+def _doctor(ref: Reference, code: str, rng) -> str:
+    docs = ref.doctors.get(code)
+    return docs[int(rng.integers(0, len(docs)))] if docs else ""
+
+
+def _items(ref: Reference, types: tuple[str, ...]) -> np.ndarray:
+    idx = np.flatnonzero(np.isin(ref.item_type, types))
+    return idx if idx.size else np.arange(ref.item_code.size)
+
+
+def _lines(rng, kind, level, los, factor, surgical, ref: Reference):
+    """Fee lines per visit: consultation, drugs, labs, exams; bed, nursing, surgery and materials in hospital."""
+    exam, lab = _items(ref, ("03",)), _items(ref, ("04",))
+    drugs, consult = _items(ref, ("09", "11", "10")), _items(ref, ("02", "12"))
+    bed, nursing = _items(ref, ("01",)), _items(ref, ("07",))
+    surgery, material, treat = _items(ref, ("06",)), _items(ref, ("08",)), _items(ref, ("05",))
+    visits, items, counts = [], [], []
+
+    def add(
+        mask_idx: np.ndarray,
+        pool: np.ndarray,
+        per_visit: np.ndarray,
+        cnt: np.ndarray | int,
+        alpha: float = 0.0,
+    ) -> None:
+        """``per_visit`` items from ``pool`` for each visit; weights ∝ price^-alpha favour common cheap items."""
+        reps = np.repeat(mask_idx, per_visit)
+        if reps.size == 0:
+            return
+        visits.append(reps)
+        w = ref.item_pric[pool].astype(np.float64) ** -alpha
+        items.append(rng.choice(pool, reps.size, p=w / w.sum()))
+        c = np.repeat(cnt, per_visit) if isinstance(cnt, np.ndarray) else np.full(reps.size, cnt)
+        counts.append(c.astype(np.int64) * 10_000)
+
+    lvl_f = np.array([0, 0.8, 1.0, 1.3])[level]
+    clinic = np.flatnonzero(kind <= 1)
+    add(clinic, consult, np.ones(clinic.size, dtype=np.int64), 1)
+    scale = factor[clinic] * lvl_f[clinic]
+    ordinary = clinic[factor[clinic] < 5]
+    special = clinic[factor[clinic] >= 5]  # cancer and dialysis: expensive drugs are the point
+    add(
+        ordinary,
+        drugs,
+        np.clip(rng.poisson(2.0 * np.sqrt(factor[ordinary])), 1, 6),
+        np.clip(rng.poisson(1.5 * factor[ordinary] * lvl_f[ordinary]) + 1, 1, 30),
+        alpha=0.8,
+    )
+    add(
+        special,
+        drugs,
+        np.clip(rng.poisson(2.5, special.size), 1, 6),
+        np.clip(rng.poisson(2.0, special.size) + 1, 1, 10),
+        alpha=0.0,
+    )
+    p_lab = np.array([0, 0.2, 0.3, 0.45])[level[clinic]]
+    p_exam = np.array([0, 0.05, 0.12, 0.25])[level[clinic]]
+    add(clinic, lab, (rng.random(clinic.size) < p_lab).astype(np.int64), 1, alpha=1.0)
+    add(clinic, exam, (rng.random(clinic.size) < p_exam).astype(np.int64), 1, alpha=1.0)
+    del scale
+    dial = np.flatnonzero((kind == 1) & (factor >= 9.0))
+    add(dial, treat, np.ones(dial.size, dtype=np.int64), 12)  # 血液透析 about 12 sessions a month
+    ph = np.flatnonzero(kind == 3)
+    add(
+        ph,
+        drugs,
+        np.clip(rng.poisson(1.5, ph.size), 1, 5),
+        np.clip(rng.poisson(1.0, ph.size) + 1, 1, 6),
+        alpha=1.0,
+    )
+    ip = np.flatnonzero(kind == 2)
+    stay = los[ip]
+    add(ip, bed, np.ones(ip.size, dtype=np.int64), stay, alpha=0.5)
+    add(ip, nursing, np.ones(ip.size, dtype=np.int64), stay, alpha=0.5)
+    add(ip, consult, np.ones(ip.size, dtype=np.int64), stay, alpha=1.0)
+    tail = np.exp(rng.normal(0, 0.6, ip.size)) * factor[ip] * lvl_f[ip]  # heavy tail
+    add(
+        ip,
+        drugs,
+        np.clip(rng.poisson(14 * tail), 3, 80),
+        np.clip(rng.poisson(5 * tail, ip.size) + 1, 1, 300),
+        alpha=0.25,
+    )
+    add(ip, lab, np.clip(rng.poisson(8 * lvl_f[ip]), 1, 30), 1, alpha=0.3)
+    add(ip, exam, np.clip(rng.poisson(3 * lvl_f[ip]), 0, 10), 1, alpha=0.2)
+    surg = ip[surgical[ip]]
+    add(surg, surgery, np.ones(surg.size, dtype=np.int64), 1, alpha=0.0)
+    add(surg, material, np.clip(rng.poisson(4, surg.size), 1, 12), 1, alpha=0.0)
+    line_visit = np.concatenate(visits)
+    line_item = np.concatenate(items)
+    cnt = np.concatenate(counts)
+    restricted = ref.item_lmt[line_item] == 1
+    appr = np.where(restricted, np.where(rng.random(line_visit.size) < 0.7, 1, 0), 0).astype(np.int64)
+    return line_visit, line_item, cnt, appr
+
+
+def caps_of(ref: Reference) -> np.ndarray:
+    return np.where(ref.item_cap > 0, ref.item_cap, NO_CAP)
