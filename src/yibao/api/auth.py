@@ -13,19 +13,14 @@ import json
 import time
 from collections.abc import Callable
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 
 from yibao.config import get_settings
 from yibao.store.db import unit_of_work
-from yibao.store.tables import Role, StaffUser, UserRole
 
 TTL_SECONDS = 8 * 3600
 _bearer = HTTPBearer(auto_error=False)
-_hasher = PasswordHasher()
 
 
 def _b64(data: bytes) -> str:
@@ -57,22 +52,12 @@ def verify(token: str) -> dict | None:
 
 
 def authenticate(username: str, password: str) -> tuple[str, list[str]] | None:
-    """Check a staff user's password; return (username, permissions) or None."""
-    with unit_of_work(write=False) as s:
-        user = s.get(StaffUser, username)
-        if user is None or not user.active:
-            return None
-        try:
-            _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        roles = s.scalars(select(UserRole.role).where(UserRole.username == username)).all()
-        perms = set()
-        for r in s.scalars(select(Role).where(Role.name.in_(roles))):
-            perms.update(r.permissions or [])
-        if "admin" in roles:
-            perms.add("*")
-    return username, sorted(perms)
+    """Check a staff user's password (argon2, audited); return (username, permissions) or None."""
+    from yibao.security import authenticate as verify_staff
+
+    with unit_of_work() as s:
+        who = verify_staff(s, username, password, actor="api/token")
+    return None if who is None else (who.username, sorted(who.permissions))
 
 
 def require(permission: str) -> Callable:

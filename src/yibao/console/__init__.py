@@ -1,0 +1,35 @@
+"""The staff console (管理台): NiceGUI pages mounted on the API app at /console, Chinese first."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from yibao.config import Settings
+
+MOUNT = "/console"
+_attached: list[FastAPI] = []
+
+
+def attach(app: FastAPI, settings: Settings) -> None:
+    """Mount the console on ``app``. NiceGUI's page registry is process-wide, so pages register once;
+    mounting again on a newer app (tests build several) moves the console there."""
+    sessions = (settings.data_dir / "console-sessions").resolve()
+    sessions.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str(sessions))
+    from nicegui import ui
+
+    from yibao.console import pages  # noqa: F401 - registers the @ui.page routes
+
+    ui.run_with(
+        app,
+        mount_path=MOUNT,
+        storage_secret=settings.secret_key,
+        title="yibao 医保管理台",
+        language="zh-CN",
+        favicon="🏥",
+        show_welcome_message=False,
+        reconnect_timeout=10.0,
+    )
+    _attached.append(app)

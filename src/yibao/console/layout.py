@@ -1,0 +1,86 @@
+"""Shared page frame: header with the bureau and the user, navigation drawer, content column; login guard."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from nicegui import app, ui
+
+# Paths are relative to the console's mount point (/console): NiceGUI resolves navigation against it.
+NAV = [  # (label, path, permission needed, available)
+    ("首页", "/", None, True),
+    ("参保人", "/persons", "person.read", True),
+    ("结算", "/settlements", "settlement.read", True),
+    ("定点机构", "/institutions", "settlement.read", True),
+    ("基金", "/funds", "funds.read", False),
+    ("监管", "/supervision", "supervision.read", False),
+]
+MOUNT = "/console"
+
+
+def current_user() -> dict:
+    return {k: app.storage.user.get(k) for k in ("username", "display_name", "roles", "permissions")}
+
+
+def can(permission: str | None) -> bool:
+    perms = app.storage.user.get("permissions") or []
+    return permission is None or "*" in perms or permission in perms
+
+
+def protected(permission: str | None = None) -> Callable:
+    """Page decorator: unauthenticated visitors go to the login page (and come back after)."""
+
+    def deco(page: Callable) -> Callable:
+        @functools.wraps(page)
+        async def wrapper(*args, **kwargs):
+            if not app.storage.user.get("username"):
+                request = ui.context.client.request
+                path = request.url.path.removeprefix(MOUNT) or "/" if request else "/"
+                query = f"?{request.url.query}" if request and request.url.query else ""
+                ui.navigate.to(f"/login?next={quote(path + query)}")
+                return
+            if not can(permission):
+                with frame("无权限"):
+                    ui.label(f"您没有访问此页面的权限（需要 {permission}）").classes("text-negative")
+                return
+            result = page(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+
+        return wrapper
+
+    return deco
+
+
+def logout() -> None:
+    app.storage.user.clear()
+    ui.navigate.to("/login")
+
+
+@contextmanager
+def frame(title: str, active: str | None = None) -> Iterator[None]:
+    """The console's page frame; content goes inside the ``with`` block."""
+    ui.page_title(f"{title} · yibao 医保管理台")
+    user = current_user()
+    with ui.header(elevated=True).classes("items-center bg-teal-8 text-white"):
+        ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat color=white").mark("menu")
+        ui.label("示例市医疗保障局").classes("text-lg font-bold")
+        ui.label("yibao 医保管理台").classes("opacity-80")
+        ui.space()
+        ui.label(f"{user['display_name'] or user['username']}").mark("current-user")
+        ui.button("退出登录", on_click=logout).props("flat color=white").mark("logout")
+    with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1") as drawer:
+        for label, path, permission, available in NAV:
+            if not available:
+                ui.item(f"{label}（即将推出）").props("disable")
+            elif can(permission):
+                item = ui.item(label, on_click=lambda p=path: ui.navigate.to(p))
+                if label == active:
+                    item.classes("bg-teal-1 text-teal-9 font-bold")
+    with ui.column().classes("w-full p-4 gap-4"):
+        ui.label(title).classes("text-2xl font-bold")
+        yield
