@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from tests.kernel_helpers import demo_bundle
-from tests.synth_helpers import load_reference
 from yibao.errors import InputError
 from yibao.funds.check import check_ledger
+from yibao.ingest.region import load_region
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Enrollment, Identity, Person, Settlement, Visit
 from yibao.synth.build import build, clear_generated, holds_data
@@ -16,11 +19,15 @@ from yibao.synth.digest import database_digest
 from yibao.synth.params import Params
 
 PERSONS = 3000
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def region(engine):
-    return load_reference(engine)
+    report = load_region(engine, "990100", REPO / "regions")
+    assert all(not r.rejected for r in report.imports)
+    spec = yaml.safe_load((REPO / "regions" / "990100" / "region.yaml").read_text(encoding="utf-8"))
+    return [(d["admdvs"], d["population"]) for d in spec["districts"]]
 
 
 def test_generated_region_is_realistic_and_exact(engine, region, tmp_path):

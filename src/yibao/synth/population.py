@@ -7,11 +7,13 @@ from datetime import date
 
 import numpy as np
 
+from yibao import validation
 from yibao.synth.names import names
 from yibao.synth.params import Params
+from yibao.validation import org_check_char, uscc_check_char
 
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-ID_CHECK = np.array(list("10X98765432"))
+ID_WEIGHTS = np.array(validation.ID_WEIGHTS)
+ID_CHECK = np.array(list(validation.ID_CHECK))
 # registered 门诊慢特病 prevalence by age band [0–34, 35–44, 45–59, 60–69, 70+]
 CHRONIC_PREVALENCE = {
     "M03900": (0.002, 0.02, 0.08, 0.18, 0.25),  # 高血压
@@ -160,25 +162,14 @@ def generate(
     )
 
 
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_W = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-ORG_W = (3, 7, 9, 10, 5, 8, 4, 2)
 TRADES = ("科技", "商贸", "建设", "物流", "食品", "机械", "医药", "电子", "纺织", "文化", "能源", "餐饮")
-
-
-def _org_check(body: str) -> str:
-    total = sum(int(c, 36) * w for c, w in zip(body, ORG_W, strict=True))
-    c = 11 - total % 11
-    return "X" if c == 10 else "0" if c == 11 else str(c)
 
 
 def uscc(district: str, serial: int) -> str:
     """A valid 统一社会信用代码: 91 (enterprise) + district + GB 11714 org code + GB 32100 check."""
     body = f"{serial:08d}"
-    org = body + _org_check(body)
-    head = f"91{district}{org}"
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(head, USCC_W, strict=True))
-    return head + USCC_CHARS[(31 - total % 31) % 31]
+    head = f"91{district}{body}{org_check_char(body)}"
+    return head + uscc_check_char(head)
 
 
 def _employer(rng: np.random.Generator, k: int, admdvs: str, districts: np.ndarray) -> dict:

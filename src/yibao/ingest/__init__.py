@@ -1,0 +1,1 @@
+"""Bulk import (批量导入) of institutions, persons, enrollments, catalogue …, and region loading."""

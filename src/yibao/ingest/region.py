@@ -1,0 +1,141 @@
+"""Load a region (载入统筹区): national dictionaries, the region's districts and dictionaries, institutions,
+departments, catalogue and clinical codes, from ``regions/`` — idempotent (a rerun changes nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from yibao.errors import InputError
+from yibao.ingest.loader import ImportReport, run_import
+from yibao.store import audit
+from yibao.store.db import unit_of_work
+from yibao.store.tables import NATIONAL, Dictionary, Region
+from yibao.yamlio import load_yaml
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class RegionReport:
+    admdvs: str
+    name: str
+    dictionaries: dict[str, int] = field(default_factory=dict)  # inserted / updated / unchanged
+    imports: list[ImportReport] = field(default_factory=list)
+
+
+def _dictionary_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def load_dictionaries(engine: Engine, folder: Path, scope: str) -> dict[str, int]:
+    """Upsert every value of every ``<type>.yaml`` in ``folder`` under admdvs ``scope``."""
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for f in _dictionary_files(folder):
+        spec = load_yaml(f)
+        if not isinstance(spec, dict) or "type" not in spec or not isinstance(spec.get("values"), list):
+            raise InputError(f"{f}: 字典文件应为 {{type, name, values: [...]}}")
+        dic_type = str(spec["type"])
+        with unit_of_work(engine) as s:
+            existing = {
+                (d.code, d.valid_from): d
+                for d in s.scalars(
+                    select(Dictionary).where(Dictionary.dic_type == dic_type, Dictionary.admdvs == scope)
+                )
+            }
+            for i, v in enumerate(spec["values"]):
+                if not isinstance(v, dict) or "code" not in v or "name" not in v:
+                    raise InputError(f"{f}: values[{i}]: 需要 code 与 name")
+                code = str(v["code"])
+                valid_from = v.get("valid_from") or date(2000, 1, 1)
+                values = {
+                    "name": str(v["name"]),
+                    "parent_code": None if v.get("parent") is None else str(v["parent"]),
+                    "valid_to": v.get("valid_to"),
+                    "vali_flag": str(v.get("vali_flag", "1")),
+                    "sort": i,
+                    "source": f"{f.parent.parent.name}/{f.parent.name}/{f.name}",
+                }
+                row = existing.get((code, valid_from))
+                if row is None:
+                    s.add(
+                        Dictionary(
+                            dic_type=dic_type, code=code, admdvs=scope, valid_from=valid_from, **values
+                        )
+                    )
+                    counts["inserted"] += 1
+                elif any(getattr(row, k) != val for k, val in values.items()):
+                    for k, val in values.items():
+                        setattr(row, k, val)
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+    return counts
+
+
+def load_region(
+    engine: Engine,
+    admdvs: str = "990100",
+    regions_dir: Path | None = None,
+    progress: Progress | None = None,
+    actor: str = "cli",
+) -> RegionReport:
+    if regions_dir is None:
+        from yibao.config import get_settings
+
+        regions_dir = get_settings().regions_dir
+    regions_dir = Path(regions_dir)
+    folder = regions_dir / admdvs
+    spec_path = folder / "region.yaml"
+    if not spec_path.is_file():
+        raise InputError(f"{spec_path}: 统筹区 {admdvs} 的 region.yaml 不存在")
+    spec = load_yaml(spec_path)
+    report = RegionReport(admdvs=admdvs, name=str(spec.get("name", admdvs)))
+
+    def step(name: str) -> None:
+        if progress:
+            progress(name, 1)
+
+    national = load_dictionaries(engine, regions_dir / "000000" / "dictionaries", NATIONAL)
+    local = load_dictionaries(engine, folder / "dictionaries", admdvs)
+    report.dictionaries = {k: national[k] + local[k] for k in national}
+    step("字典 dictionaries")
+    with unit_of_work(engine) as s:
+        rows = [(admdvs, report.name, spec.get("parent"), "city", None)] + [
+            (str(d["admdvs"]), str(d["name"]), admdvs, "district", d.get("population"))
+            for d in spec.get("districts", [])
+        ]
+        for code, name, parent, level, population in rows:
+            r = s.get(Region, code)
+            if r is None:
+                s.add(
+                    Region(admdvs=code, name=name, parent_admdvs=parent, level=level, population=population)
+                )
+            else:
+                r.name, r.parent_admdvs, r.level, r.population = name, parent, level, population
+    step("区划 districts")
+    for kind, rel in (
+        ("institutions", "institutions.csv"),
+        ("departments", "departments.csv"),
+        ("catalogue", "catalogue/catalogue.csv"),
+        ("icd10", "codes/icd10.csv"),
+        ("icd9cm3", "codes/icd9cm3.csv"),
+    ):
+        path = folder / rel
+        if path.is_file():
+            report.imports.append(run_import(engine, kind, path, actor=actor))
+            step(kind)
+    with unit_of_work(engine) as s:
+        audit.record(
+            s,
+            actor=actor,
+            action="load_region",
+            entity="region",
+            entity_id=admdvs,
+            after={"dictionaries": report.dictionaries, **{r.kind: r.counts() for r in report.imports}},
+        )
+    return report
