@@ -76,7 +76,7 @@ def test_persons_insert_update_unchanged_and_rejections(engine, region, tmp_path
 
 
 def test_a_file_of_the_wrong_kind_is_refused_whole(engine, region, tmp_path):
-    with pytest.raises(InputError, match="institutions.csv 不是参保人员文件: 缺少列 psn_no, certno"):
+    with pytest.raises(InputError, match=r"institutions\.csv 不是参保人员文件: 缺少列 psn_no, certno"):
         run_import(engine, "persons", REPO / "regions" / "990100" / "institutions.csv")
     assert count(engine, Person) == 0
 

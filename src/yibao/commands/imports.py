@@ -52,13 +52,7 @@ def import_file(
         )
     counts = report.counts()
     t = Table(title=f"{file.name} → {kind}{' (dry run, nothing written)' if dry_run else ''}")
-    for label, key in (
-        ("读取 read", "read"),
-        ("新增 inserted", "inserted"),
-        ("更新 updated", "updated"),
-        ("未变 unchanged", "unchanged"),
-        ("拒绝 rejected", "rejected"),
-    ):
+    for label in ("读取 read", "新增 inserted", "更新 updated", "未变 unchanged", "拒绝 rejected"):
         t.add_column(label, justify="right")
     t.add_row(*(str(counts[k]) for k in ("read", "inserted", "updated", "unchanged", "rejected")))
     console.print(t)
