@@ -24,7 +24,7 @@ setup: $(VENV)/.setup-stamp
 # Build the demo region 示例市 in the embedded SQLite database and serve the API and console.
 demo: setup
 	YIBAO_MODE=demo $(BIN)/yibao db upgrade
-	YIBAO_MODE=demo $(BIN)/yibao demo --persons $(PERSONS) --seed $(SEED) --replace
+	YIBAO_MODE=demo $(BIN)/yibao demo --persons $(PERSONS) --seed $(SEED)
 	YIBAO_MODE=demo $(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 test: setup

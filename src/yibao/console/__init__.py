@@ -20,7 +20,7 @@ def attach(app: FastAPI, settings: Settings) -> None:
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(sessions))
     from nicegui import ui
 
-    from yibao.console import pages  # noqa: F401 - registers the @ui.page routes
+    from yibao.console import pages, pages_institutions, pages_persons, pages_settlements  # noqa: F401 - registers pages
 
     ui.run_with(
         app,

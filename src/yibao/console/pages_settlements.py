@@ -1,0 +1,266 @@
+"""结算: a filterable, sortable, paged list (exported to Excel as filtered) and a settlement's full record."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from nicegui import ui
+from sqlalchemy import select
+
+from yibao.console import queries as q
+from yibao.console.export import xlsx
+from yibao.console.layout import frame, protected
+from yibao.money import fmt_bp, fmt_fen
+from yibao.settlement.result import SETLINFO_ORDER
+from yibao.settlement.service import load_settled
+from yibao.settlement.trace import expand
+from yibao.store.db import unit_of_work
+from yibao.store.tables import Institution, Person, Visit
+
+AMOUNT_KEYS = {"medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"}
+SETLINFO_LABELS = {
+    "medfee_sumamt": "医疗费总额",
+    "fulamt_ownpay_amt": "全自费金额",
+    "overlmt_selfpay": "超限价自费",
+    "preselfpay_amt": "先行自付",
+    "inscp_scp_amt": "符合政策范围金额",
+    "act_pay_dedc": "实际支付起付线",
+    "hifp_pay": "统筹基金支出",
+    "pool_prop_selfpay": "统筹支付比例",
+    "cvlserv_pay": "公务员补助",
+    "hifes_pay": "企业补充",
+    "hifmi_pay": "大病保险",
+    "hifob_pay": "大额补助",
+    "hifdm_pay": "伤残人员",
+    "maf_pay": "医疗救助",
+    "oth_pay": "其他支出(惠民保)",
+    "fund_pay_sumamt": "基金支付总额",
+    "psn_part_amt": "个人负担总额",
+    "acct_pay": "个人账户支出",
+    "acct_mulaid_pay": "账户共济",
+    "psn_cash_pay": "个人现金支出",
+    "hosp_part_amt": "医院负担",
+    "balc": "账户余额",
+}
+
+
+def _amount(text: str | None, what: str) -> int | None:
+    if not text:
+        return None
+    try:
+        d = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"{what}: 不是金额 {text!r}") from None
+    if d != d.quantize(Decimal("0.01")):
+        raise ValueError(f"{what}: 金额最多两位小数")
+    return int(d * 100)
+
+
+def _date(text: str | None, what: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{what}: 不是日期 {text!r}") from None
+
+
+@ui.page("/settlements")
+@protected("settlement.read")
+def settlements() -> None:
+    with unit_of_work(write=False) as s:
+        insts = {
+            i.fixmedins_code: f"{i.fixmedins_code} {i.fixmedins_name}"
+            for i in s.scalars(select(Institution).order_by(Institution.fixmedins_code))
+        }
+    with frame("结算", active="结算"):
+        with ui.row().classes("items-end gap-2"):
+            d_from = ui.input("结算日期从").props("type=date outlined dense").mark("f-from")
+            d_to = ui.input("到").props("type=date outlined dense").mark("f-to")
+            inst = (
+                ui.select({"": "全部机构", **insts}, value="", label="定点机构", with_input=True)
+                .props("outlined dense")
+                .classes("w-72")
+                .mark("f-inst")
+            )
+            med = (
+                ui.select({"": "全部", **q.MED_TYPES}, value="", label="医疗类别")
+                .props("outlined dense")
+                .classes("w-36")
+                .mark("f-med")
+            )
+            ins = (
+                ui.select({"": "全部", **q.INSUTYPES}, value="", label="险种")
+                .props("outlined dense")
+                .classes("w-44")
+                .mark("f-ins")
+            )
+            lo = ui.input("金额 ≥").props("outlined dense").classes("w-28").mark("f-min")
+            hi = ui.input("金额 ≤").props("outlined dense").classes("w-28").mark("f-max")
+            ui.button("查询", on_click=lambda: refresh()).props("color=teal").mark("f-search")
+            ui.button("导出 Excel", on_click=lambda: export()).props("outline color=teal").mark("f-export")
+        status = ui.label("").classes("text-grey-7").mark("f-status")
+        grid = (
+            ui.aggrid(
+                {
+                    "columnDefs": [
+                        {
+                            "field": k,
+                            "headerName": label,
+                            "sortable": True,
+                            "filter": True,
+                            **({"type": "rightAligned"} if k in AMOUNT_KEYS else {}),
+                        }
+                        for k, label in q.SETTLEMENT_COLUMNS
+                    ],
+                    "rowData": [],
+                    "pagination": True,
+                    "paginationPageSize": 50,
+                    "rowSelection": {"mode": "singleRow"},
+                    ":getRowId": "params => params.data.setl_id",
+                }
+            )
+            .classes("w-full h-[600px]")
+            .mark("settlement-grid")
+        )
+        grid.on("cellClicked", lambda e: ui.navigate.to(f"/settlement/{e.args['data']['setl_id']}"))
+
+        def current() -> q.SettlementFilter:
+            return q.SettlementFilter(
+                date_from=_date(d_from.value, "结算日期从"),
+                date_to=_date(d_to.value, "到"),
+                fixmedins_code=inst.value or None,
+                med_type=med.value or None,
+                insutype=ins.value or None,
+                min_amount=_amount(lo.value, "金额 ≥"),
+                max_amount=_amount(hi.value, "金额 ≤"),
+            )
+
+        def refresh() -> None:
+            try:
+                f = current()
+            except ValueError as exc:
+                ui.notify(str(exc), type="negative")
+                return
+            with unit_of_work(write=False) as s:
+                total, rows = q.settlements(s, f)
+            grid.options["rowData"] = rows
+            grid.update()
+            status.set_text(
+                f"共 {total:,} 笔"
+                + (f"，显示最近 {len(rows):,} 笔（导出包含全部）" if total > len(rows) else "")
+            )
+
+        def export() -> None:
+            try:
+                f = current()
+            except ValueError as exc:
+                ui.notify(str(exc), type="negative")
+                return
+            with unit_of_work(write=False) as s:
+                _, rows = q.settlements(s, f, limit=None)
+            ui.download.content(xlsx("结算", q.SETTLEMENT_COLUMNS, rows, AMOUNT_KEYS), "settlements.xlsx")
+
+        refresh()
+
+
+@ui.page("/settlement/{setl_id}")
+@protected("settlement.read")
+def settlement(setl_id: str) -> None:
+    from yibao.policy.registry import get_bundle
+
+    with unit_of_work(write=False) as s:
+        try:
+            row, settled = load_settled(s, setl_id)
+        except Exception:
+            row = None
+        if row is not None:
+            person = s.get(Person, row.psn_no)
+            inst = s.get(Institution, row.fixmedins_code)
+            visit = s.get(Visit, row.mdtrt_id)
+            lines = q.settlement_lines(s, row.orig_setl_id or row.setl_id, row.mdtrt_id)
+            try:
+                trace = expand(get_bundle(row.clr_optins or "990100"), row.trace)
+            except Exception:
+                trace = []
+    with frame("结算详情", active="结算"):
+        if row is None:
+            ui.label(f"结算不存在: {setl_id}").classes("text-negative")
+            return
+        if row.refd_setl_flag == "1":
+            ui.label(f"这是一笔撤销记录，撤销的是 {row.orig_setl_id}").classes("text-negative text-lg").mark(
+                "reversal-mark"
+            )
+        elif row.reversed_by:
+            ui.label(f"已撤销（撤销记录 {row.reversed_by}）").classes("text-negative text-lg").mark(
+                "reversal-mark"
+            )
+        ui.label(
+            f"{row.setl_id} · {q.MED_TYPES.get(row.med_type, row.med_type)} · {inst.fixmedins_name} · "
+            f"{person.psn_name}（{person.psn_no}，{q.mask_certno(person.certno)}） · {row.setl_time:%Y-%m-%d %H:%M}"
+        ).classes("text-lg").mark("settlement-header")
+        ui.label(
+            f"诊断 {visit.dise_codg or ''}  政策版本 {row.policy_version} ({row.policy_hash[:12]})"
+        ).classes("text-grey-7")
+        with ui.row().classes("w-full gap-4 no-wrap"):
+            with ui.card().classes("w-1/2"):
+                ui.label("结算信息 setlinfo").classes("font-bold")
+                info = [
+                    {
+                        "k": SETLINFO_LABELS.get(k, k),
+                        "f": k,
+                        "v": fmt_bp(settled.setlinfo[k])
+                        if k == "pool_prop_selfpay"
+                        else fmt_fen(settled.setlinfo[k]),
+                    }
+                    for k in SETLINFO_ORDER
+                ]
+                ui.table(
+                    columns=[
+                        {"name": "k", "label": "项目", "field": "k", "align": "left"},
+                        {"name": "f", "label": "字段", "field": "f", "align": "left"},
+                        {"name": "v", "label": "金额", "field": "v"},
+                    ],
+                    rows=info,
+                    row_key="f",
+                ).props("dense flat").classes("w-full").mark("setlinfo")
+            with ui.column().classes("w-1/2"):
+                ui.label("基金分项 setldetail").classes("font-bold")
+                ui.table(
+                    columns=[
+                        {"name": c, "label": c, "field": c}
+                        for c in ("fund_pay_type", "inscp_scp_amt", "crt_payb_lmt_amt", "fund_payamt")
+                    ],
+                    rows=[
+                        {**d, "crt_payb_lmt_amt": d["crt_payb_lmt_amt"] or "不封顶"}
+                        for d in settled.setldetail_json()
+                    ],
+                    row_key="fund_pay_type",
+                ).props("dense flat").classes("w-full").mark("setldetail")
+                ui.label("政策参数 trace").classes("font-bold")
+                ui.table(
+                    columns=[
+                        {"name": "param", "label": "参数", "field": "param", "align": "left"},
+                        {"name": "value", "label": "值", "field": "value"},
+                    ],
+                    rows=trace,
+                    row_key="param",
+                ).props("dense flat").classes("w-full").mark("trace")
+        ui.label(f"费用明细与分割（{len(lines)} 行）").classes("font-bold")
+        cols = [
+            ("feedetl_sn", "流水号"),
+            ("med_list_codg", "目录编码"),
+            ("chrgitm_lv", "等级"),
+            ("det_item_fee_sumamt", "金额"),
+            ("fulamt_ownpay_amt", "全自费"),
+            ("overlmt_amt", "超限价"),
+            ("preselfpay_amt", "先行自付"),
+            ("inscp_scp_amt", "符合范围"),
+        ]
+        ui.table(
+            columns=[{"name": k, "label": v, "field": k, "align": "left"} for k, v in cols],
+            rows=lines,
+            row_key="feedetl_sn",
+            pagination=20,
+        ).props("dense").classes("w-full").mark("fee-lines")

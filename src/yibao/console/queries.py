@@ -1,0 +1,358 @@
+"""Read models of the console (查询): plain dicts for pages and exports, all amounts in fen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
+from sqlalchemy.orm import Session
+
+from yibao.money import fmt_fen
+from yibao.store.tables import (
+    Accumulator,
+    ChronicRegistration,
+    ClinicalCode,
+    Dictionary,
+    Enrollment,
+    FeeLine,
+    Identity,
+    Institution,
+    Person,
+    Settlement,
+    SettlementDetail,
+    Visit,
+)
+
+MED_TYPES = {
+    "11": "普通门诊",
+    "13": "急诊",
+    "14": "门诊慢特病",
+    "21": "普通住院",
+    "22": "外伤住院",
+    "23": "转外诊治住院",
+    "24": "急诊转住院",
+    "28": "日间手术",
+    "41": "定点药店购药",
+}
+INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
+FUNDS = {
+    "310100": "职工统筹",
+    "390100": "居民统筹",
+    "330100": "大额补助",
+    "390200": "大病保险",
+    "620100": "惠民保",
+    "610100": "医疗救助",
+    "310200": "个人账户",
+}
+LEVELS = {1: "一级及以下", 2: "二级", 3: "三级"}
+
+
+def mask_certno(certno: str) -> str:
+    """3505**********123X: never show a whole ID number in the console."""
+    return certno if len(certno) < 9 else certno[:4] + "*" * (len(certno) - 8) + certno[-4:]
+
+
+def yuan(fen: int | None) -> str:
+    return fmt_fen(int(fen or 0))
+
+
+def latest_year(s: Session) -> int:
+    return int(s.scalar(select(func.max(Settlement.year))) or date.today().year)
+
+
+def overview(s: Session, year: int) -> dict:
+    live = and_(Settlement.year == year)
+    persons = (
+        s.scalar(select(func.count(func.distinct(Enrollment.psn_no))).where(Enrollment.psn_insu_stas == "1"))
+        or 0
+    )
+    count, fund, medfee = s.execute(
+        select(
+            func.sum(case((Settlement.refd_setl_flag == "0", 1), else_=-1)),
+            func.coalesce(func.sum(Settlement.fund_pay_sumamt), 0),
+            func.coalesce(func.sum(Settlement.medfee_sumamt), 0),
+        ).where(live)
+    ).one()
+    admissions = (
+        s.scalar(
+            select(func.count())
+            .select_from(Settlement)
+            .where(
+                live,
+                Settlement.med_type.like("2%"),
+                Settlement.refd_setl_flag == "0",
+                Settlement.mid_setl_flag == "0",
+            )
+        )
+        or 0
+    )
+    return {
+        "persons": persons,
+        "settlements": int(count or 0),
+        "fund_pay": int(fund),
+        "medfee": int(medfee),
+        "admissions": admissions,
+    }
+
+
+def monthly_by_fund(s: Session, year: int) -> dict[str, list[int]]:
+    month = cast(extract("month", Settlement.begndate), Integer)
+    out: dict[str, list[int]] = {}
+    for m, fpt, amount in s.execute(
+        select(month, SettlementDetail.fund_pay_type, func.sum(SettlementDetail.fund_payamt))
+        .join(Settlement, Settlement.setl_id == SettlementDetail.setl_id)
+        .where(Settlement.year == year, SettlementDetail.fund_pay_type != "310200")
+        .group_by(month, SettlementDetail.fund_pay_type)
+    ):
+        out.setdefault(fpt, [0] * 12)[int(m) - 1] += int(amount)
+    return out
+
+
+def by_level(s: Session, year: int) -> dict[int, int]:
+    return {
+        int(lv or 0): int(a)
+        for lv, a in s.execute(
+            select(Settlement.dedc_hosp_lv, func.sum(Settlement.fund_pay_sumamt))
+            .where(Settlement.year == year)
+            .group_by(Settlement.dedc_hosp_lv)
+        )
+    }
+
+
+def top_diagnoses(s: Session, year: int, n: int = 10) -> list[tuple[str, str, int]]:
+    rows = s.execute(
+        select(Visit.dise_codg, func.sum(Settlement.medfee_sumamt).label("cost"))
+        .join(Settlement, Settlement.mdtrt_id == Visit.mdtrt_id)
+        .where(Settlement.year == year, Visit.dise_codg.is_not(None))
+        .group_by(Visit.dise_codg)
+        .order_by(func.sum(Settlement.medfee_sumamt).desc())
+        .limit(n)
+    ).all()
+    codes = [r[0] for r in rows]
+    names = dict(
+        s.execute(select(ClinicalCode.code, ClinicalCode.name).where(ClinicalCode.code.in_(codes))).all()
+    )
+    # chronic visits carry the 门诊慢特病 code: its name is in the opsp_dise dictionary
+    names.update(
+        s.execute(
+            select(Dictionary.code, Dictionary.name).where(
+                Dictionary.dic_type == "opsp_dise", Dictionary.code.in_(codes)
+            )
+        ).all()
+    )
+    return [(code, names.get(code, code), int(cost)) for code, cost in rows]
+
+
+def search_persons(s: Session, text: str, limit: int = 200) -> list[dict]:
+    t = text.strip()
+    if not t:
+        return []
+    q = (
+        select(Person)
+        .where(
+            or_(
+                Person.psn_no == t,
+                Person.certno == t.upper(),
+                Person.psn_name.like(f"%{t}%"),
+                Person.certno.like(f"%{t.upper()}") if len(t) >= 4 else False,
+            )
+        )
+        .limit(limit)
+    )
+    people = s.scalars(q.order_by(Person.psn_no)).all()
+    enr = {
+        e.psn_no: e
+        for e in s.scalars(select(Enrollment).where(Enrollment.psn_no.in_([p.psn_no for p in people])))
+    }
+    return [
+        {
+            "psn_no": p.psn_no,
+            "psn_name": p.psn_name,
+            "certno": mask_certno(p.certno),
+            "gend": "男" if p.gend == "1" else "女",
+            "brdy": p.brdy.isoformat(),
+            "insutype": INSUTYPES.get(getattr(enr.get(p.psn_no), "insutype", ""), ""),
+            "psn_type": getattr(enr.get(p.psn_no), "psn_type", ""),
+        }
+        for p in people
+    ]
+
+
+def person_detail(s: Session, psn_no: str) -> dict | None:
+    p = s.get(Person, psn_no)
+    if p is None:
+        return None
+    acc: dict[int, dict[str, str]] = {}
+    for year, ins, key, value in s.execute(
+        select(Accumulator.year, Accumulator.insutype, Accumulator.acc_key, Accumulator.value)
+        .where(Accumulator.psn_no == psn_no)
+        .order_by(Accumulator.year.desc(), Accumulator.acc_key)
+    ):
+        acc.setdefault(year, {})[f"{ins} {key}"] = (
+            str(value) if key.startswith("admissions:") else yuan(value)
+        )
+    return {
+        "person": {
+            "psn_no": p.psn_no,
+            "psn_name": p.psn_name,
+            "certno": mask_certno(p.certno),
+            "gend": "男" if p.gend == "1" else "女",
+            "brdy": p.brdy.isoformat(),
+            "admdvs": p.admdvs or "",
+        },
+        "enrollments": [
+            {
+                "insutype": f"{e.insutype} {INSUTYPES.get(e.insutype, '')}",
+                "psn_type": e.psn_type,
+                "psn_insu_stas": e.psn_insu_stas,
+                "begndate": e.begndate.isoformat(),
+                "enddate": e.enddate.isoformat() if e.enddate else "",
+                "emp_name": e.emp_name or "",
+            }
+            for e in s.scalars(select(Enrollment).where(Enrollment.psn_no == psn_no))
+        ],
+        "identities": [
+            {
+                "psn_idet_type": i.psn_idet_type,
+                "begntime": i.begntime.isoformat(),
+                "endtime": i.endtime.isoformat() if i.endtime else "",
+            }
+            for i in s.scalars(select(Identity).where(Identity.psn_no == psn_no))
+        ],
+        "chronic": [
+            {"opsp_dise_code": c.opsp_dise_code, "begndate": c.begndate.isoformat(), "status": c.status}
+            for c in s.scalars(select(ChronicRegistration).where(ChronicRegistration.psn_no == psn_no))
+        ],
+        "accumulators": acc,
+    }
+
+
+@dataclass
+class SettlementFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    fixmedins_code: str | None = None
+    med_type: str | None = None
+    insutype: str | None = None
+    min_amount: int | None = None  # fen
+    max_amount: int | None = None
+    psn_no: str | None = None
+
+    def where(self) -> list:
+        c = []
+        if self.date_from:
+            c.append(Settlement.setl_time >= datetime.combine(self.date_from, time.min))
+        if self.date_to:
+            c.append(Settlement.setl_time <= datetime.combine(self.date_to, time.max))
+        for col, v in (
+            (Settlement.fixmedins_code, self.fixmedins_code),
+            (Settlement.med_type, self.med_type),
+            (Settlement.insutype, self.insutype),
+            (Settlement.psn_no, self.psn_no),
+        ):
+            if v:
+                c.append(col == v)
+        if self.min_amount is not None:
+            c.append(Settlement.medfee_sumamt >= self.min_amount)
+        if self.max_amount is not None:
+            c.append(Settlement.medfee_sumamt <= self.max_amount)
+        return c
+
+
+SETTLEMENT_COLUMNS = [
+    ("setl_id", "结算ID"),
+    ("setl_time", "结算时间"),
+    ("psn_no", "人员编号"),
+    ("fixmedins_name", "定点机构"),
+    ("med_type", "医疗类别"),
+    ("insutype", "险种"),
+    ("medfee_sumamt", "医疗费总额"),
+    ("fund_pay_sumamt", "基金支付"),
+    ("acct_pay", "个人账户"),
+    ("psn_cash_pay", "现金"),
+    ("status", "状态"),
+]
+
+
+def settlements(s: Session, f: SettlementFilter, limit: int | None = 5_000) -> tuple[int, list[dict]]:
+    total = s.scalar(select(func.count()).select_from(Settlement).where(*f.where())) or 0
+    q = (
+        select(Settlement, Institution.fixmedins_name)
+        .join(Institution, Institution.fixmedins_code == Settlement.fixmedins_code)
+        .where(*f.where())
+        .order_by(Settlement.setl_time.desc(), Settlement.setl_id)
+    )
+    if limit:
+        q = q.limit(limit)
+    rows = []
+    for r, name in s.execute(q):
+        status = "撤销记录" if r.refd_setl_flag == "1" else ("已撤销" if r.reversed_by else "正常")
+        rows.append(
+            {
+                "setl_id": r.setl_id,
+                "setl_time": f"{r.setl_time:%Y-%m-%d %H:%M}",
+                "psn_no": r.psn_no,
+                "fixmedins_name": name,
+                "med_type": MED_TYPES.get(r.med_type, r.med_type),
+                "insutype": INSUTYPES.get(r.insutype, r.insutype),
+                "medfee_sumamt": yuan(r.medfee_sumamt),
+                "fund_pay_sumamt": yuan(r.fund_pay_sumamt),
+                "acct_pay": yuan(r.acct_pay),
+                "psn_cash_pay": yuan(r.psn_cash_pay),
+                "status": status,
+            }
+        )
+    return total, rows
+
+
+def settlement_lines(s: Session, setl_id: str, mdtrt_id: str) -> list[dict]:
+    return [
+        {
+            "feedetl_sn": ln.feedetl_sn,
+            "med_list_codg": ln.med_list_codg or "",
+            "chrgitm_lv": ln.chrgitm_lv,
+            "det_item_fee_sumamt": yuan(ln.det_item_fee_sumamt),
+            "fulamt_ownpay_amt": yuan(ln.fulamt_ownpay_amt),
+            "overlmt_amt": yuan(ln.overlmt_amt),
+            "preselfpay_amt": yuan(ln.preselfpay_amt),
+            "inscp_scp_amt": yuan(ln.inscp_scp_amt),
+        }
+        for ln in s.scalars(
+            select(FeeLine)
+            .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.setl_id == setl_id)
+            .order_by(FeeLine.id)
+        )
+    ]
+
+
+def institutions(s: Session, year: int) -> list[dict]:
+    totals = {
+        code: (n, medfee, fund)
+        for code, n, medfee, fund in s.execute(
+            select(
+                Settlement.fixmedins_code,
+                func.count(),
+                func.sum(Settlement.medfee_sumamt),
+                func.sum(Settlement.fund_pay_sumamt),
+            )
+            .where(Settlement.year == year, Settlement.refd_setl_flag == "0")
+            .group_by(Settlement.fixmedins_code)
+        )
+    }
+    out = []
+    for i in s.scalars(select(Institution).order_by(Institution.fixmedins_code)):
+        n, medfee, fund = totals.get(i.fixmedins_code, (0, 0, 0))
+        out.append(
+            {
+                "fixmedins_code": i.fixmedins_code,
+                "fixmedins_name": i.fixmedins_name,
+                "kind": "零售药店" if i.fixmedins_type == "2" else "医疗机构",
+                "level": LEVELS.get(i.dedc_hosp_lv, ""),
+                "status": {"active": "正常", "suspended": "暂停", "exited": "退出"}.get(i.status, i.status),
+                "settlements": n,
+                "medfee": yuan(medfee),
+                "fund_pay": yuan(fund),
+            }
+        )
+    return out
