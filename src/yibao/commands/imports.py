@@ -12,7 +12,7 @@ from rich.table import Table
 
 from yibao.errors import InputError
 
-console = Console()
+console = Console(soft_wrap=True)  # never wrap a rejection or a problem across lines
 SHOWN = 20
 
 

@@ -10,7 +10,7 @@ from yibao.errors import YibaoError
 ledger_app = typer.Typer(
     help="Fund ledger (基金账务): balance and reconciliation checks.", no_args_is_help=True
 )
-console = Console()
+console = Console(soft_wrap=True)  # never wrap a rejection or a problem across lines
 
 
 class LedgerMismatch(YibaoError):

@@ -33,7 +33,7 @@ def check(
     except PolicyError as exc:
         lines = exc.message.splitlines()
         for line in lines:
-            console.print(f"[red]✗[/] {line}", highlight=False, markup=True)
+            console.print(f"[red]✗[/] {line}", highlight=False, markup=True, soft_wrap=True)  # one line each
         raise PolicyError(f"政策校验失败: {len(lines)} 处错误 (policy check failed)") from None
     console.print(check_summary(loaded, compile_versions(loaded).hash))
 

@@ -12,7 +12,7 @@ from rich.table import Table
 region_app = typer.Typer(
     help="Regions (统筹区): load a region's reference data from regions/.", no_args_is_help=True
 )
-console = Console()
+console = Console(soft_wrap=True)  # never wrap a rejection or a problem across lines
 
 
 @region_app.command("load")
