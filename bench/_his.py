@@ -44,29 +44,93 @@ def build_world(url: str, persons: int) -> None:
 
     from yibao.store import migrate
     from yibao.store.db import make_engine
-    from yibao.store.tables import (ApiClient, CatalogueItem, Enrollment, Institution, Person, PersonalAccount,
-                                    Region)
+    from yibao.store.tables import (
+        ApiClient,
+        CatalogueItem,
+        Enrollment,
+        Institution,
+        Person,
+        PersonalAccount,
+        Region,
+    )
 
     engine = make_engine(url)
     migrate.upgrade(engine)
     with engine.begin() as c:
         c.execute(insert(Region), [{"admdvs": "990100", "name": "示例市", "level": "city"}])
-        c.execute(insert(Institution), [{"fixmedins_code": code, "fixmedins_name": f"医院{i}", "fixmedins_type": "1",
-                                         "dedc_hosp_lv": 1 + i % 3, "admdvs": "990100", "status": "active",
-                                         "begndate": date(2020, 1, 1)} for i, code in enumerate(INSTITUTIONS)])
-        c.execute(insert(Person), [{"psn_no": f"B{n:07d}", "psn_cert_type": "01", "certno": f"99{n:016d}",
-                                    "psn_name": f"参保人{n}", "gend": "1", "brdy": date(1970, 1, 1)}
-                                   for n in range(persons)])
-        c.execute(insert(Enrollment), [{"psn_no": f"B{n:07d}", "insutype": "310" if n % 2 else "390",
-                                        "psn_type": "11" if n % 2 else "15", "psn_insu_stas": "1",
-                                        "begndate": date(2020, 1, 1), "insuplc_admdvs": "990100"} for n in range(persons)])
-        c.execute(insert(PersonalAccount), [{"psn_no": f"B{n:07d}", "balance": 200_000}
-                                            for n in range(persons) if n % 2])
-        c.execute(insert(CatalogueItem), [{"list_type": "101", "med_list_codg": f"X{k:03d}", "med_list_name": f"项目{k}",
-                                           "chrgitm_lv": ("01", "02", "03")[k % 3], "selfpay_prop": 1000 if k % 3 == 1 else 0,
-                                           "begndate": date(2020, 1, 1)} for k in range(30)])
-        c.execute(insert(ApiClient), [{"client_id": f"c-{code}", "fixmedins_code": code, "secret": f"s-{code}",
-                                       "sign_algo": "sha256"} for code in INSTITUTIONS])
+        c.execute(
+            insert(Institution),
+            [
+                {
+                    "fixmedins_code": code,
+                    "fixmedins_name": f"医院{i}",
+                    "fixmedins_type": "1",
+                    "dedc_hosp_lv": 1 + i % 3,
+                    "admdvs": "990100",
+                    "status": "active",
+                    "begndate": date(2020, 1, 1),
+                }
+                for i, code in enumerate(INSTITUTIONS)
+            ],
+        )
+        c.execute(
+            insert(Person),
+            [
+                {
+                    "psn_no": f"B{n:07d}",
+                    "psn_cert_type": "01",
+                    "certno": f"99{n:016d}",
+                    "psn_name": f"参保人{n}",
+                    "gend": "1",
+                    "brdy": date(1970, 1, 1),
+                }
+                for n in range(persons)
+            ],
+        )
+        c.execute(
+            insert(Enrollment),
+            [
+                {
+                    "psn_no": f"B{n:07d}",
+                    "insutype": "310" if n % 2 else "390",
+                    "psn_type": "11" if n % 2 else "15",
+                    "psn_insu_stas": "1",
+                    "begndate": date(2020, 1, 1),
+                    "insuplc_admdvs": "990100",
+                }
+                for n in range(persons)
+            ],
+        )
+        c.execute(
+            insert(PersonalAccount),
+            [{"psn_no": f"B{n:07d}", "balance": 200_000} for n in range(persons) if n % 2],
+        )
+        c.execute(
+            insert(CatalogueItem),
+            [
+                {
+                    "list_type": "101",
+                    "med_list_codg": f"X{k:03d}",
+                    "med_list_name": f"项目{k}",
+                    "chrgitm_lv": ("01", "02", "03")[k % 3],
+                    "selfpay_prop": 1000 if k % 3 == 1 else 0,
+                    "begndate": date(2020, 1, 1),
+                }
+                for k in range(30)
+            ],
+        )
+        c.execute(
+            insert(ApiClient),
+            [
+                {
+                    "client_id": f"c-{code}",
+                    "fixmedins_code": code,
+                    "secret": f"s-{code}",
+                    "sign_algo": "sha256",
+                }
+                for code in INSTITUTIONS
+            ],
+        )
     engine.dispose()
 
 
@@ -77,11 +141,32 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "YIBAO_DATABASE_URL": url, "YIBAO_MODE": "test", "YIBAO_REGIONS_DIR": str(REPO / "regions")}
+    env = {
+        **os.environ,
+        "YIBAO_DATABASE_URL": url,
+        "YIBAO_MODE": "test",
+        "YIBAO_REGIONS_DIR": str(REPO / "regions"),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "yibao.api.app:get_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "yibao.api.app:get_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )
     for _ in range(300):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -107,12 +192,23 @@ class Client:
     async def call(self, infno: str, input_: dict) -> tuple[str, dict]:
         self.n += 1
         msgid = f"{self.code}{self.tag}{self.n:08d}"[:40]
-        body = exactjson.dumps_bytes({"infno": infno, "msgid": msgid, "fixmedins_code": self.code, "opter": "bench",
-                                      "inf_time": "2025-03-01 09:00:00", "input": input_})
+        body = exactjson.dumps_bytes(
+            {
+                "infno": infno,
+                "msgid": msgid,
+                "fixmedins_code": self.code,
+                "opter": "bench",
+                "inf_time": "2025-03-01 09:00:00",
+                "input": input_,
+            }
+        )
         ts = str(int(time.time() * 1000))
-        headers = {"content-type": "application/json", signing.HEADER_CLIENT: f"c-{self.code}",
-                   signing.HEADER_TIMESTAMP: ts,
-                   signing.HEADER_SIGNATURE: signing.sign("sha256", f"s-{self.code}", ts, body)}
+        headers = {
+            "content-type": "application/json",
+            signing.HEADER_CLIENT: f"c-{self.code}",
+            signing.HEADER_TIMESTAMP: ts,
+            signing.HEADER_SIGNATURE: signing.sign("sha256", f"s-{self.code}", ts, body),
+        }
         async with self.http.post(f"{self.base}/fsi/api/callService", data=body, headers=headers) as resp:
             return msgid, exactjson.loads(await resp.read())
 
@@ -121,26 +217,53 @@ async def outpatient(client: Client, persons: int, rng: random.Random) -> tuple[
     """2201 → 2204 (10 lines) → 2207; returns (2207 latency, 2207 msgid, setl_id or None)."""
     n = rng.randrange(persons)
     psn, ins = f"B{n:07d}", "310" if n % 2 else "390"
-    _, r = await client.call("2201", {"data": {"psn_no": psn, "insutype": ins, "begntime": "2025-03-01 09:00:00"}})
+    _, r = await client.call(
+        "2201", {"data": {"psn_no": psn, "insutype": ins, "begntime": "2025-03-01 09:00:00"}}
+    )
     if r["infcode"] != 0:
         raise RuntimeError(r["err_msg"])
     mdtrt = r["output"]["data"]["mdtrt_id"]
-    lines = [{"feedetl_sn": str(k), "mdtrt_id": mdtrt, "med_list_codg": f"X{rng.randrange(30):03d}", "pric": "12.50",
-              "cnt": 2, "det_item_fee_sumamt": "25.00"} for k in range(10)]
+    lines = [
+        {
+            "feedetl_sn": str(k),
+            "mdtrt_id": mdtrt,
+            "med_list_codg": f"X{rng.randrange(30):03d}",
+            "pric": "12.50",
+            "cnt": 2,
+            "det_item_fee_sumamt": "25.00",
+        }
+        for k in range(10)
+    ]
     _, r = await client.call("2204", {"feedetail": lines})
     if r["infcode"] != 0:
         raise RuntimeError(r["err_msg"])
     t0 = time.perf_counter()
-    msgid, r = await client.call("2207", {"data": {"psn_no": psn, "mdtrt_id": mdtrt, "medfee_sumamt": "250.00",
-                                                   "insutype": ins, "acct_used_flag": "1"}})
+    msgid, r = await client.call(
+        "2207",
+        {
+            "data": {
+                "psn_no": psn,
+                "mdtrt_id": mdtrt,
+                "medfee_sumamt": "250.00",
+                "insutype": ins,
+                "acct_used_flag": "1",
+            }
+        },
+    )
     latency = time.perf_counter() - t0
     if r["infcode"] != 0:
         raise RuntimeError(r["err_msg"])
     return latency, msgid, r["output"]["setlinfo"]["setl_id"]
 
 
-async def run_load(base: str, clients: int, duration: float, persons: int, acknowledged: list | None = None,
-                   sent: list | None = None) -> dict:
+async def run_load(
+    base: str,
+    clients: int,
+    duration: float,
+    persons: int,
+    acknowledged: list | None = None,
+    sent: list | None = None,
+) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     stop = time.perf_counter() + duration
@@ -158,7 +281,7 @@ async def run_load(base: str, clients: int, duration: float, persons: int, ackno
                     latencies.append(latency)
                     if acknowledged is not None:
                         acknowledged.append((msgid, setl_id))
-                except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:
+                except (TimeoutError, aiohttp.ClientError, RuntimeError) as exc:
                     errors.append(str(exc)[:120])
                     if acknowledged is not None:  # the server is gone (crash test): stop this client
                         return
@@ -167,6 +290,16 @@ async def run_load(base: str, clients: int, duration: float, persons: int, ackno
     await asyncio.gather(*(his(i) for i in range(clients)))
     elapsed = time.perf_counter() - t0
     latencies.sort()
-    pick = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else (lambda q: 0.0)
-    return {"settlements": len(latencies), "elapsed": elapsed, "per_second": len(latencies) / elapsed,
-            "p50_ms": pick(0.50), "p99_ms": pick(0.99), "errors": errors}
+    pick = (
+        (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000)
+        if latencies
+        else (lambda q: 0.0)
+    )
+    return {
+        "settlements": len(latencies),
+        "elapsed": elapsed,
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+        "errors": errors,
+    }

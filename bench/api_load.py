@@ -14,7 +14,7 @@ import asyncio
 import os
 import platform
 
-from _his import build_world, fresh_database, free_port, kill_server, run_load, start_server
+from _his import build_world, free_port, fresh_database, kill_server, run_load, start_server
 
 
 def main() -> None:
@@ -34,10 +34,15 @@ def main() -> None:
         r = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.persons))
     finally:
         kill_server(server)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; server: uvicorn × {args.workers} on {args.db}; "
-          f"{args.clients} HIS clients for {args.duration:.0f} s (2201 → 2204 ×10 lines → 2207)")
-    print(f"completed settlements: {r['settlements']} → {r['per_second']:.1f}/s; 2207 latency p50 {r['p50_ms']:.1f} ms, "
-          f"p99 {r['p99_ms']:.1f} ms; errors {len(r['errors'])}" + (f" (first: {r['errors'][0]})" if r["errors"] else ""))
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; server: uvicorn × {args.workers} on {args.db}; "
+        f"{args.clients} HIS clients for {args.duration:.0f} s (2201 → 2204 ×10 lines → 2207)"
+    )
+    print(
+        f"completed settlements: {r['settlements']} → {r['per_second']:.1f}/s; 2207 latency p50 {r['p50_ms']:.1f} ms, "
+        f"p99 {r['p99_ms']:.1f} ms; errors {len(r['errors'])}"
+        + (f" (first: {r['errors'][0]})" if r["errors"] else "")
+    )
     print("goal: ≥ 300 settlements/s, 2207 p99 ≤ 50 ms")
 
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from _his import REPO, build_world, fresh_database, free_port, kill_server, run_load, start_server
+from _his import REPO, build_world, free_port, fresh_database, kill_server, run_load, start_server
 
 
 def main() -> None:
@@ -38,28 +38,41 @@ def main() -> None:
     sent: list[str] = []
     killer = threading.Timer(args.before_kill, kill_server, args=(server,))
     killer.start()
-    load = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.clients, args.before_kill + 30, args.persons,
-                                acknowledged=acknowledged, sent=sent))
+    load = asyncio.run(
+        run_load(
+            f"http://127.0.0.1:{port}",
+            args.clients,
+            args.before_kill + 30,
+            args.persons,
+            acknowledged=acknowledged,
+            sent=sent,
+        )
+    )
     killed_at = time.strftime("%H:%M:%S")
     server = start_server(url, port, args.workers)  # restart on the same database
     try:
         problems = verify(url, acknowledged, sent)
         env = {**os.environ, "YIBAO_DATABASE_URL": url, "YIBAO_MODE": "test"}
         for cmd in (["ledger", "check"], ["audit", "verify"]):
-            out = subprocess.run([sys.executable, "-m", "yibao.cli", *cmd], env=env, capture_output=True, text=True,
-                                 cwd=REPO)
+            out = subprocess.run(
+                [sys.executable, "-m", "yibao.cli", *cmd], env=env, capture_output=True, text=True, cwd=REPO
+            )
             if out.returncode != 0:
                 problems.append(f"yibao {' '.join(cmd)}: {out.stderr.strip() or out.stdout.strip()}")
             else:
                 print(f"yibao {' '.join(cmd)}: {out.stdout.strip().splitlines()[-1]}")
     finally:
         kill_server(server)
-    print(f"killed the server (SIGKILL, all workers) at {killed_at} after {args.before_kill:.0f} s of load; "
-          f"{len(acknowledged)} settlements acknowledged, {len(sent)} attempted, {len(load['errors'])} calls cut off")
+    print(
+        f"killed the server (SIGKILL, all workers) at {killed_at} after {args.before_kill:.0f} s of load; "
+        f"{len(acknowledged)} settlements acknowledged, {len(sent)} attempted, {len(load['errors'])} calls cut off"
+    )
     if problems:
         print("FAILED:\n  " + "\n  ".join(problems[:20]))
         sys.exit(1)
-    print("OK: every acknowledged settlement is present with its reply; nothing unacknowledged is half-present")
+    print(
+        "OK: every acknowledged settlement is present with its reply; nothing unacknowledged is half-present"
+    )
 
 
 def verify(url: str, acknowledged: list[tuple[str, str]], sent: list[str]) -> list[str]:
@@ -72,9 +85,15 @@ def verify(url: str, acknowledged: list[tuple[str, str]], sent: list[str]) -> li
     problems = []
     with engine.connect() as c:
         logged = dict(c.execute(select(MessageLog.msgid, MessageLog.setl_id)).all())
-        settlements = {r.setl_id: r for r in c.execute(select(Settlement.setl_id, Settlement.medins_setl_id,
-                                                              Settlement.fund_pay_sumamt))}
-        details = dict(c.execute(select(SettlementDetail.setl_id, func.count()).group_by(SettlementDetail.setl_id)).all())
+        settlements = {
+            r.setl_id: r
+            for r in c.execute(
+                select(Settlement.setl_id, Settlement.medins_setl_id, Settlement.fund_pay_sumamt)
+            )
+        }
+        details = dict(
+            c.execute(select(SettlementDetail.setl_id, func.count()).group_by(SettlementDetail.setl_id)).all()
+        )
         entries = set(c.execute(select(LedgerEntry.setl_id)).scalars())
     for msgid, setl_id in acknowledged:
         if setl_id not in settlements:
@@ -91,8 +110,10 @@ def verify(url: str, acknowledged: list[tuple[str, str]], sent: list[str]) -> li
     engine.dispose()
     unacknowledged = set(sent) - {m for m, _ in acknowledged}
     present = sum(1 for m in unacknowledged if m in logged)
-    print(f"unacknowledged 2207 calls: {len(unacknowledged)} ({present} committed before the kill, complete; "
-          f"{len(unacknowledged) - present} absent)")
+    print(
+        f"unacknowledged 2207 calls: {len(unacknowledged)} ({present} committed before the kill, complete; "
+        f"{len(unacknowledged) - present} absent)"
+    )
     return problems
 
 

@@ -19,8 +19,15 @@ from openpyxl import load_workbook
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -38,14 +45,26 @@ def server(tmp_path_factory):
             pytest.fail(f"Chromium not found at {CHROMIUM} (CI installs Debian's chromium)", pytrace=False)
         pytest.skip("Chromium not installed (apt-get install chromium)")
     work = tmp_path_factory.mktemp("console")
-    env = {**os.environ, "YIBAO_MODE": "demo", "YIBAO_DATABASE_URL": f"sqlite:///{work}/demo.db",
-           "YIBAO_DATA_DIR": str(work / "data"), "YIBAO_REGIONS_DIR": str(REPO / "regions")}
+    env = {
+        **os.environ,
+        "YIBAO_MODE": "demo",
+        "YIBAO_DATABASE_URL": f"sqlite:///{work}/demo.db",
+        "YIBAO_DATA_DIR": str(work / "data"),
+        "YIBAO_REGIONS_DIR": str(REPO / "regions"),
+    }
     env.pop("YIBAO_TEST_DATABASE_URL", None)
     yibao = [sys.executable, "-m", "yibao.cli"]
-    subprocess.run([*yibao, "demo", "--persons", "400", "--seed", "3"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*yibao, "demo", "--persons", "400", "--seed", "3"], env=env, check=True, capture_output=True
+    )
     port = _free_port()
-    proc = subprocess.Popen([*yibao, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*yibao, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     for _ in range(150):
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
@@ -64,7 +83,9 @@ def page(server):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        context = browser.new_context(accept_downloads=True, locale="zh-CN", viewport={"width": 1440, "height": 900})
+        context = browser.new_context(
+            accept_downloads=True, locale="zh-CN", viewport={"width": 1440, "height": 900}
+        )
         yield context.new_page(), server[0]
         browser.close()
 

@@ -116,3 +116,20 @@ def test_same_seed_same_database(engine, region):
 def test_bad_parameters_are_refused_with_one_line(engine, params, message):
     with pytest.raises(InputError, match=message):
         build(engine, demo_bundle(), params, admdvs="990100", districts=[("990102", 1)])
+
+
+def test_demo_command_builds_once_and_refuses_to_mix(engine, capsys, monkeypatch, tmp_path):
+    from yibao.cli import main
+
+    monkeypatch.setenv("YIBAO_DATA_DIR", str(tmp_path))
+    assert main(["demo", "--persons", "300", "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "jingban" in out and "demo-his" in out
+    assert main(["demo", "--persons", "300", "--seed", "5"]) == 0  # same parameters: nothing to do
+    assert "跳过生成" in capsys.readouterr().out
+    assert main(["demo", "--persons", "400", "--seed", "5"]) == 2
+    assert "--replace" in capsys.readouterr().err
+    assert main(["demo", "--persons", "-5"]) == 2 and "--persons" in capsys.readouterr().err
+    assert main(["demo", "--persons", "400", "--seed", "5", "--replace"]) == 0
+    with unit_of_work(engine, write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Person)) == 400

@@ -53,19 +53,33 @@ def demo(
     wanted = {"persons": persons, "year": year, "seed": seed}
     if holds_data(engine):
         with unit_of_work(engine, write=False) as s:
-            last = s.scalar(select(AuditLog.after).where(AuditLog.action == "generate").order_by(AuditLog.seq.desc()).limit(1))
+            last = s.scalar(
+                select(AuditLog.after)
+                .where(AuditLog.action == "generate")
+                .order_by(AuditLog.seq.desc())
+                .limit(1)
+            )
         same = bool(last) and all(last.get(k) == v for k, v in wanted.items())
         if same and not replace:
-            console.print(f"示例市已生成 (persons={persons}, year={year}, seed={seed})，跳过生成；--replace 可重新生成。")
+            console.print(
+                f"示例市已生成 (persons={persons}, year={year}, seed={seed})，跳过生成；--replace 可重新生成。"
+            )
             _accounts(engine, settings)
             return
         if not replace:
-            raise InputError("数据库中已有参保人数据：用 --replace 替换为新生成的示例市 (the database already holds a region)")
+            raise InputError(
+                "数据库中已有参保人数据：用 --replace 替换为新生成的示例市 (the database already holds a region)"
+            )
         clear_generated(engine)
     spec = yaml.safe_load((settings.regions_dir / region / "region.yaml").read_text(encoding="utf-8"))
     districts = [(str(d["admdvs"]), int(d["population"])) for d in spec["districts"]]
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -73,13 +87,25 @@ def demo(
                 tasks[stage] = bar.add_task(stage, total=max(total, 1))
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-        report = build(engine, bundle, params, admdvs=region, districts=districts, data_dir=settings.data_dir,
-                       progress=progress)
+        report = build(
+            engine,
+            bundle,
+            params,
+            admdvs=region,
+            districts=districts,
+            data_dir=settings.data_dir,
+            progress=progress,
+        )
     t = Table(title=f"示例市 {region}: {year} 年", show_header=False)
-    for k, v in (("参保人 persons", f"{report.persons:,}"), ("就诊与结算 settlements", f"{report.settlements:,}"),
-                 ("费用明细 fee lines", f"{report.lines:,}"), ("记账分录 postings", f"{report.postings:,}"),
-                 ("基金支付 fund payments", f"{report.fund_pay / 100:,.2f} 元"),
-                 ("Parquet", str(report.parquet)), ("用时 time", f"{time.perf_counter() - started:.1f} s")):
+    for k, v in (
+        ("参保人 persons", f"{report.persons:,}"),
+        ("就诊与结算 settlements", f"{report.settlements:,}"),
+        ("费用明细 fee lines", f"{report.lines:,}"),
+        ("记账分录 postings", f"{report.postings:,}"),
+        ("基金支付 fund payments", f"{report.fund_pay / 100:,.2f} 元"),
+        ("Parquet", str(report.parquet)),
+        ("用时 time", f"{time.perf_counter() - started:.1f} s"),
+    ):
         t.add_row(k, v)
     console.print(t)
     _accounts(engine, settings)
@@ -99,8 +125,18 @@ def _accounts(engine, settings) -> None:
                 create_user(s, username, name, [role], password, actor="yibao demo")
         code = "H99010200001"
         if s.get(ApiClient, "demo-his") is None:
-            s.add(ApiClient(client_id="demo-his", fixmedins_code=code, secret="demo-his-secret", sign_algo="sha256"))
-    t = Table("用户名 username", "姓名", "角色 role", "密码 password", title="演示账号 demo accounts (管理台 /console)")
+            s.add(
+                ApiClient(
+                    client_id="demo-his", fixmedins_code=code, secret="demo-his-secret", sign_algo="sha256"
+                )
+            )
+    t = Table(
+        "用户名 username",
+        "姓名",
+        "角色 role",
+        "密码 password",
+        title="演示账号 demo accounts (管理台 /console)",
+    )
     for username, name, role, password in DEMO_USERS:
         t.add_row(username, name, role, password)
     console.print(t)

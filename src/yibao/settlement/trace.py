@@ -21,8 +21,23 @@ def expand(bundle: PolicyBundle, trace: dict | None) -> list[dict[str, str]]:
     if ii is None or ci is None or pi is None:
         return []
     di = bundle.disease_index(b["disease"]) if b.get("disease") else -1
-    acat = bundle.assistance_codes.index(b["assistance"]) if b.get("assistance") in bundle.assistance_codes else -1
+    acat = (
+        bundle.assistance_codes.index(b["assistance"])
+        if b.get("assistance") in bundle.assistance_codes
+        else -1
+    )
     head = [{"param": "policy", "value": f"{bundle.region} {b['version']} {bundle.hash[:12]}"}]
-    return head + list(bundle.explain(vi, ii, ci, pi, int(b["level"]), -1 if di is None else di,
-                                      ci_tilt=bool(b.get("ci_tilt")), sp_on=bool(b.get("sp_on")),
-                                      sp_tilt=bool(b.get("sp_tilt")), acat=acat))
+    return head + list(
+        bundle.explain(
+            vi,
+            ii,
+            ci,
+            pi,
+            int(b["level"]),
+            -1 if di is None else di,
+            ci_tilt=bool(b.get("ci_tilt")),
+            sp_on=bool(b.get("sp_on")),
+            sp_tilt=bool(b.get("sp_tilt")),
+            acat=acat,
+        )
+    )

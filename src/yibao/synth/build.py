@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -424,107 +424,142 @@ def _write_people(engine: Engine, p: Params, pop, progress: Progress) -> None:
     )
 
 
+def _chunked(
+    engine: Engine,
+    table,
+    total: int,
+    rows_for: Callable[[int, int], list[dict]],
+    progress: Progress,
+    stage: str,
+) -> None:
+    """Insert ``total`` rows built a slice at a time (so a million persons never sit in memory as dicts)."""
+    for lo in range(0, total, CHUNK):
+        hi = min(lo + CHUNK, total)
+        with engine.begin() as conn:
+            conn.execute(insert(table), rows_for(lo, hi))
+        progress(stage, hi, total)
+
+
 def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress) -> dict:
     n = len(cl)
     o, sums, split = res.out, res.sums, res.split
     yy = p.year % 100
-    mdtrt = [f"{admdvs}M{yy:02d}{k:010d}" for k in range(n)]
-    setl = [f"{admdvs}S{yy:02d}{k:010d}" for k in range(n)]
-    psn = pop.psn_no[cl.person].tolist()
-    inst = ref.inst_code[cl.inst].tolist()
-    begin = [_day(d) for d in cl.day]
-    end = [b + timedelta(days=int(los)) for b, los in zip(begin, cl.los.tolist(), strict=True)]
-    setl_time = [
-        datetime.combine(e, datetime.min.time()) + timedelta(hours=9, seconds=k % 28_800)
-        for k, e in enumerate(end)
-    ]
-    ins_codes = pop.insutype[cl.person].tolist()
-    psn_types = pop.psn_type[cl.person].tolist()
-    _bulk(
-        engine,
-        Visit,
-        [
+    day0 = cl.day.astype("datetime64[D]")
+    end_day = day0 + cl.los.astype("timedelta64[D]")
+    # setl_time: the end day at 09:00 plus a deterministic offset, kept as numpy until a chunk needs it
+    setl_time = (
+        end_day.astype("datetime64[s]")
+        + np.timedelta64(9 * 3600, "s")
+        + (np.arange(n) % 28_800).astype("timedelta64[s]")
+    )
+
+    def mdtrt(k: int) -> str:
+        return f"{admdvs}M{yy:02d}{k:010d}"
+
+    def setl(k: int) -> str:
+        return f"{admdvs}S{yy:02d}{k:010d}"
+
+    psn_all, inst_all = pop.psn_no[cl.person], ref.inst_code[cl.inst]
+    ins_all, ptype_all = pop.insutype[cl.person], pop.psn_type[cl.person]
+
+    def visits(lo: int, hi: int) -> list[dict]:
+        return [
             {
-                "mdtrt_id": mdtrt[k],
-                "psn_no": psn[k],
-                "fixmedins_code": inst[k],
-                "insutype": ins_codes[k],
-                "med_type": cl.med_type[k],
-                "begntime": datetime.combine(begin[k], datetime.min.time()) + timedelta(hours=8),
-                "endtime": setl_time[k] if cl.los[k] else None,
+                "mdtrt_id": mdtrt(k),
+                "psn_no": psn,
+                "fixmedins_code": inst,
+                "insutype": ins,
+                "med_type": mt,
+                "begntime": b.item() + timedelta(hours=8),
+                "endtime": st.item() if los else None,
                 "dept_code": None,
-                "atddr_no": cl.doctor[k] or None,
-                "dise_codg": cl.dise[k],
+                "atddr_no": doc or None,
+                "dise_codg": dx,
                 "dise_name": None,
-                "opsp_dise_code": cl.opsp[k] or None,
+                "opsp_dise_code": op or None,
                 "oprn_codg": None,
                 "status": "settled",
-                "dscg_way": "1" if cl.los[k] else None,
+                "dscg_way": "1" if los else None,
                 "extra": None,
             }
-            for k in range(n)
-        ],
-        progress,
-        "就诊 visits",
-    )
-    lv = cl.line_visit.tolist()
-    items = ref.item_code[cl.line_item].tolist()
-    item_lv = ref.item_lv[cl.line_item].tolist()
-    sp = ref.item_selfpay[cl.line_item].tolist()
-    cap = ref.item_cap[cl.line_item].tolist()
-    lmt = ref.item_lmt[cl.line_item].tolist()
-    types = ref.item_type[cl.line_item].tolist()
-    cols = [
-        x.tolist()
-        for x in (
-            cl.line_pric,
-            cl.line_cnt,
-            cl.line_amt,
-            cl.line_appr,
-            split.ful,
-            split.over,
-            split.pre,
-            split.inscp,
+            for k, psn, inst, ins, mt, b, st, los, doc, dx, op in zip(
+                range(lo, hi),
+                psn_all[lo:hi].tolist(),
+                inst_all[lo:hi].tolist(),
+                ins_all[lo:hi].tolist(),
+                cl.med_type[lo:hi].tolist(),
+                day0[lo:hi].astype("datetime64[s]"),
+                setl_time[lo:hi],
+                cl.los[lo:hi].tolist(),
+                cl.doctor[lo:hi].tolist(),
+                cl.dise[lo:hi].tolist(),
+                cl.opsp[lo:hi].tolist(),
+                strict=True,
+            )
+        ]
+
+    _chunked(engine, Visit, n, visits, progress, "就诊 visits")
+
+    L = int(cl.line_visit.size)
+    seq = np.arange(L) - np.searchsorted(cl.line_visit, cl.line_visit, side="left") + 1
+    item = cl.line_item
+
+    def lines(lo: int, hi: int) -> list[dict]:
+        it = item[lo:hi]
+        cols = zip(
+            cl.line_visit[lo:hi].tolist(),
+            seq[lo:hi].tolist(),
+            ref.item_code[it].tolist(),
+            ref.item_type[it].tolist(),
+            cl.line_pric[lo:hi].tolist(),
+            cl.line_cnt[lo:hi].tolist(),
+            cl.line_amt[lo:hi].tolist(),
+            ref.item_lv[it].tolist(),
+            ref.item_selfpay[it].tolist(),
+            ref.item_cap[it].tolist(),
+            ref.item_lmt[it].tolist(),
+            cl.line_appr[lo:hi].tolist(),
+            split.ful[lo:hi].tolist(),
+            split.over[lo:hi].tolist(),
+            split.pre[lo:hi].tolist(),
+            split.inscp[lo:hi].tolist(),
+            strict=True,
         )
-    ]
-    seq = np.arange(lv.__len__()) - np.searchsorted(cl.line_visit, cl.line_visit, side="left")
-    seq = seq.tolist()
-    _bulk(
-        engine,
-        FeeLine,
-        [
+        return [
             {
-                "mdtrt_id": mdtrt[v],
-                "feedetl_sn": str(seq[j] + 1),
+                "mdtrt_id": mdtrt(v),
+                "feedetl_sn": str(sq),
                 "chrg_bchno": "1",
-                "med_list_codg": items[j],
+                "med_list_codg": code,
                 "medins_list_codg": None,
-                "med_chrgitm_type": types[j],
+                "med_chrgitm_type": typ,
                 "fee_ocur_time": None,
-                "pric": cols[0][j],
-                "cnt": cols[1][j],
-                "det_item_fee_sumamt": cols[2][j],
-                "chrgitm_lv": f"{item_lv[j]:02d}",
-                "selfpay_prop": sp[j],
-                "pric_uplmt_amt": None if cap[j] < 0 else cap[j],
-                "lmt_used_flag": str(lmt[j]),
-                "hosp_appr_flag": str(cols[3][j]),
-                "fulamt_ownpay_amt": cols[4][j],
-                "overlmt_amt": cols[5][j],
-                "preselfpay_amt": cols[6][j],
-                "inscp_scp_amt": cols[7][j],
+                "pric": pr,
+                "cnt": ct,
+                "det_item_fee_sumamt": amt,
+                "chrgitm_lv": f"{lv:02d}",
+                "selfpay_prop": sp,
+                "pric_uplmt_amt": None if cap < 0 else cap,
+                "lmt_used_flag": str(lmt),
+                "hosp_appr_flag": str(appr),
+                "fulamt_ownpay_amt": ful,
+                "overlmt_amt": over,
+                "preselfpay_amt": pre,
+                "inscp_scp_amt": inscp,
                 "bilg_dr_codg": None,
-                "setl_id": setl[v],
+                "setl_id": setl(v),
                 "status": "settled",
             }
-            for j, v in enumerate(lv)
-        ],
-        progress,
-        "费用明细 fee lines",
-    )
+            for v, sq, code, typ, pr, ct, amt, lv, sp, cap, lmt, appr, ful, over, pre, inscp in cols
+        ]
+
+    _chunked(engine, FeeLine, L, lines, progress, "费用明细 fee lines")
+
     dl = deltas(bundle, batch, res)
-    amount_cols = {k: v.tolist() for k, v in sums.items()}
-    for k in (
+    version = np.array(bundle.versions)[batch.ver]
+    klass = np.array(bundle.classes)[batch.cls]
+    acodes = np.array([*bundle.assistance_codes, ""])
+    amount_keys = (
         "act_pay_dedc",
         "hifp_pay",
         "hifob_pay",
@@ -537,92 +572,73 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
         "acct_mulaid_pay",
         "psn_cash_pay",
         "balc",
-        "ratio",
-        "ci_tilt",
-        "sp_tilt",
-        "sp_on",
-        "acat",
-    ):
-        amount_cols[k] = o[k].tolist()
-    version = [bundle.versions[v] for v in batch.ver.tolist()]
-    klass = [bundle.classes[c] for c in batch.cls.tolist()]
-    rows = []
-    for k in range(n):
-        a = amount_cols
-        rows.append(
-            {
-                "setl_id": setl[k],
-                "mdtrt_id": mdtrt[k],
-                "psn_no": psn[k],
-                "fixmedins_code": inst[k],
-                "insutype": ins_codes[k],
-                "psn_type": psn_types[k],
-                "med_type": cl.med_type[k],
-                "setl_time": setl_time[k],
-                "begndate": begin[k],
-                "enddate": end[k] if cl.los[k] else None,
-                "year": p.year,
-                "dedc_hosp_lv": int(cl.level[k]),
-                "medfee_sumamt": a["medfee_sumamt"][k],
-                "fulamt_ownpay_amt": a["fulamt_ownpay_amt"][k],
-                "overlmt_selfpay": a["overlmt_selfpay"][k],
-                "preselfpay_amt": a["preselfpay_amt"][k],
-                "inscp_scp_amt": a["inscp_scp_amt"][k],
-                "act_pay_dedc": a["act_pay_dedc"][k],
-                "hifp_pay": a["hifp_pay"][k],
-                "pool_prop_selfpay": a["ratio"][k],
-                "cvlserv_pay": 0,
-                "hifes_pay": 0,
-                "hifmi_pay": a["hifmi_pay"][k],
-                "hifob_pay": a["hifob_pay"][k],
-                "hifdm_pay": 0,
-                "maf_pay": a["maf_pay"][k],
-                "oth_pay": a["oth_pay"][k],
-                "fund_pay_sumamt": a["fund_pay_sumamt"][k],
-                "psn_part_amt": a["psn_part_amt"][k],
-                "acct_pay": a["acct_pay"][k],
-                "acct_mulaid_pay": a["acct_mulaid_pay"][k],
-                "psn_cash_pay": a["psn_cash_pay"][k],
-                "hosp_part_amt": 0,
-                "balc": a["balc"][k],
-                "clr_type": clr_type_for(cl.med_type[k]),
-                "clr_way": "1",
-                "clr_optins": admdvs,
-                "refd_setl_flag": "0",
-                "orig_setl_id": None,
-                "reversed_by": None,
-                "mid_setl_flag": "0",
-                "medins_setl_id": None,
-                "policy_version": version[k],
-                "policy_hash": bundle.hash,
-                # the trace as the names it was computed from (expanded by the console on demand)
-                "trace": {
-                    "batch": {
-                        "version": version[k],
-                        "insutype": ins_codes[k],
-                        "class": klass[k],
-                        "psn_type": psn_types[k],
-                        "level": int(cl.level[k]),
-                        "disease": cl.opsp[k] or None,
-                        "ci_tilt": bool(a["ci_tilt"][k]),
-                        "sp_on": bool(a["sp_on"][k]),
-                        "sp_tilt": bool(a["sp_tilt"][k]),
-                        "assistance": bundle.assistance_codes[a["acat"][k]] if a["acat"][k] >= 0 else None,
-                    }
-                },
-                "accum_delta": dl[k],
-            }
-        )
-    _bulk(engine, Settlement, rows, progress, "结算 settlements")
-    del rows
+    )
+
+    def settlements(lo: int, hi: int) -> list[dict]:
+        sl = slice(lo, hi)
+        a = {k: v[sl].tolist() for k, v in sums.items()}
+        a.update({k: o[k][sl].tolist() for k in (*amount_keys, "ratio", "ci_tilt", "sp_tilt", "sp_on")})
+        acat = acodes[o["acat"][sl]].tolist()
+        rows = []
+        for j, k in enumerate(range(lo, hi)):
+            los = int(cl.los[k])
+            rows.append(
+                {
+                    "setl_id": setl(k),
+                    "mdtrt_id": mdtrt(k),
+                    "psn_no": str(psn_all[k]),
+                    "fixmedins_code": str(inst_all[k]),
+                    "insutype": str(ins_all[k]),
+                    "psn_type": str(ptype_all[k]),
+                    "med_type": str(cl.med_type[k]),
+                    "setl_time": setl_time[k].item(),
+                    "begndate": day0[k].item(),
+                    "enddate": end_day[k].item() if los else None,
+                    "year": p.year,
+                    "dedc_hosp_lv": int(cl.level[k]),
+                    "pool_prop_selfpay": a["ratio"][j],
+                    "cvlserv_pay": 0,
+                    "hifes_pay": 0,
+                    "hifdm_pay": 0,
+                    "hosp_part_amt": 0,
+                    **{key: a[key][j] for key in (*sums.keys(), *amount_keys)},
+                    "clr_type": clr_type_for(str(cl.med_type[k])),
+                    "clr_way": "1",
+                    "clr_optins": admdvs,
+                    "refd_setl_flag": "0",
+                    "orig_setl_id": None,
+                    "reversed_by": None,
+                    "mid_setl_flag": "0",
+                    "medins_setl_id": None,
+                    "policy_version": str(version[k]),
+                    "policy_hash": bundle.hash,
+                    # the trace as the names it was computed from (expanded by the console on demand)
+                    "trace": {
+                        "batch": {
+                            "version": str(version[k]),
+                            "insutype": str(ins_all[k]),
+                            "class": str(klass[k]),
+                            "psn_type": str(ptype_all[k]),
+                            "level": int(cl.level[k]),
+                            "disease": str(cl.opsp[k]) or None,
+                            "ci_tilt": bool(a["ci_tilt"][j]),
+                            "sp_on": bool(a["sp_on"][j]),
+                            "sp_tilt": bool(a["sp_tilt"][j]),
+                            "assistance": acat[j] or None,
+                        }
+                    },
+                    "accum_delta": dl[k],
+                }
+            )
+        return rows
+
+    _chunked(engine, Settlement, n, settlements, progress, "结算 settlements")
     d = detail_arrays(bundle, batch, res)
-    dv = d.visit.tolist()
-    _bulk(
-        engine,
-        SettlementDetail,
-        [
+
+    def details(lo: int, hi: int) -> list[dict]:
+        return [
             {
-                "setl_id": setl[v],
+                "setl_id": setl(v),
                 "fund_pay_type": f,
                 "inscp_scp_amt": b,
                 "crt_payb_lmt_amt": None if r < 0 else r,
@@ -630,74 +646,76 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
                 "setl_proc_info": None,
             }
             for v, f, b, r, x in zip(
-                dv,
-                d.fund_pay_type.tolist(),
-                d.base.tolist(),
-                d.remaining.tolist(),
-                d.amount.tolist(),
+                d.visit[lo:hi].tolist(),
+                d.fund_pay_type[lo:hi].tolist(),
+                d.base[lo:hi].tolist(),
+                d.remaining[lo:hi].tolist(),
+                d.amount[lo:hi].tolist(),
                 strict=True,
             )
-        ],
-        progress,
-        "基金分项 setldetail",
-    )
+        ]
+
+    _chunked(engine, SettlementDetail, int(d.visit.size), details, progress, "基金分项 setldetail")
     postings = posting_arrays(d, res)
     first_id = _next_id(engine, LedgerEntry)
-    _bulk(
-        engine,
-        LedgerEntry,
-        [
+
+    def entries(lo: int, hi: int) -> list[dict]:
+        return [
             {
                 "id": first_id + k,
                 "entry_type": "settlement",
-                "setl_id": setl[k],
-                "fixmedins_code": inst[k],
-                "psn_no": psn[k],
-                "posted_at": setl_time[k],
-                "book_date": setl_time[k].date(),
+                "setl_id": setl(k),
+                "fixmedins_code": inst,
+                "psn_no": psn,
+                "posted_at": st.item(),
+                "book_date": st.item().date(),
                 "memo": None,
             }
-            for k in range(n)
-        ],
-        progress,
-        "凭证 ledger entries",
-    )
-    pv = postings.visit.tolist()
-    owner = [psn[v] for v in pv]
-    _bulk(
-        engine,
-        LedgerPosting,
-        [
+            for k, inst, psn, st in zip(
+                range(lo, hi),
+                inst_all[lo:hi].tolist(),
+                psn_all[lo:hi].tolist(),
+                setl_time[lo:hi],
+                strict=True,
+            )
+        ]
+
+    _chunked(engine, LedgerEntry, n, entries, progress, "凭证 ledger entries")
+
+    def legs(lo: int, hi: int) -> list[dict]:
+        pv = postings.visit[lo:hi]
+        return [
             {
                 "entry_id": first_id + v,
-                "account": a,
+                "account": acc,
                 "fund_pay_type": f or None,
-                "fixmedins_code": inst[v],
-                "psn_no": owner[j],
+                "fixmedins_code": inst,
+                "psn_no": psn,
                 "amount": x,
             }
-            for j, (v, a, f, x) in enumerate(
-                zip(
-                    pv,
-                    postings.account.tolist(),
-                    postings.fund_pay_type.tolist(),
-                    postings.amount.tolist(),
-                    strict=True,
-                )
+            for v, acc, f, inst, psn, x in zip(
+                pv.tolist(),
+                postings.account[lo:hi].tolist(),
+                postings.fund_pay_type[lo:hi].tolist(),
+                inst_all[pv].tolist(),
+                psn_all[pv].tolist(),
+                postings.amount[lo:hi].tolist(),
+                strict=True,
             )
-        ],
-        progress,
-        "分录 postings",
-    )
+        ]
+
+    _chunked(engine, LedgerPosting, int(postings.visit.size), legs, progress, "分录 postings")
     _sync_sequence(engine, LedgerEntry)
     _write_accumulators(engine, bundle, pop, res, progress)
     final = res.state.bal
-    _bulk(
+    employees = np.flatnonzero(pop.insutype == "310")
+    _chunked(
         engine,
         PersonalAccount,
-        [
-            {"psn_no": pop.psn_no[i], "balance": int(final[i]), "status": "active"}
-            for i in np.flatnonzero(pop.insutype == "310")
+        int(employees.size),
+        lambda lo, hi: [
+            {"psn_no": str(pop.psn_no[i]), "balance": int(final[i]), "status": "active"}
+            for i in employees[lo:hi]
         ],
         progress,
         "个人账户 accounts",
