@@ -6,27 +6,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-
-from tests import world
 from tests.kernel_helpers import demo_bundle, fee
 from tests.world import HOSP2, HOSP3, PHARMACY, POOR, RESIDENT, WORKER, His, line
-from yibao.api.routes_fsi import router
 from yibao.funds.check import check_ledger
 from yibao.settlement import online
 from yibao.settlement.inputs import Dated, PersonFacts, VisitRequest
 from yibao.store.db import unit_of_work
-
-
-@pytest.fixture
-def client(engine):
-    world.build(engine)
-    app = FastAPI()
-    app.include_router(router)
-    with TestClient(app) as c:
-        yield c
 
 
 def ledger_ok(engine):

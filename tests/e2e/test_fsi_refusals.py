@@ -6,25 +6,11 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests import world
 from tests.world import HOSP2, OTHER, RESIDENT, WORKER, His, line
-from yibao.api.routes_fsi import router
 from yibao.store.db import unit_of_work
 from yibao.store.tables import AuditLog, FeeLine, MessageLog, Settlement, Visit
-
-
-@pytest.fixture
-def client(engine):
-    world.build(engine)
-    app = FastAPI()
-    app.include_router(router)
-    with TestClient(app) as c:
-        yield c
 
 
 def count(engine, table) -> int:

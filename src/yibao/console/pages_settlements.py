@@ -137,11 +137,16 @@ def settlements() -> None:
                 max_amount=_amount(hi.value, "金额 ≤"),
             )
 
-        def refresh() -> None:
+        def checked() -> q.SettlementFilter | None:
+            """The filter as typed, or None after telling the user what is wrong with it."""
             try:
-                f = current()
+                return current()
             except ValueError as exc:
                 ui.notify(str(exc), type="negative")
+                return None
+
+        def refresh() -> None:
+            if (f := checked()) is None:
                 return
             with unit_of_work(write=False) as s:
                 total, rows = q.settlements(s, f)
@@ -153,10 +158,7 @@ def settlements() -> None:
             )
 
         def export() -> None:
-            try:
-                f = current()
-            except ValueError as exc:
-                ui.notify(str(exc), type="negative")
+            if (f := checked()) is None:
                 return
             with unit_of_work(write=False) as s:
                 _, rows = q.settlements(s, f, limit=None)

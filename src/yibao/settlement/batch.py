@@ -15,7 +15,7 @@ import numpy as np
 from yibao.errors import SettlementError
 from yibao.policy.compiler import PolicyBundle
 from yibao.settlement.inputs import PersonFacts, VisitRequest, resolve
-from yibao.settlement.kernel import VisitArrays, settle_visits
+from yibao.settlement.kernel import SETLINFO_OUTPUTS, VisitArrays, settle_visits
 from yibao.settlement.lines import LineArrays, LineSplit, split_lines, visit_sums
 from yibao.settlement.online import line_arrays
 from yibao.settlement.state import AccumState
@@ -66,20 +66,7 @@ class BatchResult:
         """The setlinfo amounts of visit ``i`` in fen (same keys as online results)."""
         o, s = self.out, self.sums
         info = {k: int(s[k][i]) for k in s}
-        for k in (
-            "act_pay_dedc",
-            "hifp_pay",
-            "hifob_pay",
-            "hifmi_pay",
-            "oth_pay",
-            "maf_pay",
-            "fund_pay_sumamt",
-            "psn_part_amt",
-            "acct_pay",
-            "acct_mulaid_pay",
-            "psn_cash_pay",
-            "balc",
-        ):
+        for k in SETLINFO_OUTPUTS:
             info[k] = int(o[k][i])
         info.update(
             pool_prop_selfpay=int(o["ratio"][i]), cvlserv_pay=0, hifes_pay=0, hifdm_pay=0, hosp_part_amt=0

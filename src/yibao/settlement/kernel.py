@@ -54,6 +54,21 @@ class VisitArrays:
         return int(self.slot.size)
 
 
+# Kernel outputs that are setlinfo fields of the same name (the split sums and the ratio come separately).
+SETLINFO_OUTPUTS = (
+    "act_pay_dedc",
+    "hifp_pay",
+    "hifob_pay",
+    "hifmi_pay",
+    "oth_pay",
+    "maf_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "balc",
+)
 OUTPUTS = (
     "act_pay_dedc",
     "hifp_pay",

@@ -13,7 +13,7 @@ from yibao.errors import SettlementError
 from yibao.money import fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.settlement.inputs import Fee, PersonFacts, VisitRequest, resolve
-from yibao.settlement.kernel import VisitArrays, empty_outputs, settle_wave
+from yibao.settlement.kernel import SETLINFO_OUTPUTS, VisitArrays, empty_outputs, settle_wave
 from yibao.settlement.lines import LineArrays, split_lines
 from yibao.settlement.result import Settled, build_delta, build_detail, negate
 from yibao.settlement.state import AccumState
@@ -142,23 +142,7 @@ def settle(
     )
     o = empty_outputs(1)
     settle_wave(bundle, st, v, _IDX0, o)
-    info = {
-        k: int(o[k][0])
-        for k in (
-            "act_pay_dedc",
-            "hifp_pay",
-            "hifob_pay",
-            "hifmi_pay",
-            "oth_pay",
-            "maf_pay",
-            "fund_pay_sumamt",
-            "psn_part_amt",
-            "acct_pay",
-            "acct_mulaid_pay",
-            "psn_cash_pay",
-            "balc",
-        )
-    }
+    info = {k: int(o[k][0]) for k in SETLINFO_OUTPUTS}
     info.update(
         medfee_sumamt=medfee,
         fulamt_ownpay_amt=ful,

@@ -21,6 +21,7 @@ from yibao.money import fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.settlement.batch import EPOCH_ORD, BatchInput, run_batch
 from yibao.settlement.bulk import deltas, detail_arrays, posting_arrays
+from yibao.settlement.kernel import SETLINFO_OUTPUTS
 from yibao.settlement.lines import NO_CAP, LineArrays
 from yibao.settlement.record import clr_type_for
 from yibao.store import audit
@@ -559,20 +560,7 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
     version = np.array(bundle.versions)[batch.ver]
     klass = np.array(bundle.classes)[batch.cls]
     acodes = np.array([*bundle.assistance_codes, ""])
-    amount_keys = (
-        "act_pay_dedc",
-        "hifp_pay",
-        "hifob_pay",
-        "hifmi_pay",
-        "oth_pay",
-        "maf_pay",
-        "fund_pay_sumamt",
-        "psn_part_amt",
-        "acct_pay",
-        "acct_mulaid_pay",
-        "psn_cash_pay",
-        "balc",
-    )
+    amount_keys = SETLINFO_OUTPUTS  # the kernel outputs stored as settlement columns
 
     def settlements(lo: int, hi: int) -> list[dict]:
         sl = slice(lo, hi)
@@ -778,21 +766,7 @@ def _write_parquet(data_dir: Path, p: Params, pop, cl, ref, res) -> Path:
             "begndate": cl.day.astype("datetime64[D]"),
             "los": cl.los,
             **{k: res.sums[k] for k in res.sums},
-            **{
-                k: o[k]
-                for k in (
-                    "act_pay_dedc",
-                    "hifp_pay",
-                    "hifob_pay",
-                    "hifmi_pay",
-                    "oth_pay",
-                    "maf_pay",
-                    "fund_pay_sumamt",
-                    "psn_part_amt",
-                    "acct_pay",
-                    "psn_cash_pay",
-                )
-            },
+            **{k: o[k] for k in SETLINFO_OUTPUTS},
             "year": np.full(len(cl), p.year),
             "month": month,
         }
