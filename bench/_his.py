@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import aiohttp
@@ -49,6 +49,8 @@ def build_world(url: str, persons: int) -> None:
         CatalogueItem,
         Enrollment,
         Institution,
+        LedgerEntry,
+        LedgerPosting,
         Person,
         PersonalAccount,
         Region,
@@ -104,6 +106,39 @@ def build_world(url: str, persons: int) -> None:
         c.execute(
             insert(PersonalAccount),
             [{"psn_no": f"B{n:07d}", "balance": 200_000} for n in range(persons) if n % 2],
+        )
+        owners = [f"B{n:07d}" for n in range(persons) if n % 2]  # opening balances, so the ledger proves them
+        entry = c.execute(
+            insert(LedgerEntry)
+            .values(
+                entry_type="opening",
+                posted_at=datetime(2024, 12, 31),
+                book_date=date(2024, 12, 31),
+                memo="期初余额",
+            )
+            .returning(LedgerEntry.id)
+        ).scalar_one()
+        c.execute(
+            insert(LedgerPosting),
+            [
+                {
+                    "entry_id": entry,
+                    "account": "opening_balance",
+                    "fund_pay_type": None,
+                    "psn_no": None,
+                    "amount": 200_000 * len(owners),
+                }
+            ]
+            + [
+                {
+                    "entry_id": entry,
+                    "account": "personal_account",
+                    "fund_pay_type": "310200",
+                    "psn_no": p,
+                    "amount": -200_000,
+                }
+                for p in owners
+            ],
         )
         c.execute(
             insert(CatalogueItem),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from yibao.funds.ledger import FUND_EXPENSE, PATIENT_CASH, PERSONAL_ACCOUNT
 from yibao.money import fmt_fen
-from yibao.store.tables import LedgerEntry, LedgerPosting, Settlement, SettlementDetail
+from yibao.store.tables import LedgerEntry, LedgerPosting, PersonalAccount, Settlement, SettlementDetail
 
 
 @dataclass
@@ -23,6 +23,7 @@ class LedgerReport:
     postings: int = 0
     settlements: int = 0
     groups: int = 0
+    accounts: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -140,4 +141,19 @@ def check_ledger(session: Session, limit: int = 50) -> LedgerReport:
         .all()
     )
     r.problems.extend(f"结算 {x}: fund_pay_sumamt 不等于各基金之和" for x in bad)
+    # every personal account's balance equals what its postings say (credits raise it, debits lower it)
+    posted = (
+        select(LedgerPosting.psn_no, (-func.sum(LedgerPosting.amount)).label("bal"))
+        .where(LedgerPosting.account == PERSONAL_ACCOUNT)
+        .group_by(LedgerPosting.psn_no)
+        .subquery()
+    )
+    off = session.execute(
+        select(PersonalAccount.psn_no, PersonalAccount.balance, func.coalesce(posted.c.bal, 0))
+        .outerjoin(posted, posted.c.psn_no == PersonalAccount.psn_no)
+        .where(PersonalAccount.balance != func.coalesce(posted.c.bal, 0))
+        .limit(limit)
+    ).all()
+    r.problems.extend(f"个人账户 {psn}: 余额 {fmt_fen(int(b))} ≠ 账务 {fmt_fen(int(x))}" for psn, b, x in off)
+    r.accounts = session.scalar(select(func.count()).select_from(PersonalAccount)) or 0
     return r

@@ -86,3 +86,73 @@ def settlement_postings(
     if sum(p.amount for p in legs) != 0:  # pairs by construction; kept as a guard against edits
         raise ValueError("unbalanced ledger entry")
     return legs
+
+
+# --- contributions and account movements (参保缴费、个人账户) ----------------------------------------------
+FUND_BANK = "fund_bank"  # money received into the fund's bank account
+FUND_INCOME = "fund_income"  # by fund_pay_type, credited
+GOVERNMENT_SUBSIDY = "government_subsidy"  # the finance department's share of 居民 contributions
+TRANSFER_CLEARING = "transfer_clearing"  # account balances moving between regions (转移接续)
+OPENING_BALANCE = "opening_balance"  # balances that existed before the ledger
+
+
+def _pair(debit: str, credit: str, amount: int, **where) -> list[Posting]:
+    if not amount:
+        return []
+    debit_fpt = where.pop("debit_fpt", None)
+    credit_fpt = where.pop("credit_fpt", None)
+    psn = where.get("psn_no")
+    return [Posting(debit, amount, debit_fpt, None, psn), Posting(credit, -amount, credit_fpt, None, psn)]
+
+
+def employee_contribution_postings(
+    psn_no: str, employer_amt: int, employee_amt: int, pool_fpt: str = "310100", account_fpt: str = "310200"
+) -> list[Posting]:
+    """职工 contribution collected: the employer share to the pool, the employee share to the account."""
+    return [
+        *_pair(FUND_BANK, FUND_INCOME, employer_amt, credit_fpt=pool_fpt, psn_no=psn_no),
+        *_pair(FUND_BANK, PERSONAL_ACCOUNT, employee_amt, credit_fpt=account_fpt, psn_no=psn_no),
+    ]
+
+
+def flexible_contribution_postings(psn_no: str, amount: int, pool_fpt: str = "310100") -> list[Posting]:
+    return _pair(FUND_BANK, FUND_INCOME, amount, credit_fpt=pool_fpt, psn_no=psn_no)
+
+
+def resident_contribution_postings(
+    psn_no: str,
+    individual: int,
+    assistance: int,
+    subsidy: int,
+    pool_fpt: str = "390100",
+    assistance_fpt: str = "610100",
+) -> list[Posting]:
+    """居民 contribution: the person's part, 资助参保 from the assistance fund, the government subsidy."""
+    return [
+        *_pair(FUND_BANK, FUND_INCOME, individual, credit_fpt=pool_fpt, psn_no=psn_no),
+        *_pair(
+            FUND_EXPENSE,
+            FUND_INCOME,
+            assistance,
+            debit_fpt=assistance_fpt,
+            credit_fpt=pool_fpt,
+            psn_no=psn_no,
+        ),
+        *_pair(GOVERNMENT_SUBSIDY, FUND_INCOME, subsidy, credit_fpt=pool_fpt, psn_no=psn_no),
+    ]
+
+
+def account_credit_postings(
+    psn_no: str, amount: int, source: str, *, source_fpt: str | None = None, account_fpt: str = "310200"
+) -> list[Posting]:
+    """Credit a personal account from ``source`` (退休 credit from the pool, transfer in, opening balance)."""
+    return _pair(
+        source, PERSONAL_ACCOUNT, amount, debit_fpt=source_fpt, credit_fpt=account_fpt, psn_no=psn_no
+    )
+
+
+def account_debit_postings(
+    psn_no: str, amount: int, target: str, account_fpt: str = "310200"
+) -> list[Posting]:
+    """Debit a personal account towards ``target`` (transfer out)."""
+    return _pair(PERSONAL_ACCOUNT, target, amount, debit_fpt=account_fpt, psn_no=psn_no)

@@ -73,6 +73,27 @@ def _code(value: Any) -> str:
     return text
 
 
+def _ratio_any(value: Any) -> int:
+    """A non-negative multiplier with at most four decimals (e.g. 3.00 × the average wage)."""
+    try:
+        bp = parse_ratio(value)
+    except AmountError:
+        raise ValueError(f"{_text(value)} is not a number with at most four decimals") from None
+    if bp < 0:
+        raise ValueError(f"{_text(value)} must not be negative")
+    return bp
+
+
+def _month_day(value: Any) -> str:
+    text = str(value).strip()
+    try:
+        month, day = (int(x) for x in text.split("-"))
+        date(2024, month, day)  # a leap year accepts 02-29
+    except ValueError:
+        raise ValueError(f'"{text}" is not a month-day (MM-DD)') from None
+    return f"{month:02d}-{day:02d}"
+
+
 Amount = Annotated[int, BeforeValidator(_amount)]
 Ratio = Annotated[int, BeforeValidator(_ratio)]
 Limit = Annotated[int | None, BeforeValidator(_limit)]
@@ -268,6 +289,39 @@ class AssistancePolicy(Model):
     categories: dict[Code, AssistanceCategory] = Field(min_length=1)
 
 
+class EmployeeContribution(Model):
+    """职工: employer share to the pool, employee share to the personal account, on a clamped base."""
+
+    employer_rate: Ratio
+    employee_rate: Ratio
+    base_floor: Ratio  # of the average wage (0.60)
+    base_ceiling: Annotated[int, BeforeValidator(lambda v: _ratio_any(v))]  # may exceed 1 (3.00)
+    retiree_account_credit: Amount  # monthly, to each 退休's account
+    flexible_rate: Ratio  # 灵活就业: all to the pool, no account
+    min_years_male: int = Field(ge=0, le=60)
+    min_years_female: int = Field(ge=0, le=60)
+
+
+class ResidentContribution(Model):
+    """居民: the year's individual contribution and government subsidy; the enrollment window; waiting periods."""
+
+    individual: Amount
+    subsidy: Amount
+    window_from: Annotated[str, BeforeValidator(lambda v: _month_day(v))]  # "09-01": opens for the next year
+    window_to: Annotated[str, BeforeValidator(lambda v: _month_day(v))]
+    waiting_months: int = Field(ge=0, le=24)
+    waiting_months_per_break_year: int = Field(ge=0, le=12)
+    assistance_shares: dict[Code, Ratio] = Field(default_factory=dict)  # 资助参保 by psn_idet_type
+
+
+class ContributionPolicy(Model):
+    """缴费: the average wage of the year and the rules of both schemes."""
+
+    average_monthly_wage: Amount
+    employee: EmployeeContribution
+    resident: ResidentContribution
+
+
 class PolicyVersion(Model):
     """One effective-dated policy version of a region."""
 
@@ -281,3 +335,4 @@ class PolicyVersion(Model):
     insutype: dict[Code, InsutypePolicy] = Field(min_length=1)
     supplementary: SupplementaryPolicy | None = None
     assistance: AssistancePolicy | None = None
+    contribution: ContributionPolicy | None = None

@@ -55,6 +55,8 @@ def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date
     if enr.psn_insu_stas != "1":
         status = INSU_STATUS.get(enr.psn_insu_stas, enr.psn_insu_stas)
         raise SettlementError(f"psn_insu_stas: 参保状态为 {enr.psn_insu_stas} {status}，不能享受待遇")
+    if enr.wait_until is not None and day < enr.wait_until:
+        raise SettlementError(f"wait_until: 待遇等待期至 {enr.wait_until}，{day} 不能享受待遇")
     return enr
 
 

@@ -254,7 +254,8 @@ def settle_wave(
     psn_part = medfee - fund
     acct_idx = v.acct[idx]
     flag = v.acct_flag[idx]
-    has_acct = (acct_idx >= 0) & A["acct_on"][ver, ins]
+    # own account where the insutype has one; under 共济 (flag 2) a relative's 职工 account, whatever the patient's insutype
+    has_acct = (acct_idx >= 0) & (A["acct_on"][ver, ins] | (flag == 2))
     if has_acct.any():
         bal_before = np.where(has_acct, st.bal[np.maximum(acct_idx, 0)], 0)
         acct_pay = np.where(has_acct & (flag > 0), np.minimum(bal_before, psn_part), 0)

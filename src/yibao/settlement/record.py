@@ -9,13 +9,15 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from yibao.funds.journal import write_entry
 from yibao.funds.ledger import settlement_postings
 from yibao.money import fmt_fen
 from yibao.settlement.result import SETLINFO_AMOUNTS, Settled
 from yibao.store import audit
-from yibao.store.tables import LedgerEntry, LedgerPosting, Settlement, SettlementDetail
+from yibao.store.tables import Settlement, SettlementDetail
 
 
 def new_id(admdvs: str, kind: str, now: datetime | None = None) -> str:
@@ -89,15 +91,20 @@ def record_settlement(
     )
     session.add(row)
     session.flush()  # the settlement row must exist before rows that reference it
-    for d in settled.setldetail:
-        session.add(
-            SettlementDetail(
-                setl_id=setl_id,
-                fund_pay_type=d.fund_pay_type,
-                inscp_scp_amt=d.inscp_scp_amt,
-                crt_payb_lmt_amt=d.crt_payb_lmt_amt,
-                fund_payamt=d.fund_payamt,
-            )
+    if settled.setldetail:  # one executemany, not an ORM object per row
+        session.execute(
+            insert(SettlementDetail),
+            [
+                {
+                    "setl_id": setl_id,
+                    "fund_pay_type": d.fund_pay_type,
+                    "inscp_scp_amt": d.inscp_scp_amt,
+                    "crt_payb_lmt_amt": d.crt_payb_lmt_amt,
+                    "fund_payamt": d.fund_payamt,
+                    "setl_proc_info": None,
+                }
+                for d in settled.setldetail
+            ],
         )
     post_ledger(
         session,
@@ -145,26 +152,12 @@ def post_ledger(
         psn_no=psn_no,
         account_owner=account_owner,
     )
-    entry = LedgerEntry(
-        entry_type="reversal" if settled.reversal else "settlement",
+    write_entry(
+        session,
+        "reversal" if settled.reversal else "settlement",
+        legs,
+        when=when,
         setl_id=setl_id,
         fixmedins_code=fixmedins_code,
         psn_no=psn_no,
-        posted_at=when,
-        book_date=when.date(),
-    )
-    session.add(entry)
-    session.flush()
-    session.add_all(
-        [
-            LedgerPosting(
-                entry_id=entry.id,
-                account=p.account,
-                fund_pay_type=p.fund_pay_type,
-                fixmedins_code=p.fixmedins_code,
-                psn_no=p.psn_no,
-                amount=p.amount,
-            )
-            for p in legs
-        ]
     )

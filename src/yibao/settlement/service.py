@@ -407,8 +407,6 @@ def settle(
         raise InputError(f"medfee_sumamt: {fmt_fen(medfee_sumamt)} 与费用明细合计 {fmt_fen(total)} 不符")
     day = visit.begntime.date()
     enrollment = facts.enrollment_on(session, psn_no, visit.insutype, day)
-    account = facts.lock_account(session, psn_no)
-    who = facts.person_facts(session, who_row, enrollment, day, account)
     bundle = get_bundle(enrollment.insuplc_admdvs)
     prior = (
         []
@@ -423,8 +421,16 @@ def settle(
             )
         )
     )
-    if acct_used_flag == 2:
-        raise SettlementError("acct_used_flag: 未绑定共济账户 (family mutual-aid account not bound)")
+    owner = psn_no
+    if acct_used_flag == 2:  # 共济: a bound relative's 职工 account pays
+        from yibao.enrollment.service import mutual_aid_owner
+
+        owner = mutual_aid_owner(session, psn_no, day)
+        if owner is None:
+            raise SettlementError("acct_used_flag: 未绑定共济账户 (no family mutual-aid binding)")
+        facts.lock_person(session, owner)
+    account = facts.lock_account(session, owner)
+    who = facts.person_facts(session, who_row, enrollment, day, account)
     request = VisitRequest(
         med_type=visit.med_type,
         begndate=day,
@@ -459,10 +465,11 @@ def settle(
         msgid=ctx.msgid,
         actor=ctx.actor,
         mid_setl_flag="1" if mid_setl_flag else "0",
+        account_owner=owner if owner != psn_no else None,
     )
     facts.save_accumulators(session, psn_no, day.year, visit.insutype, accum, new_accum)
     if new_balance != balance:
-        facts.set_account_balance(session, psn_no, new_balance)
+        facts.set_account_balance(session, owner, new_balance)
     ids = [r.id for r in lines]
     session.execute(update(FeeLine).where(FeeLine.id.in_(ids)).values(status="settled", setl_id=setl_id))
     if not (inpatient and mid_setl_flag):
@@ -531,7 +538,12 @@ def reverse(
         raise SettlementError(f"setl_id: 同一就诊的后续结算 {later} 须先撤销")
     _, settled = load_settled(session, setl_id)
     accum = facts.load_accumulators(session, row.psn_no, row.year, row.insutype)
-    balance = facts.account_balance(session, row.psn_no)
+    owner = (row.trace or {}).get(
+        "account_owner"
+    ) or row.psn_no  # 共济: the relative's account is credited back
+    if owner != row.psn_no:
+        facts.lock_person(session, owner)
+    balance = facts.account_balance(session, owner)
     negated, new_accum, new_balance = online.reverse(settled, accum, balance)
     now = ctx.clock()
     inst = institution(session, ctx.fixmedins_code)
@@ -554,11 +566,12 @@ def reverse(
         actor=ctx.actor,
         orig_setl_id=setl_id,
         mid_setl_flag=row.mid_setl_flag,
+        account_owner=owner if owner != row.psn_no else None,
     )
     row.reversed_by = rev_id
     facts.save_accumulators(session, row.psn_no, row.year, row.insutype, accum, new_accum)
     if new_balance != balance:
-        facts.set_account_balance(session, row.psn_no, new_balance)
+        facts.set_account_balance(session, owner, new_balance)
     session.execute(update(FeeLine).where(FeeLine.setl_id == setl_id).values(status="open", setl_id=None))
     visit = session.get(Visit, row.mdtrt_id)
     if visit.status == "settled":

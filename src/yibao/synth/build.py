@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select, text
 
 from yibao.errors import InputError
+from yibao.funds import ledger
 from yibao.money import fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.settlement.batch import EPOCH_ORD, BatchInput, run_batch
@@ -693,7 +694,8 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
         ]
 
     _chunked(engine, LedgerPosting, int(postings.visit.size), legs, progress, "分录 postings")
-    _sync_sequence(engine, LedgerEntry)
+    _sync_sequence(engine, LedgerEntry)  # before any entry that takes its id from the sequence
+    _write_opening_balances(engine, p, pop, progress)
     _write_accumulators(engine, bundle, pop, res, progress)
     final = res.state.bal
     employees = np.flatnonzero(pop.insutype == "310")
@@ -709,6 +711,49 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
         "个人账户 accounts",
     )
     return {"fund_pay": int(o["fund_pay_sumamt"].sum()), "postings": int(postings.amount.size)}
+
+
+def _write_opening_balances(engine: Engine, p: Params, pop, progress: Progress) -> None:
+    """The accounts' balances on 1 January, as one opening entry: the ledger then proves every balance."""
+    owners = np.flatnonzero((pop.insutype == "310") & (pop.balance > 0))
+    when = datetime(p.year - 1, 12, 31)
+    with engine.begin() as conn:
+        entry = conn.execute(
+            insert(LedgerEntry)
+            .values(entry_type="opening", posted_at=when, book_date=when.date(), memo="期初余额")
+            .returning(LedgerEntry.id)
+        ).scalar_one()
+        conn.execute(
+            insert(LedgerPosting),
+            [
+                {
+                    "entry_id": entry,
+                    "account": ledger.OPENING_BALANCE,
+                    "fund_pay_type": None,
+                    "fixmedins_code": None,
+                    "psn_no": None,
+                    "amount": int(pop.balance[owners].sum()),
+                }
+            ],
+        )
+    _chunked(
+        engine,
+        LedgerPosting,
+        int(owners.size),
+        lambda lo, hi: [
+            {
+                "entry_id": entry,
+                "account": ledger.PERSONAL_ACCOUNT,
+                "fund_pay_type": "310200",
+                "fixmedins_code": None,
+                "psn_no": str(pop.psn_no[i]),
+                "amount": -int(pop.balance[i]),
+            }
+            for i in owners[lo:hi]
+        ],
+        progress,
+        "期初余额 opening balances",
+    )
 
 
 def _next_id(engine: Engine, table) -> int:

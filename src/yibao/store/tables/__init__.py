@@ -1,6 +1,7 @@
 """All tables, imported so that ``Base.metadata`` is complete (Alembic and tests read it)."""
 
 from yibao.store.base import Base
+from yibao.store.tables.enrollment import Contribution, FamilyBinding
 from yibao.store.tables.people import (
     ChronicRegistration,
     Employer,
@@ -46,10 +47,12 @@ __all__ = [
     "CatalogueItem",
     "ChronicRegistration",
     "ClinicalCode",
+    "Contribution",
     "Department",
     "Dictionary",
     "Employer",
     "Enrollment",
+    "FamilyBinding",
     "FeeLine",
     "Identity",
     "Institution",

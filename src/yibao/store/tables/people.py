@@ -62,6 +62,14 @@ class Enrollment(Base, Timestamps):
     emp_name: Mapped[str | None] = mapped_column(String(200))
     cvlserv_flag: Mapped[str] = mapped_column(String(1), default="0")
     flxempe_flag: Mapped[str] = mapped_column(String(1), default="0")  # 灵活就业
+    wait_until: Mapped[date | None] = mapped_column(Date)  # 待遇等待期: no benefits before this date
+    contrib_months: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )  # 职工 months (incl. transferred)
+    end_reason: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # death | emigration | transfer_out | retired …
+    flexible_base: Mapped[int | None] = mapped_column(Fen)  # 灵活就业: the base they chose (fen)
 
 
 class Identity(Base):

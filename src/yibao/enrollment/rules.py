@@ -1,0 +1,146 @@
+"""Pure rules of enrollment and contributions: no database, every number from the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from yibao.errors import InputError
+from yibao.money import apply_ratio
+from yibao.policy.schema import ContributionPolicy
+
+BASIC = ("310", "390")  # a person holds at most one basic insurance at a time
+STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4": "终止"}
+END_REASONS = {"death": "死亡", "emigration": "出国定居", "transfer_out": "转出", "other": "其他"}
+# lifecycle: action → (statuses it may start from, status it leads to)
+TRANSITIONS = {
+    "suspend": (("1",), "2"),
+    "resume": (("2",), "1"),
+    "terminate": (("1", "2"), "4"),
+    "transfer_out": (("1", "2"), "4"),
+    "change_category": (("1",), "1"),
+}
+
+
+class TransitionRefused(InputError):
+    pass
+
+
+def transition(action: str, status: str) -> str:
+    """The status after ``action`` from ``status``, or a refusal naming the current status."""
+    allowed, target = TRANSITIONS[action]
+    if status not in allowed:
+        names = "、".join(STATUS[s] for s in allowed)
+        raise TransitionRefused(
+            f"psn_insu_stas: 当前状态为 {status} {STATUS.get(status, '')}，不能{_ACTION_ZH[action]}"
+            f" (only from {names})"
+        )
+    return target
+
+
+_ACTION_ZH = {
+    "suspend": "暂停",
+    "resume": "恢复",
+    "terminate": "终止",
+    "transfer_out": "转出",
+    "change_category": "变更人员类别",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    begndate: date
+    enddate: date | None
+
+    def overlaps(self, other: Period) -> bool:
+        a_end = self.enddate or date.max
+        b_end = other.enddate or date.max
+        return self.begndate <= b_end and other.begndate <= a_end
+
+
+def overlapping(new: Period, existing: list[tuple[str, Period]]) -> str | None:
+    """The id of an existing basic enrollment the new one would overlap, if any."""
+    for ident, period in existing:
+        if new.overlaps(period):
+            return ident
+    return None
+
+
+def contribution_base(wage: int, policy: ContributionPolicy) -> int:
+    """缴费基数: the wage clamped to [floor, ceiling] × the average monthly wage (fen)."""
+    avg = policy.average_monthly_wage
+    lo, hi = apply_ratio(avg, policy.employee.base_floor), apply_ratio(avg, policy.employee.base_ceiling)
+    return min(max(wage, lo), hi)
+
+
+def employee_contribution(wage: int, policy: ContributionPolicy) -> tuple[int, int, int]:
+    """(base, employer share to the pool, employee share to the account), rounded half up to the fen."""
+    base = contribution_base(wage, policy)
+    return (
+        base,
+        apply_ratio(base, policy.employee.employer_rate),
+        apply_ratio(base, policy.employee.employee_rate),
+    )
+
+
+def flexible_contribution(chosen_base: int, policy: ContributionPolicy) -> tuple[int, int]:
+    """灵活就业: (base within the bounds, contribution all to the pool). A base outside the bounds is refused."""
+    lo = apply_ratio(policy.average_monthly_wage, policy.employee.base_floor)
+    hi = apply_ratio(policy.average_monthly_wage, policy.employee.base_ceiling)
+    if not lo <= chosen_base <= hi:
+        from yibao.money import fmt_fen
+
+        raise InputError(
+            f"flexible_base: 缴费基数须在 {fmt_fen(lo)} 与 {fmt_fen(hi)} 之间 (got {fmt_fen(chosen_base)})"
+        )
+    return chosen_base, apply_ratio(chosen_base, policy.employee.flexible_rate)
+
+
+def resident_contribution(policy: ContributionPolicy, identities: list[str]) -> tuple[int, int, int]:
+    """(individual due, 资助参保 by the assistance fund, government subsidy) of one 居民 for the year.
+
+    With several assistance identities the largest share applies."""
+    r = policy.resident
+    share = max((r.assistance_shares.get(i, 0) for i in identities), default=0)
+    assisted = apply_ratio(r.individual, share)
+    return r.individual - assisted, assisted, r.subsidy
+
+
+def add_months(day: date, months: int) -> date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def in_window(registered: date, begndate: date, policy: ContributionPolicy) -> bool:
+    """A 居民 enrolling for year Y inside the window (e.g. 1 Sep – 31 Dec of Y − 1) waits for nothing."""
+    r = policy.resident
+    if begndate != date(begndate.year, 1, 1):
+        return False
+    y = begndate.year - 1
+    lo = date(y, *map(int, r.window_from.split("-")))
+    hi = date(y, *map(int, r.window_to.split("-")))
+    return lo <= registered <= hi
+
+
+def waiting_until(
+    begndate: date, policy: ContributionPolicy, *, registered: date, insutype: str, previous_end: date | None
+) -> date | None:
+    """待遇等待期 ends on this date (None = no waiting): a 居民 registered outside the window, or anyone
+    whose enrollment follows a break, waits ``waiting_months`` plus one month per full year of break,
+    counted from the later of the start and the registration."""
+    gap = (begndate - previous_end).days - 1 if previous_end is not None else 0
+    late = insutype == "390" and not in_window(registered, begndate, policy)
+    if gap <= 0 and not late:
+        return None
+    r = policy.resident
+    return add_months(
+        max(begndate, registered), r.waiting_months + r.waiting_months_per_break_year * (max(gap, 0) // 365)
+    )
+
+
+def short_of_minimum_years(months: int, gend: str, policy: ContributionPolicy) -> bool:
+    """A retiree whose 职工 contribution years fall short of the minimum (25 men / 20 women) is flagged."""
+    years = policy.employee.min_years_male if gend == "1" else policy.employee.min_years_female
+    return months < years * 12
