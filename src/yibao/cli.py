@@ -33,6 +33,7 @@ def _register() -> None:
         db,
         demo,
         dicts,
+        enrollment,
         imports,
         ledger,
         policy,
@@ -42,7 +43,21 @@ def _register() -> None:
         users,
     )
 
-    for module in (db, dicts, imports, region, policy, scenarios, clients, ledger, audit, users, serve, demo):
+    for module in (
+        db,
+        dicts,
+        imports,
+        region,
+        policy,
+        scenarios,
+        enrollment,
+        clients,
+        ledger,
+        audit,
+        users,
+        serve,
+        demo,
+    ):
         module.register(app)
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from yibao import __version__
 from yibao.config import Settings, get_settings
@@ -35,6 +36,12 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
     for module in (routes_fsi, routes_rest, routes_fhir):
         app.include_router(module.router)
     app.mount("/_assets", StaticFiles(directory=ASSETS), name="assets")
+
+    @app.exception_handler(DataError)
+    def refused_by_database(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store (a NUL character, a number out of range) is the caller's
+        # mistake: say so as 422, never 500; nothing was written (the unit of work rolled back).
+        return JSONResponse({"detail": "输入含数据库不接受的字符或超出范围的值 (e.g. NUL)"}, status_code=422)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
