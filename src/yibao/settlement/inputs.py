@@ -65,6 +65,7 @@ class VisitRequest:
     psn_type: str | None = None  # overrides the person's category for this visit
     new_admission: bool = True  # False: a later segment (中途结算) of an admission already counted
     adm_dedc_used: int = 0  # deductible that admission already consumed (fen)
+    adm_dedc: int | None = None  # a continuation: the deductible its admission carries (None: derive)
 
 
 @dataclass(frozen=True)

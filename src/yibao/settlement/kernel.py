@@ -49,6 +49,9 @@ class VisitArrays:
     over: np.ndarray
     pre: np.ndarray
     inscp: np.ndarray
+    # a continuation's (中途结算) per-admission deductible as fixed when its admission opened; -1 or None:
+    # derive it from the admissions counted now (right whenever nothing opened or was reversed in between)
+    adm_dedc: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.slot.size)
@@ -102,6 +105,8 @@ OUTPUTS = (
     "sp_on",
     "ci_on",
     "counted_adm",
+    "adm_dedc",  # the per-admission deductible this admission carries (fixed when it opens)
+    "acct_on",  # 1 when an account took part (its balance is shown in balc)
 )
 
 
@@ -149,6 +154,10 @@ def settle_wave(
         admissions = st.adm[s, c]
         repeat = np.where(new_adm, admissions >= 1, admissions >= 2)
         per_amt = np.where(repeat, rhu_pos(dedc_amt * A["dedc_rep"][vi], BP), dedc_amt)
+        if v.adm_dedc is not None:
+            fixed = v.adm_dedc[idx]
+            per_amt = np.where(~new_adm & (fixed >= 0), fixed, per_amt)
+        o["adm_dedc"][idx] = np.where(per_adm, per_amt, 0)
         due = np.where(
             annual,
             np.maximum(dedc_amt - st.dedc[s, c], 0),
@@ -197,8 +206,10 @@ def settle_wave(
         )
         f_after = np.minimum(_cum_segments(ci_before + bvec, ded, upto, seg_ratio), ci_cap)
         f_before = np.minimum(_cum_segments(ci_before, ded, upto, seg_ratio), ci_cap)
-        hifmi = np.where(ci_on, f_after - f_before, 0)
         ci_rem = np.where(ci_on, np.maximum(ci_cap - st.ci_paid[s], 0), 0)
+        # F(after) − F(before) is what §3.2 pays; it can exceed what is left of the cap only when the year's
+        # history was rewritten under it (a reversal, a tilt gained or lost), and §6 says no cap is exceeded.
+        hifmi = np.where(ci_on, np.minimum(f_after - f_before, ci_rem), 0)
         st.ci_base[s] += bvec
         st.ci_paid[s] += hifmi
         o["ci_b"][idx], o["ci_rem"][idx], o["ci_tilt"][idx], o["ci_on"][idx] = bvec, ci_rem, ci_t, ci_on
@@ -215,8 +226,8 @@ def settle_wave(
         sp_ded, sp_ratio, sp_cap = A["sp_dedc"][ver, sp_t], A["sp_ratio"][ver, sp_t], A["sp_cap"][ver, sp_t]
         g_after = np.minimum(rhu_pos(np.maximum(sp_before + cvec - sp_ded, 0) * sp_ratio, BP), sp_cap)
         g_before = np.minimum(rhu_pos(np.maximum(sp_before - sp_ded, 0) * sp_ratio, BP), sp_cap)
-        oth = np.where(sp_on, g_after - g_before, 0)
         sp_rem = np.where(sp_on, np.maximum(sp_cap - st.sp_paid[s], 0), 0)
+        oth = np.where(sp_on, np.minimum(g_after - g_before, sp_rem), 0)  # as 大病: never beyond the cap left
         st.sp_base[s] += cvec
         st.sp_paid[s] += oth
         o["sp_c"][idx], o["sp_rem"][idx], o["sp_tilt"][idx], o["sp_on"][idx] = cvec, sp_rem, sp_t, sp_on
@@ -290,6 +301,7 @@ def settle_wave(
     o["bal_before"][idx] = bal_before
     o["acat"][idx] = acat
     o["counted_adm"][idx] = counted
+    o["acct_on"][idx] = has_acct
 
 
 def wave_order(chain: np.ndarray, date: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

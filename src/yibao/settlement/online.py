@@ -11,7 +11,7 @@ import numpy as np
 
 from yibao.errors import SettlementError
 from yibao.money import fmt_fen
-from yibao.policy.compiler import PolicyBundle
+from yibao.policy.compiler import DEDC_PER_ADMISSION, PolicyBundle
 from yibao.settlement.inputs import Fee, PersonFacts, VisitRequest, resolve
 from yibao.settlement.kernel import SETLINFO_OUTPUTS, VisitArrays, empty_outputs, settle_wave
 from yibao.settlement.lines import LineArrays, split_lines
@@ -139,6 +139,7 @@ def settle(
         over=cols[15],
         pre=cols[16],
         inscp=cols[17],
+        adm_dedc=np.array([-1 if visit.adm_dedc is None else visit.adm_dedc], dtype=np.int64),
     )
     o = empty_outputs(1)
     settle_wave(bundle, st, v, _IDX0, o)
@@ -166,6 +167,8 @@ def settle(
         policy_hash=bundle.hash,
         lines=per_line,
         assistance_category=bundle.assistance_codes[acat] if acat >= 0 else None,
+        account=bool(o["acct_on"][0]),
+        admission_deductible=int(o["adm_dedc"][0]) if _per_admission(bundle, ix) else None,
     )
     if trace:
         settled.trace = [
@@ -185,6 +188,11 @@ def settle(
         ]
     settled.check_identities()
     return settled, st.slot_values(bundle), int(st.bal[0])
+
+
+def _per_admission(bundle: PolicyBundle, ix) -> bool:
+    vi = (ix.ver, ix.ins, ix.cls)
+    return bool(bundle.arrays["pool_on"][vi]) and int(bundle.arrays["dedc_kind"][vi]) == DEDC_PER_ADMISSION
 
 
 def reverse(settled: Settled, accum: dict[str, int], balance: int) -> tuple[Settled, dict[str, int], int]:

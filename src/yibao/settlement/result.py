@@ -70,6 +70,8 @@ class Settled:
     trace: list[dict[str, str]] = field(default_factory=list)
     assistance_category: str | None = None
     reversal: bool = False
+    account: bool = True  # an account took part (balc shows it); False: no account, balc is 0
+    admission_deductible: int | None = None  # inpatient-type: the deductible its admission carries
 
     def setlinfo_json(self) -> dict[str, str]:
         out = {}
@@ -159,7 +161,7 @@ def negate(settled: Settled, balance_after: int) -> Settled:
     """The reversal record: every amount negated, the ratio kept, ``balc`` the restored balance."""
     info = {k: -v for k, v in settled.setlinfo.items()}
     info["pool_prop_selfpay"] = settled.setlinfo["pool_prop_selfpay"]
-    info["balc"] = balance_after
+    info["balc"] = balance_after if settled.account else 0
     return Settled(
         setlinfo=info,
         setldetail=[r.negated() for r in settled.setldetail],
@@ -172,4 +174,6 @@ def negate(settled: Settled, balance_after: int) -> Settled:
         trace=settled.trace,
         assistance_category=settled.assistance_category,
         reversal=True,
+        account=settled.account,
+        admission_deductible=settled.admission_deductible,
     )

@@ -22,7 +22,17 @@ from yibao.settlement.lines import NO_CAP, product_fen
 from yibao.settlement.result import SETLINFO_ORDER, Settled
 from yibao.yamlio import load_yaml
 
-PERSON_KEYS = {"insutype", "psn_type", "idet", "chronic", "huiminbao", "acct_balance", "name", "psn_no"}
+PERSON_KEYS = {
+    "insutype",
+    "psn_type",
+    "idet",
+    "chronic",
+    "huiminbao",
+    "acct_balance",
+    "mulaid_balance",
+    "name",
+    "psn_no",
+}
 SETTLE_KEYS = {
     "med_type",
     "begndate",
@@ -254,6 +264,17 @@ def parse_person(raw: Any, warnings: list[str]) -> tuple[PersonFacts, int]:
     return person, bal
 
 
+def _mulaid(raw: Any) -> int | None:
+    """The bound relative's 职工 account balance that 共济 (acct_used_flag 2) draws on, if given."""
+    value = raw.get("mulaid_balance") if isinstance(raw, dict) else None
+    if value is None:
+        return None
+    bal = _value(parse_amount, value, "person.mulaid_balance", "an amount")
+    if bal < 0:
+        raise StepError("person.mulaid_balance: cannot be negative")
+    return bal
+
+
 def parse_visit(raw: Any, warnings: list[str], where: str) -> VisitRequest:
     if not isinstance(raw, dict):
         raise StepError(f"{where}: a mapping with med_type, begndate, hosp_lv, fees")
@@ -343,12 +364,47 @@ def _compare_detail(want: Any, got: list[dict]) -> list[str]:
 class CaseRun:
     """The running state of one case: accumulators per (year, insutype), the balance, settled steps."""
 
-    def __init__(self, bundle: PolicyBundle, person: PersonFacts, balance: int, warnings: list[str]):
-        self.bundle, self.person, self.balance, self.warnings = bundle, person, balance, warnings
+    def __init__(
+        self,
+        bundle: PolicyBundle,
+        person: PersonFacts,
+        balance: int,
+        warnings: list[str],
+        mulaid_balance: int | None = None,
+    ):
+        self.bundle, self.person, self.warnings = bundle, person, warnings
+        # account balances: the person's own, and the bound relative's under 共济 (acct_used_flag 2);
+        # a visit uses one of them, and its reversal returns the payment to the same one
+        self.balances: dict[str, int | None] = {
+            "own": balance,
+            "mulaid": mulaid_balance,
+        }  # mulaid None: unbound
         self.accums: dict[tuple[int, str], dict[str, int]] = {}
         self.settled: dict[int, Settled] = {}  # step number → settlement (not pre-settlements)
+        self.pot: dict[int, str] = {}  # step number → the account it used
         self.admission: dict[int, int] = {}  # step number → the step that opened its admission
+        self.level: dict[int, int | None] = {}  # step number → its hosp_lv
         self.reversed: set[int] = set()
+
+    def _continuation(self, visit: VisitRequest, opened: Any) -> int:
+        """中途结算: a later segment of the admission step ``opened`` started (deductible as fixed then)."""
+        if opened not in self.settled or opened in self.reversed:
+            raise StepError(f"admission_of: 第 {opened} 步不是有效的结算")
+        first = self.admission.get(opened, opened)
+        if self.settled[first].admission_deductible is None:
+            raise StepError(f"admission_of: 第 {first} 步不是有效的住院结算")
+        if visit.hosp_lv is None:
+            visit.hosp_lv = self.level[first]
+        elif visit.hosp_lv != self.level[first]:
+            raise StepError(f"hosp_lv: 中途结算须与入院时同一医院等级 ({self.level[first]})")
+        visit.new_admission = False
+        visit.adm_dedc = self.settled[first].admission_deductible
+        visit.adm_dedc_used = sum(
+            s.setlinfo["act_pay_dedc"]
+            for n, s in self.settled.items()
+            if self.admission.get(n, n) == first and n not in self.reversed
+        )
+        return first
 
     def step(self, step: Any, number: int, where: str) -> StepOutcome:
         if not isinstance(step, dict):
@@ -362,25 +418,24 @@ class CaseRun:
             return self._reverse(step["reverse"], number)
         visit = parse_visit(step[kind], self.warnings, f"{where}.{kind}")
         opened = step[kind].get("admission_of")
-        if opened is not None:
-            if opened not in self.settled or opened in self.reversed:
-                raise StepError(f"admission_of: 第 {opened} 步不是有效的结算")
-            opened = self.admission.get(opened, opened)
-            visit.new_admission = False
-            visit.adm_dedc_used = sum(
-                s.setlinfo["act_pay_dedc"]
-                for n, s in self.settled.items()
-                if self.admission.get(n, n) == opened and n not in self.reversed
-            )
+        first = None if opened is None else self._continuation(visit, opened)
         key = (visit.begndate.year, self.person.insutype)
+        pot = "own"
+        if visit.acct_used_flag == 2:
+            if self.balances["mulaid"] is None:
+                visit.acct_used_flag = (
+                    0  # no bound relative's account: nothing from an account (§3.4 "else 0")
+                )
+            else:
+                pot = "mulaid"
         result, new_accum, new_balance = online.settle(
-            self.bundle, self.person, visit, self.accums.get(key, {}), self.balance
+            self.bundle, self.person, visit, self.accums.get(key, {}), self.balances[pot]
         )
         if kind == "settle":
-            self.accums[key], self.balance = new_accum, new_balance
-            self.settled[number] = result
-            if opened is not None:
-                self.admission[number] = opened
+            self.accums[key], self.balances[pot] = new_accum, new_balance
+            self.settled[number], self.pot[number], self.level[number] = result, pot, visit.hosp_lv
+            if first is not None:
+                self.admission[number] = first
         return StepOutcome(number, kind, settled=result)
 
     def _reverse(self, target: Any, number: int) -> StepOutcome:
@@ -392,7 +447,10 @@ class CaseRun:
             raise SettlementError(f"reverse: 第 {target} 步的结算已撤销，不能重复撤销")
         original = self.settled[target]
         key = (original.year, original.insutype)
-        rev, self.accums[key], self.balance = online.reverse(original, self.accums.get(key, {}), self.balance)
+        pot = self.pot[target]
+        rev, self.accums[key], self.balances[pot] = online.reverse(
+            original, self.accums.get(key, {}), self.balances[pot]
+        )
         self.reversed.add(target)
         return StepOutcome(number, "reverse", settled=rev)
 
@@ -412,7 +470,7 @@ def run_case(
     _warn(warnings, label, set(case) - {"name", "person", "steps", "region", "memo", "description"})
     try:
         person, balance = parse_person(case.get("person"), warnings)
-        run = CaseRun(bundle_for(case.get("region")), person, balance, warnings)
+        run = CaseRun(bundle_for(case.get("region")), person, balance, warnings, _mulaid(case.get("person")))
     except YibaoError as exc:
         outcomes.append(StepOutcome(1, "error", error=exc.message))
         problems.append(f"{label} step 1: {exc.message}")
