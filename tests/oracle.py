@@ -56,7 +56,8 @@ READINGS = [
     "exceeded over a year; see CLAMP_CUMULATIVE_TO_CAP); crt_payb_lmt_amt is cap − paid so far.",
     "R3 the 职工 outpatient cap depends on the visit's psn_type (2000 在职 / 3000 退休) and is checked "
     "against the one outpatient pool accumulator of the year.",
-    "R4 acct_pay only when acct_used_flag = 1 (§3.4); flag 2 (共济) pays nothing from the account here.",
+    "R4 acct_pay only when acct_used_flag = 1 (§3.4); flag 2 (共济) pays from the bound relative's account "
+    "(mulaid_balance, docs 11), and nothing from any account when the case gives none.",
     "R5 the chronic disease cap is checked against that disease's pool pay (hifp) so far this year.",
     "R6 大病 accumulates b on every 居民 inpatient/chronic settlement, 惠民保 c on every "
     "inpatient/chronic settlement of an enrolled year; assistance paid accumulates for every "
@@ -316,6 +317,7 @@ class Person:
     chronic: list[Dated]
     huiminbao: set[int]
     balance: int
+    mulaid: int | None = None  # the bound relative's 职工 account (共济, docs 11); None: no binding
 
 
 @dataclass
@@ -390,6 +392,7 @@ def parse_person(raw: dict) -> Person:
         chronic=_dated(raw.get("chronic"), ("code", "opsp_dise_code")),
         huiminbao={int(y) for y in years},
         balance=0 if bal is None else yuan(bal, "acct_balance"),
+        mulaid=None if raw.get("mulaid_balance") is None else yuan(raw["mulaid_balance"], "mulaid_balance"),
     )
 
 
@@ -441,8 +444,11 @@ def settle(
     acc: Accum,
     balance: int,
     admission: tuple[int, int] | None = None,
+    mulaid_pot: bool = False,
 ) -> Result:
     """Compute one settlement on the given accumulators; nothing is recorded here.
+
+    ``mulaid_pot``: ``balance`` is the bound relative's account (共济, acct_used_flag 2).
 
     ``admission`` = (the opening admission's deductible, deductible that admission consumed so far)
     for a continuation (中途结算); None for a new admission.
@@ -646,7 +652,11 @@ def settle(
     # §3.4 totals, account and cash
     fund = hifp + hifob + hifmi + maf + oth
     psn_part = medfee - fund
-    if ins == EMP:
+    mulaid = 0
+    if flag == 2 and mulaid_pot:  # 共济 (docs 11): the relative's 职工 account, whatever the insutype
+        acct = mulaid = min(balance, psn_part)
+        balc = balance - acct
+    elif ins == EMP:
         acct = min(balance, psn_part) if flag == 1 else 0
         balc = balance - acct
     else:
@@ -672,7 +682,7 @@ def settle(
         "fund_pay_sumamt": fund,
         "psn_part_amt": psn_part,
         "acct_pay": acct,
-        "acct_mulaid_pay": 0,
+        "acct_mulaid_pay": mulaid,
         "psn_cash_pay": psn_part - acct,
         "hosp_part_amt": 0,
         "balc": balc,
@@ -689,12 +699,15 @@ class Recorded:
     result: Result
     opener: int  # the step that opened its admission (itself when new or not inpatient)
     reversed: bool = False
+    pot: str = "own"  # the account it used: own | mulaid
+    level: Any = None
 
 
 @dataclass
 class CaseState:
     person: Person
     balance: int
+    mulaid: int | None = None
     accums: dict[tuple[int, str], Accum] = field(default_factory=dict)
     settled: dict[int, Recorded] = field(default_factory=dict)
 
@@ -723,7 +736,7 @@ def _run_case(case: dict) -> list[dict]:
     out: list[dict] = []
     try:
         state = CaseState(parse_person(case["person"]), 0)
-        state.balance = state.person.balance
+        state.balance, state.mulaid = state.person.balance, state.person.mulaid
     except OracleError as exc:
         return [{"step": 1, "kind": "error", "error": str(exc)}]
     for number, step in enumerate(case["steps"], 1):
@@ -757,12 +770,22 @@ def _run_step(state: CaseState, step: dict, number: int) -> dict:
             if r.opener == opener and not r.reversed
         )
         admission = (opening.notes.get("admission_deductible", 0), used)
+        level = state.settled[opener].level
+        if visit.get("hosp_lv") is None:
+            visit = {**visit, "hosp_lv": level}
+        elif int(str(visit["hosp_lv"])) != int(str(level)):
+            raise OracleError(f"hosp_lv: 中途结算须与入院时同一医院等级 ({level})")
     day = _date(visit["begndate"], "begndate")
-    result = settle(state.person, visit, state.acc(day.year), state.balance, admission)
+    pot = "mulaid" if str(visit.get("acct_used_flag", 0) or 0) == "2" and state.mulaid is not None else "own"
+    balance = state.mulaid if pot == "mulaid" else state.balance
+    result = settle(state.person, visit, state.acc(day.year), balance, admission, mulaid_pot=pot == "mulaid")
     if kind == "settle":
         state.acc(result.year).apply(result.delta, +1)
-        state.balance = result.notes["balance_after"]
-        state.settled[number] = Recorded(result, opener)
+        if pot == "mulaid":
+            state.mulaid = result.notes["balance_after"]
+        else:
+            state.balance = result.notes["balance_after"]
+        state.settled[number] = Recorded(result, opener, pot=pot, level=visit.get("hosp_lv"))
     return _step_json(number, kind, result)
 
 
@@ -775,9 +798,13 @@ def _reverse(state: CaseState, target: Any, number: int) -> dict:
     orig = rec.result
     state.acc(orig.year).apply(orig.delta, -1)
     rec.reversed = True
-    state.balance += orig.info["acct_pay"]
     info = {k: (v if k == "pool_prop_selfpay" else -v) for k, v in orig.info.items()}
-    info["balc"] = state.balance if state.person.insutype == EMP else 0
+    if rec.pot == "mulaid":
+        state.mulaid += orig.info["acct_pay"]
+        info["balc"] = state.mulaid
+    else:
+        state.balance += orig.info["acct_pay"]
+        info["balc"] = state.balance if state.person.insutype == EMP else 0
     detail = [(t, -b, lim, -p) for t, b, lim, p in orig.detail]
     rev = Result(info, detail, {}, orig.year)
     return _step_json(number, "reverse", rev)

@@ -290,6 +290,8 @@ def person(draw, insutype: str | None = None, assistance: bool = False):
         p["acct_balance"] = _yuan(
             draw(st.one_of(st.just(0), st.integers(0, 100_000), st.integers(0, 5_000_000)))
         )
+    if draw(st.integers(0, 3)) == 0:  # a bound relative's account for 共济 (acct_used_flag 2)
+        p["mulaid_balance"] = _yuan(draw(st.one_of(st.just(0), st.integers(0, 200_000))))
     return p
 
 

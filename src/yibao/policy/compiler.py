@@ -381,6 +381,10 @@ def compile_versions(loaded: list[LoadedVersion]) -> PolicyBundle:
                     a["ci_dedc"][v, i, 1], a["ci_cap"][v, i, 1] = t.deductible, _lim(t.cap)
                     for s, seg in enumerate(cip.segments):
                         a["ci_ratio"][v, i, 1, s] = seg.ratio + t.ratio_add
+        # 共济: a patient of an insutype without accounts may pay from a relative's account, which is an
+        # account of the insutype that has them; its setldetail row carries that fund_pay_type
+        own = next((f for f in row["acct_fpt"] if f), None)
+        row["acct_fpt"] = [f or own for f in row["acct_fpt"]]
         for k in row:
             names[k].append(tuple(row[k]))
         sp = p.supplementary
