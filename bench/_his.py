@@ -24,18 +24,36 @@ INSTITUTIONS = [f"H9901020{n:04d}" for n in range(1, 9)]
 
 
 def fresh_database(kind: str) -> str:
+    """A new, empty database of its own (named after this process, so benchmarks run side by side)."""
     from sqlalchemy import text
 
     from yibao.store.db import make_engine
 
     if kind == "sqlite":
         return f"sqlite:///{tempfile.mkdtemp(prefix='yibao-bench-')}/bench.db"
+    name = f"yibao_bench_{os.getpid()}"
     admin = make_engine(PG_ADMIN)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("drop database if exists yibao_bench with (force)"))
-        c.execute(text("create database yibao_bench"))
+        c.execute(text(f"drop database if exists {name} with (force)"))
+        c.execute(text(f"create database {name}"))
     admin.dispose()
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/yibao_bench"
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Remove a database made by :func:`fresh_database` (PostgreSQL; a SQLite file stays in /tmp)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from yibao.store.db import make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    admin = make_engine(PG_ADMIN)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text(f"drop database if exists {parsed.database} with (force)"))
+    admin.dispose()
 
 
 def build_world(url: str, persons: int) -> None:
@@ -213,6 +231,51 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (Linux /proc), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds used so far by the server (uvicorn and its workers: the session it leads)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[3]) == proc.pid:  # session id
+                total += _cpu_seconds(int(entry))
+    return total
+
+
+def database_cpu(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving ``url``'s database (0 for SQLite)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from yibao.store.db import make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return 0.0
+    admin = make_engine(PG_ADMIN)
+    with admin.connect() as c:
+        pids = c.execute(
+            text("select pid from pg_stat_activity where datname = :d"), {"d": parsed.database}
+        ).scalars()
+        total = sum(_cpu_seconds(p) for p in pids)
+    admin.dispose()
+    return total
+
+
 def kill_server(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -223,6 +286,7 @@ class Client:
 
     def __init__(self, session: aiohttp.ClientSession, base: str, code: str, tag: str):
         self.http, self.base, self.code, self.tag, self.n = session, base, code, tag, 0
+        self.last_body = b""
 
     async def call(self, infno: str, input_: dict) -> tuple[str, dict]:
         self.n += 1
@@ -237,6 +301,11 @@ class Client:
                 "input": input_,
             }
         )
+        self.last_body = body
+        return msgid, await self.post(body)
+
+    async def post(self, body: bytes) -> dict:
+        """Sign (now) and post an envelope's bytes; the reply."""
         ts = str(int(time.time() * 1000))
         headers = {
             "content-type": "application/json",
@@ -245,11 +314,19 @@ class Client:
             signing.HEADER_SIGNATURE: signing.sign("sha256", f"s-{self.code}", ts, body),
         }
         async with self.http.post(f"{self.base}/fsi/api/callService", data=body, headers=headers) as resp:
-            return msgid, exactjson.loads(await resp.read())
+            return exactjson.loads(await resp.read())
+
+
+async def retry(base: str, code: str, body: bytes) -> dict:
+    """Send an envelope again (a HIS retrying after a timeout), freshly signed."""
+    async with aiohttp.ClientSession() as http:
+        return await Client(http, base, code, "retry").post(body)
 
 
 async def outpatient(client: Client, persons: int, rng: random.Random) -> tuple[float, str, str | None]:
-    """2201 → 2204 (10 lines) → 2207; returns (2207 latency, 2207 msgid, setl_id or None)."""
+    """2201 → 2204 (10 lines) → 2207; returns (2207 latency, 2207 msgid, setl_id or None).
+
+    The 2207's body and reply are left in ``client.last_body`` / ``client.last_reply``."""
     n = rng.randrange(persons)
     psn, ins = f"B{n:07d}", "310" if n % 2 else "390"
     _, r = await client.call(
@@ -288,6 +365,7 @@ async def outpatient(client: Client, persons: int, rng: random.Random) -> tuple[
     latency = time.perf_counter() - t0
     if r["infcode"] != 0:
         raise RuntimeError(r["err_msg"])
+    client.last_reply = r
     return latency, msgid, r["output"]["setlinfo"]["setl_id"]
 
 
@@ -298,7 +376,11 @@ async def run_load(
     persons: int,
     acknowledged: list | None = None,
     sent: list | None = None,
+    replies: list | None = None,
 ) -> dict:
+    """C clients run settlements for D seconds. Crash test: ``acknowledged`` receives (msgid, setl_id) of
+    each acknowledged 2207, ``sent`` the msgid of each 2207 about to be sent, ``replies`` (institution, body,
+    reply) of each acknowledged 2207."""
     latencies: list[float] = []
     errors: list[str] = []
     stop = time.perf_counter() + duration
@@ -316,6 +398,8 @@ async def run_load(
                     latencies.append(latency)
                     if acknowledged is not None:
                         acknowledged.append((msgid, setl_id))
+                    if replies is not None:
+                        replies.append((client.code, client.last_body, client.last_reply))
                 except (TimeoutError, aiohttp.ClientError, RuntimeError) as exc:
                     errors.append(str(exc)[:120])
                     if acknowledged is not None:  # the server is gone (crash test): stop this client

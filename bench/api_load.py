@@ -13,8 +13,19 @@ import argparse
 import asyncio
 import os
 import platform
+import time
 
-from _his import build_world, free_port, fresh_database, kill_server, run_load, start_server
+from _his import (
+    build_world,
+    database_cpu,
+    drop_database,
+    free_port,
+    fresh_database,
+    kill_server,
+    run_load,
+    server_cpu,
+    start_server,
+)
 
 
 def main() -> None:
@@ -31,9 +42,12 @@ def main() -> None:
     server = start_server(url, port, args.workers)
     try:
         asyncio.run(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
+        cpu0, db0, own0 = server_cpu(server), database_cpu(url), time.process_time()
         r = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.persons))
+        cpu1, db1, own1 = server_cpu(server), database_cpu(url), time.process_time()
     finally:
         kill_server(server)
+        drop_database(url)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores; server: uvicorn × {args.workers} on {args.db}; "
         f"{args.clients} HIS clients for {args.duration:.0f} s (2201 → 2204 ×10 lines → 2207)"
@@ -42,6 +56,12 @@ def main() -> None:
         f"completed settlements: {r['settlements']} → {r['per_second']:.1f}/s; 2207 latency p50 {r['p50_ms']:.1f} ms, "
         f"p99 {r['p99_ms']:.1f} ms; errors {len(r['errors'])}"
         + (f" (first: {r['errors'][0]})" if r["errors"] else "")
+    )
+    n = max(r["settlements"], 1)
+    print(
+        f"CPU per settlement: server {1000 * (cpu1 - cpu0) / n:.2f} ms, PostgreSQL backends "
+        f"{1000 * (db1 - db0) / n:.2f} ms, load generator {1000 * (own1 - own0) / n:.2f} ms "
+        f"(machine load average {os.getloadavg()[0]:.1f}: other work on the machine skews every figure)"
     )
     print("goal: ≥ 300 settlements/s, 2207 p99 ≤ 50 ms")
 

@@ -19,7 +19,17 @@ import sys
 import threading
 import time
 
-from _his import REPO, build_world, free_port, fresh_database, kill_server, run_load, start_server
+from _his import (
+    REPO,
+    build_world,
+    drop_database,
+    free_port,
+    fresh_database,
+    kill_server,
+    retry,
+    run_load,
+    start_server,
+)
 
 
 def main() -> None:
@@ -36,6 +46,7 @@ def main() -> None:
     server = start_server(url, port, args.workers)
     acknowledged: list[tuple[str, str]] = []
     sent: list[str] = []
+    replies: list[tuple[str, bytes, dict]] = []
     killer = threading.Timer(args.before_kill, kill_server, args=(server,))
     killer.start()
     load = asyncio.run(
@@ -46,12 +57,22 @@ def main() -> None:
             args.persons,
             acknowledged=acknowledged,
             sent=sent,
+            replies=replies,
         )
     )
     killed_at = time.strftime("%H:%M:%S")
     server = start_server(url, port, args.workers)  # restart on the same database
     try:
         problems = verify(url, acknowledged, sent)
+        retried = replies[-20:]  # the last acknowledged before the kill: a retry must get the same reply
+        for code, body, reply in retried:
+            again = asyncio.run(retry(f"http://127.0.0.1:{port}", code, body))
+            if again != reply:
+                problems.append(f"a retry of {reply['output']['setlinfo']['setl_id']} got another reply")
+        same = len(retried) - sum(1 for p in problems if p.startswith("a retry"))
+        print(
+            f"retried {len(retried)} acknowledged 2207 messages after the restart: {same} identical replies"
+        )
         env = {**os.environ, "YIBAO_DATABASE_URL": url, "YIBAO_MODE": "test"}
         for cmd in (["ledger", "check"], ["audit", "verify"]):
             out = subprocess.run(
@@ -63,6 +84,7 @@ def main() -> None:
                 print(f"yibao {' '.join(cmd)}: {out.stdout.strip().splitlines()[-1]}")
     finally:
         kill_server(server)
+        drop_database(url)
     print(
         f"killed the server (SIGKILL, all workers) at {killed_at} after {args.before_kill:.0f} s of load; "
         f"{len(acknowledged)} settlements acknowledged, {len(sent)} attempted, {len(load['errors'])} calls cut off"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,8 @@ from yibao.api import exactjson, signing
 from yibao.api.fields import Node
 from yibao.errors import YibaoError
 from yibao.settlement.service import Context
-from yibao.store.db import unit_of_work
+from yibao.store import audit
+from yibao.store.db import Fast, unit_of_work
 from yibao.store.tables import ApiClient, Institution, MessageLog
 
 log = logging.getLogger("yibao.fsi")
@@ -81,30 +82,58 @@ def digest(envelope: dict) -> str:
     return hashlib.sha256(exactjson.dumps(core).encode("utf-8")).hexdigest()
 
 
-def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, body: bytes) -> None:
+_CLIENT, _INST, _MSG = ApiClient.__table__, Institution.__table__, MessageLog.__table__
+# One round trip on every call: the client, its institution (a suspension applies at once) and the msgid's
+# stored reply, if any (used only once the caller is authenticated).
+_AUTH = Fast(
+    select(
+        _CLIENT.c.secret,
+        _CLIENT.c.sign_algo,
+        _CLIENT.c.status,
+        _CLIENT.c.fixmedins_code,
+        _INST.c.status.label("inst_status"),
+        _INST.c.admdvs,
+        _INST.c.dedc_hosp_lv,
+        _MSG.c.request_digest,
+        _MSG.c.response,
+    )
+    .select_from(_CLIENT)
+    .join(_INST, _INST.c.fixmedins_code == _CLIENT.c.fixmedins_code)
+    .outerjoin(_MSG, _MSG.c.msgid == bindparam("msgid"))
+    .where(_CLIENT.c.client_id == bindparam("client_id"))
+)
+_LOG_REPLY = Fast(
+    insert(_MSG),
+    keys=(
+        "msgid",
+        "infno",
+        "fixmedins_code",
+        "request_digest",
+        "infcode",
+        "response",
+        "received_at",
+        "setl_id",
+    ),
+)
+
+
+def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, body: bytes, ctx: Context):
+    """Check the client, its signature and institution; return the msgid's stored row (or None)."""
     if not creds.client_id:
         raise Refusal(f"未认证的请求 (missing {signing.HEADER_CLIENT})")
-    row = session.execute(
-        select(
-            ApiClient.secret,
-            ApiClient.sign_algo,
-            ApiClient.status,
-            ApiClient.fixmedins_code,
-            Institution.status,
-        )
-        .join(Institution, Institution.fixmedins_code == ApiClient.fixmedins_code)
-        .where(ApiClient.client_id == creds.client_id)
-    ).first()  # one query for the client and its institution, on every call (a suspension applies at once)
-    if row is None or row[2] != "active":
+    row = _AUTH.first(session, {"client_id": creds.client_id, "msgid": envelope["msgid"]})
+    if row is None or row.status != "active":
         raise Refusal(f"{signing.HEADER_CLIENT}: 客户端不存在或已停用")
-    secret, algo, _, code, inst_status = row
-    problem = signing.check(creds, secret=secret, algo=algo, body=body)
+    code = row.fixmedins_code
+    problem = signing.check(creds, secret=row.secret, algo=row.sign_algo, body=body)
     if problem:
         raise Refusal(problem)
     if envelope.get("fixmedins_code") != code:
         raise Refusal(f"fixmedins_code: 与客户端所属机构 {code} 不符")
-    if inst_status != "active":
+    if row.inst_status != "active":
         raise Refusal(f"fixmedins_code: 定点医药机构 {code} 已暂停或终止协议，拒绝服务")
+    ctx.admdvs, ctx.dedc_hosp_lv, ctx.inst_status = row.admdvs, row.dedc_hosp_lv, row.inst_status
+    return row
 
 
 def _parse(body: bytes) -> dict:
@@ -141,43 +170,54 @@ def call_service(body: bytes, headers) -> bytes:
         )
 
 
-def _stored(session: Session, msgid: str, dg: str) -> bytes | None:
-    row = session.get(MessageLog, msgid)
-    if row is None:
+def _check_stored(msgid: str, dg: str, request_digest: str | None, response: str | None) -> bytes | None:
+    if request_digest is None:
         return None
-    if row.request_digest not in (dg, TOMBSTONE):
+    if request_digest not in (dg, TOMBSTONE):
         raise Refusal(f"msgid: {msgid} 已使用，且报文内容不同 (a retry must resend the same message)")
-    return row.response.encode("utf-8")
+    return response.encode("utf-8")
+
+
+def _stored(session: Session, msgid: str, dg: str) -> bytes | None:
+    row = (
+        session.connection()
+        .execute(select(_MSG.c.request_digest, _MSG.c.response).where(_MSG.c.msgid == msgid))
+        .first()
+    )
+    return None if row is None else _check_stored(msgid, dg, row.request_digest, row.response)
 
 
 def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int = 3) -> bytes:
     """Authenticate, answer a retry from the log, or run the transaction and log its reply — one unit of work."""
     msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
     dg = digest(envelope)
-    ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
     for attempt in range(attempts):
+        ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
         try:
             with unit_of_work() as s:
-                _authenticate(s, creds, envelope, body)
-                stored = _stored(s, msgid, dg)
+                audit.defer(s)  # audit rows go last, with the commit: the chain's head is locked briefly
+                auth = _authenticate(s, creds, envelope, body, ctx)
+                stored = _check_stored(msgid, dg, auth.request_digest, auth.response)
                 if stored is not None:
                     return stored
                 output = HANDLERS[infno](s, ctx, Node(envelope.get("input") or {}, "input"), envelope)
                 reply = exactjson.dumps_bytes(_envelope(0, output))
                 setlinfo = output.get("setlinfo") if isinstance(output, dict) else None
-                s.add(
-                    MessageLog(
-                        msgid=msgid,
-                        infno=infno,
-                        fixmedins_code=code,
-                        request_digest=dg,
-                        infcode=0,
-                        response=reply.decode("utf-8"),
-                        received_at=ctx.clock(),
-                        setl_id=setlinfo.get("setl_id") if isinstance(setlinfo, dict) else None,
-                    )
+                # a concurrent duplicate msgid fails (primary key) when this is sent, inside this unit of work
+                _LOG_REPLY.queue(
+                    s,
+                    {
+                        "msgid": msgid,
+                        "infno": infno,
+                        "fixmedins_code": code,
+                        "request_digest": dg,
+                        "infcode": 0,
+                        "response": reply.decode("utf-8"),
+                        "received_at": ctx.clock(),
+                        "setl_id": setlinfo.get("setl_id") if isinstance(setlinfo, dict) else None,
+                    },
                 )
-                s.flush()  # a concurrent duplicate msgid fails here, inside this unit of work
+                audit.commit_deferred(s)
             return reply
         except Refusal:  # authentication and msgid misuse are not logged under the msgid
             raise

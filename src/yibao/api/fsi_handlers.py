@@ -25,7 +25,6 @@ from yibao.store.tables import (
     Accumulator,
     Dictionary,
     Enrollment,
-    FeeLine,
     Identity,
     Person,
     PersonalAccount,
@@ -122,10 +121,13 @@ def setldetail_out(settled: Settled) -> list[dict]:
 
 def settlement_reply(session: Session, ctx: svc.Context, outcome: svc.SettleOutcome) -> dict:
     visit = outcome.visit
-    person = session.get(Person, visit.psn_no)
+    person = outcome.person if outcome.person is not None else session.get(Person, visit.psn_no)
     row = outcome.row
     enrollment = (
-        facts.enrollment_on(session, visit.psn_no, visit.insutype, visit.begntime.date())
+        (
+            outcome.enrollment
+            or facts.enrollment_on(session, visit.psn_no, visit.insutype, visit.begntime.date())
+        )
         if row is None
         else None
     )
@@ -167,24 +169,25 @@ def fee_inputs(rows: list[Node]) -> list[svc.FeeInput]:
     return out
 
 
-def split_result(lines: list[FeeLine]) -> list[dict]:
+def split_result(lines: list[dict]) -> list[dict]:
+    """The 2204/2301 result of the stored lines (column → value, as :func:`svc.upload_fees` returns them)."""
     return [
         {
-            "feedetl_sn": r.feedetl_sn,
-            "det_item_fee_sumamt": yuan(r.det_item_fee_sumamt),
-            "cnt": Decimal(r.cnt) / 10_000,
-            "pric": Decimal(r.pric) / 1_000_000,
-            "pric_uplmt_amt": Decimal(r.pric_uplmt_amt or 0) / 1_000_000,
-            "selfpay_prop": Decimal(fmt_bp(r.selfpay_prop)),
-            "fulamt_ownpay_amt": yuan(r.fulamt_ownpay_amt),
-            "overlmt_amt": yuan(r.overlmt_amt),
-            "preselfpay_amt": yuan(r.preselfpay_amt),
-            "inscp_scp_amt": yuan(r.inscp_scp_amt),
-            "chrgitm_lv": r.chrgitm_lv,
-            "med_chrgitm_type": r.med_chrgitm_type or "",
-            "lmt_used_flag": r.lmt_used_flag,
+            "feedetl_sn": r["feedetl_sn"],
+            "det_item_fee_sumamt": yuan(r["det_item_fee_sumamt"]),
+            "cnt": Decimal(r["cnt"]) / 10_000,
+            "pric": Decimal(r["pric"]) / 1_000_000,
+            "pric_uplmt_amt": Decimal(r["pric_uplmt_amt"] or 0) / 1_000_000,
+            "selfpay_prop": Decimal(fmt_bp(r["selfpay_prop"])),
+            "fulamt_ownpay_amt": yuan(r["fulamt_ownpay_amt"]),
+            "overlmt_amt": yuan(r["overlmt_amt"]),
+            "preselfpay_amt": yuan(r["preselfpay_amt"]),
+            "inscp_scp_amt": yuan(r["inscp_scp_amt"]),
+            "chrgitm_lv": r["chrgitm_lv"],
+            "med_chrgitm_type": r["med_chrgitm_type"] or "",
+            "lmt_used_flag": r["lmt_used_flag"],
             "memo": "目录外项目，全自费"
-            if r.chrgitm_lv == "03" and r.selfpay_prop == 0 and not r.med_chrgitm_type
+            if r["chrgitm_lv"] == "03" and r["selfpay_prop"] == 0 and not r["med_chrgitm_type"]
             else "",
         }
         for r in lines
@@ -372,14 +375,14 @@ def upload(s: Session, ctx, inp: Node, env) -> dict:
         by_visit.setdefault(r.str("mdtrt_id"), []).append(r)
     result = []
     for mdtrt_id, nodes in by_visit.items():
-        visit = svc.own_visit(s, ctx, mdtrt_id)
+        visit = svc.visit_for_upload(s, ctx, mdtrt_id)
         inpatient = visit.med_type.startswith(svc.INPATIENT_PREFIX)
         if (env["infno"] == "2301") != inpatient:
             raise InputError(
                 f"{nodes[0].path}.mdtrt_id: {'住院' if inpatient else '门诊'}就诊请使用 "
                 f"{'2301' if inpatient else '2204'}"
             )
-        result.extend(split_result(svc.upload_fees(s, ctx, mdtrt_id, fee_inputs(nodes))))
+        result.extend(split_result(svc.upload_fees(s, ctx, mdtrt_id, fee_inputs(nodes), visit=visit)))
     return {"result": result}
 
 

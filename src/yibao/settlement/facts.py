@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from yibao.errors import NotFound, SettlementError
 from yibao.settlement.inputs import Dated, PersonFacts
+from yibao.store.db import Fast, FastRows
 from yibao.store.tables import (
     Accumulator,
     AccumulatorYear,
@@ -42,11 +45,12 @@ def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date
     q = select(Enrollment).where(Enrollment.psn_no == psn_no, Enrollment.begndate <= day)
     if insutype:
         q = q.where(Enrollment.insutype == insutype)
-    rows = [
-        e
-        for e in session.scalars(q.order_by(Enrollment.begndate.desc()))
-        if e.enddate is None or e.enddate >= day
-    ]
+    return choose_enrollment(session.scalars(q.order_by(Enrollment.begndate.desc())), psn_no, insutype, day)
+
+
+def choose_enrollment(rows, psn_no: str, insutype: str | None, day: date):
+    """Of a person's enrollments begun by ``day`` (latest first), the one in force, or why there is none."""
+    rows = [e for e in rows if e.enddate is None or e.enddate >= day]
     if not rows:
         raise SettlementError(
             f"insutype: 人员 {psn_no} 在 {day} 未参加险种 {insutype or '(any)'} (not enrolled)"
@@ -60,6 +64,11 @@ def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date
     return enr
 
 
+def check_alive(person, day: date) -> None:
+    if person.death_date is not None and person.death_date < day:
+        raise SettlementError(f"psn_no: 人员已于 {person.death_date} 死亡")
+
+
 def person_facts(
     session: Session,
     person: Person,
@@ -68,8 +77,7 @@ def person_facts(
     account: PersonalAccount | bool | None = False,
 ) -> PersonFacts:
     """Identities, chronic registrations, 惠民保 years; ``account`` may be passed when already loaded."""
-    if person.death_date is not None and person.death_date < day:
-        raise SettlementError(f"psn_no: 人员已于 {person.death_date} 死亡")
+    check_alive(person, day)
     ids = [
         Dated(i.psn_idet_type, i.begntime, i.endtime)
         for i in session.scalars(select(Identity).where(Identity.psn_no == person.psn_no))
@@ -116,29 +124,56 @@ def load_accumulators(session: Session, psn_no: str, year: int, insutype: str) -
     return {k: v for k, v in rows if v}
 
 
+_ACC, _ACC_YEAR = Accumulator.__table__, AccumulatorYear.__table__
+_ACC_KEY = (
+    (_ACC.c.psn_no == bindparam("k_psn_no"))
+    & (_ACC.c.year == bindparam("k_year"))
+    & (_ACC.c.insutype == bindparam("k_insutype"))
+    & (_ACC.c.acc_key == bindparam("k_acc_key"))
+)
+_ACC_UPDATE = Fast(update(_ACC).where(_ACC_KEY).values(value=bindparam("k_value")))
+_ACC_DELETE = Fast(delete(_ACC).where(_ACC_KEY))
+_ACC_INSERT = FastRows(_ACC, ("psn_no", "year", "insutype", "acc_key", "value"))
+# The header row: created at the first settlement of the year, its revision bumped by every later one.
+_YEAR_BUMP = {
+    name: Fast(
+        dialect_insert(_ACC_YEAR)
+        .values(revision=1)
+        .on_conflict_do_update(
+            index_elements=[_ACC_YEAR.c.psn_no, _ACC_YEAR.c.year, _ACC_YEAR.c.insutype],
+            set_={"revision": _ACC_YEAR.c.revision + 1},
+        ),
+        keys=("psn_no", "year", "insutype"),
+    )
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 def save_accumulators(
     session: Session, psn_no: str, year: int, insutype: str, old: dict[str, int], new: dict[str, int]
 ) -> None:
-    """Write only what changed; bump the header's revision (a cheap change marker for readers)."""
-    for key in set(old) | set(new):
+    """Write only what changed; bump the header's revision (a cheap change marker for readers).
+
+    The writes are queued (:meth:`yibao.store.db.Fast.queue`): on PostgreSQL they travel with the
+    transaction's next round trip."""
+    updates, deletes, inserts = [], [], []
+    for key in sorted(set(old) | set(new)):
         before, after = old.get(key, 0), new.get(key, 0)
         if before == after:
             continue
-        where = (
-            Accumulator.psn_no == psn_no,
-            Accumulator.year == year,
-            Accumulator.insutype == insutype,
-            Accumulator.acc_key == key,
-        )
+        k = {"k_psn_no": psn_no, "k_year": year, "k_insutype": insutype, "k_acc_key": key}
         if after == 0:
-            session.execute(delete(Accumulator).where(*where))
+            deletes.append(k)
         elif key in old:
-            session.execute(update(Accumulator).where(*where).values(value=after))
+            updates.append({**k, "k_value": after})
         else:
-            session.add(Accumulator(psn_no=psn_no, year=year, insutype=insutype, acc_key=key, value=after))
-    header = session.get(AccumulatorYear, (psn_no, year, insutype))
-    if header is None:
-        session.add(AccumulatorYear(psn_no=psn_no, year=year, insutype=insutype, revision=1))
-    else:
-        header.revision += 1
+            inserts.append(
+                {"psn_no": psn_no, "year": year, "insutype": insutype, "acc_key": key, "value": after}
+            )
     session.flush()
+    for stmt, rows in ((_ACC_DELETE, deletes), (_ACC_UPDATE, updates), (_ACC_INSERT, inserts)):
+        if rows:
+            stmt.queue(session, rows)
+    _YEAR_BUMP[session.connection().dialect.name].queue(
+        session, {"psn_no": psn_no, "year": year, "insutype": insutype}
+    )

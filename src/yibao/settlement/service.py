@@ -3,33 +3,63 @@
 Each function works inside the caller's unit of work (the facade opens one per request),
 loads what it needs, calls the pure kernel, and writes the results; nothing is committed
 unless everything succeeded. An institution only ever sees and changes its own visits.
+
+The facade's hot path (2201/2401 register, 2204/2301 upload, 2206/2207/2303/2304 settle, and
+2101/2102 which chain them) uses no ORM objects: prebuilt statements (:class:`yibao.store.db.Fast`)
+read in one round trip each, and writes whose results nobody reads are queued, to travel with
+the next read or, at the end of the unit of work, with the audit rows and the COMMIT in one
+round trip. The other use cases (reversal, cancellations, updates) use the ORM as before; both
+kinds mix freely in one unit of work (queued writes are sent before any ORM flush).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Date,
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from yibao.errors import InputError, NotFound, SettlementError
 from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
 from yibao.settlement import facts, online
-from yibao.settlement.inputs import Fee, VisitRequest
+from yibao.settlement.inputs import Dated, Fee, PersonFacts, VisitRequest
 from yibao.settlement.lines import NO_CAP, split_lines
-from yibao.settlement.record import new_id, record_settlement
+from yibao.settlement.record import audit_settlement, new_id, write_settlement
 from yibao.settlement.result import SETLINFO_AMOUNTS, DetailRow, Settled
 from yibao.store import audit
+from yibao.store.db import Fast, FastRows, flush_writes
 from yibao.store.tables import (
+    Accumulator,
     CatalogueItem,
+    ChronicRegistration,
     Enrollment,
     FeeLine,
+    Identity,
     Institution,
     Person,
+    PersonalAccount,
     Settlement,
     SettlementDetail,
+    SupplementaryEnrollment,
     Visit,
 )
 
@@ -44,6 +74,10 @@ class Context:
     opter: str = "his"
     msgid: str | None = None
     now: datetime | None = None
+    # the institution, as read with the caller's credentials in the same unit of work (None: read it here)
+    admdvs: str | None = None
+    dedc_hosp_lv: int | None = None
+    inst_status: str | None = None
 
     @property
     def actor(self) -> str:
@@ -97,6 +131,286 @@ def person(session: Session, psn_no: str) -> Person:
     return p
 
 
+# --- Core statements of the hot path (built once; values are bound per call) ----------------------------
+
+_INST, _PSN, _ENR, _VIS, _FEE = (
+    Institution.__table__,
+    Person.__table__,
+    Enrollment.__table__,
+    Visit.__table__,
+    FeeLine.__table__,
+)
+_ACCT, _IDET, _CHRONIC, _SUPP, _ACC, _SETL = (
+    PersonalAccount.__table__,
+    Identity.__table__,
+    ChronicRegistration.__table__,
+    SupplementaryEnrollment.__table__,
+    Accumulator.__table__,
+    Settlement.__table__,
+)
+_INST_ROW = select(_INST.c.fixmedins_code, _INST.c.admdvs, _INST.c.dedc_hosp_lv, _INST.c.status).where(
+    _INST.c.fixmedins_code == bindparam("code")
+)
+_PERSON_COLS = (
+    _PSN.c.psn_no,
+    _PSN.c.psn_cert_type,
+    _PSN.c.certno,
+    _PSN.c.psn_name,
+    _PSN.c.gend,
+    _PSN.c.brdy,
+    _PSN.c.naty,
+    _PSN.c.death_date,
+)
+_LOCK_PERSON = Fast(select(*_PERSON_COLS).where(_PSN.c.psn_no == bindparam("psn_no")).with_for_update())
+_ENR_COLS = (
+    _ENR.c.id,
+    _ENR.c.insutype,
+    _ENR.c.psn_type,
+    _ENR.c.psn_insu_stas,
+    _ENR.c.begndate,
+    _ENR.c.enddate,
+    _ENR.c.wait_until,
+    _ENR.c.insuplc_admdvs,
+)
+# the person (does it exist?) and their enrollments begun by the day, latest first, in one round trip
+_PERSON_ENROLLMENTS = {
+    by_insutype: Fast(
+        select(_PSN.c.psn_no.label("person"), *_ENR_COLS)
+        .select_from(
+            _PSN.outerjoin(
+                _ENR,
+                and_(
+                    _ENR.c.psn_no == _PSN.c.psn_no,
+                    _ENR.c.begndate <= bindparam("day"),
+                    *((_ENR.c.insutype == bindparam("insutype"),) if by_insutype else ()),
+                ),
+            )
+        )
+        .where(_PSN.c.psn_no == bindparam("psn_no"))
+        .order_by(_ENR.c.begndate.desc())
+    )
+    for by_insutype in (True, False)
+}
+_ENROLLMENTS = {
+    by_insutype: Fast(
+        select(*_ENR_COLS)
+        .where(
+            _ENR.c.psn_no == bindparam("psn_no"),
+            _ENR.c.begndate <= bindparam("day"),
+            *((_ENR.c.insutype == bindparam("insutype"),) if by_insutype else ()),
+        )
+        .order_by(_ENR.c.begndate.desc())
+    )
+    for by_insutype in (True, False)
+}
+_VISIT_COLS = (
+    _VIS.c.mdtrt_id,
+    _VIS.c.psn_no,
+    _VIS.c.fixmedins_code,
+    _VIS.c.insutype,
+    _VIS.c.med_type,
+    _VIS.c.begntime,
+    _VIS.c.endtime,
+    _VIS.c.status,
+    _VIS.c.opsp_dise_code,
+)
+_VISIT = {
+    False: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))),
+    True: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id")).with_for_update()),
+}
+_OPEN_ADMISSION = select(_VIS.c.mdtrt_id).where(
+    _VIS.c.psn_no == bindparam("psn_no"),
+    _VIS.c.med_type.like(INPATIENT_PREFIX + "%"),
+    _VIS.c.status.in_(("open", "admitted")),
+)
+_VISIT_KEYS = (
+    "mdtrt_id",
+    "psn_no",
+    "fixmedins_code",
+    "insutype",
+    "med_type",
+    "begntime",
+    "status",
+    "atddr_no",
+    "dept_code",
+    "dise_codg",
+    "dise_name",
+)
+_INSERT_VISIT = Fast(insert(_VIS), keys=_VISIT_KEYS)
+_FEE_SNS = Fast(select(_FEE.c.feedetl_sn).where(_FEE.c.mdtrt_id == bindparam("mdtrt_id")))
+_CAT = CatalogueItem.__table__
+_CATALOGUE = Fast(
+    *(
+        select(
+            _CAT.c.med_list_codg,
+            _CAT.c.chrgitm_lv,
+            _CAT.c.selfpay_prop,
+            _CAT.c.pric_uplmt_amt,
+            _CAT.c.lmt_used_flag,
+            _CAT.c.med_chrgitm_type,
+        ).where(
+            codes,
+            _CAT.c.begndate <= bindparam("day"),
+            or_(_CAT.c.enddate.is_(None), _CAT.c.enddate >= bindparam("day")),
+        )
+        for codes in (
+            _CAT.c.med_list_codg.in_(bindparam("codes", expanding=True)),
+            _CAT.c.med_list_codg == any_(bindparam("codes", type_=ARRAY(String))),
+        )
+    )
+)
+_FEE_KEYS = (
+    "mdtrt_id",
+    "feedetl_sn",
+    "chrg_bchno",
+    "med_list_codg",
+    "medins_list_codg",
+    "med_chrgitm_type",
+    "fee_ocur_time",
+    "pric",
+    "cnt",
+    "det_item_fee_sumamt",
+    "chrgitm_lv",
+    "selfpay_prop",
+    "pric_uplmt_amt",
+    "lmt_used_flag",
+    "hosp_appr_flag",
+    "fulamt_ownpay_amt",
+    "overlmt_amt",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "bilg_dr_codg",
+    "setl_id",
+    "status",
+)
+_INSERT_FEES = FastRows(_FEE, _FEE_KEYS)
+_OPEN_LINE_COLS = (
+    _FEE.c.id,
+    _FEE.c.pric,
+    _FEE.c.cnt,
+    _FEE.c.det_item_fee_sumamt,
+    _FEE.c.chrgitm_lv,
+    _FEE.c.selfpay_prop,
+    _FEE.c.pric_uplmt_amt,
+    _FEE.c.lmt_used_flag,
+    _FEE.c.hosp_appr_flag,
+)
+_OPEN_LINES = {
+    by_batch: Fast(
+        select(*_OPEN_LINE_COLS)
+        .where(
+            _FEE.c.mdtrt_id == bindparam("mdtrt_id"),
+            _FEE.c.status == "open",
+            *((_FEE.c.chrg_bchno == bindparam("chrg_bchno"),) if by_batch else ()),
+        )
+        .order_by(_FEE.c.id)
+    )
+    for by_batch in (False, True)
+}
+# (the person's key too: settlement has an index on it, none on the visit)
+_PRIOR_DEDUCTIBLES = Fast(
+    select(_SETL.c.act_pay_dedc).where(
+        _SETL.c.psn_no == bindparam("psn_no"),
+        _SETL.c.mdtrt_id == bindparam("mdtrt_id"),
+        _SETL.c.refd_setl_flag == "0",
+        _SETL.c.reversed_by.is_(None),
+    )
+)
+_LOCK_PERSON_NO = Fast(select(_PSN.c.psn_no).where(_PSN.c.psn_no == bindparam("psn_no")).with_for_update())
+_LOCK_ACCOUNT = Fast(select(_ACCT.c.balance).where(_ACCT.c.psn_no == bindparam("psn_no")).with_for_update())
+# identities, approved chronic registrations, 惠民保 years and the year's accumulators: one round trip
+# (kind, code, begin, end, number)
+_NO_CODE, _NO_DATE, _NO_NUMBER = cast(null(), String), cast(null(), Date), cast(null(), BigInteger)
+_PERSON_STATE = Fast(
+    union_all(
+        select(
+            literal_column("'i'").label("kind"),
+            _IDET.c.psn_idet_type.label("code"),
+            _IDET.c.begntime.label("begn"),
+            _IDET.c.endtime.label("end"),
+            _NO_NUMBER.label("n"),
+        ).where(_IDET.c.psn_no == bindparam("psn_no")),
+        select(
+            literal_column("'c'"),
+            _CHRONIC.c.opsp_dise_code,
+            _CHRONIC.c.begndate,
+            _CHRONIC.c.enddate,
+            _NO_NUMBER,
+        ).where(_CHRONIC.c.psn_no == bindparam("psn_no"), _CHRONIC.c.status == "approved"),
+        select(literal_column("'s'"), _NO_CODE, _NO_DATE, _NO_DATE, _SUPP.c.year).where(
+            _SUPP.c.psn_no == bindparam("psn_no")
+        ),
+        select(literal_column("'a'"), _ACC.c.acc_key, _NO_DATE, _NO_DATE, _ACC.c.value).where(
+            _ACC.c.psn_no == bindparam("psn_no"),
+            _ACC.c.year == bindparam("year"),
+            _ACC.c.insutype == bindparam("insutype"),
+        ),
+    )
+)
+_SET_BALANCE = Fast(
+    update(_ACCT).where(_ACCT.c.psn_no == bindparam("k_psn_no")).values(balance=bindparam("k_balance"))
+)
+# (the visit's key too: the index on it serves even a plan PostgreSQL cached while the table was tiny)
+_SETTLE_LINES = Fast(
+    *(
+        update(_FEE)
+        .where(_FEE.c.mdtrt_id == bindparam("k_mdtrt_id"), ids)
+        .values(status="settled", setl_id=bindparam("k_setl_id"))
+        for ids in (
+            _FEE.c.id.in_(bindparam("ids", expanding=True)),
+            _FEE.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))),
+        )
+    )
+)
+_SET_VISIT_STATUS = Fast(
+    update(_VIS).where(_VIS.c.mdtrt_id == bindparam("k_mdtrt_id")).values(status=bindparam("k_status"))
+)
+
+
+def _institution(session: Session, ctx: Context) -> SimpleNamespace:
+    """The caller's institution (code, admdvs, dedc_hosp_lv): from the facade's authentication when it
+    read it in this unit of work, else from the table; refused unless active."""
+    if ctx.admdvs is not None:
+        inst = SimpleNamespace(
+            fixmedins_code=ctx.fixmedins_code,
+            admdvs=ctx.admdvs,
+            dedc_hosp_lv=ctx.dedc_hosp_lv,
+            status=ctx.inst_status,
+        )
+    else:
+        inst = session.connection().execute(_INST_ROW, {"code": ctx.fixmedins_code}).first()
+        if inst is None:
+            raise NotFound(f"fixmedins_code: 定点医药机构不存在 {ctx.fixmedins_code}")
+    if inst.status != "active":
+        raise SettlementError(
+            f"fixmedins_code: 定点医药机构 {ctx.fixmedins_code} 状态为 {inst.status}，不能结算"
+        )
+    return inst
+
+
+def _visit(session: Session, ctx: Context, mdtrt_id: str, *, lock: bool = False) -> SimpleNamespace:
+    """:func:`own_visit` as a plain record (no ORM object): the hot path's read."""
+    row = _VISIT[lock].first(session, {"mdtrt_id": mdtrt_id})
+    if row is None or row.fixmedins_code != ctx.fixmedins_code:  # another institution's visit does not exist
+        raise NotFound(f"mdtrt_id: 就诊不存在 {mdtrt_id}")
+    return SimpleNamespace(**row._asdict())
+
+
+def _enrollment(session: Session, psn_no: str, insutype: str | None, day: date, *, check_person: bool):
+    """:func:`facts.enrollment_on` in one round trip, optionally also refusing an unknown person first."""
+    params = {"psn_no": psn_no, "day": day}
+    if insutype:
+        params["insutype"] = insutype
+    if check_person:
+        rows = _PERSON_ENROLLMENTS[bool(insutype)].rows(session, params)
+        if not rows:
+            raise NotFound(f"psn_no: 人员不存在 {psn_no}")
+        rows = [r for r in rows if r.id is not None]
+    else:
+        rows = _ENROLLMENTS[bool(insutype)].rows(session, params)
+    return facts.choose_enrollment(rows, psn_no, insutype, day)
+
+
 # --- visits ------------------------------------------------------------------------------------------
 
 
@@ -110,42 +424,37 @@ def register_visit(
     med_type: str | None = None,
     inpatient: bool = False,
     **details,
-) -> Visit:
+) -> SimpleNamespace:
     """2201 挂号 / 2401 入院: open a visit for an enrolled person at the caller's institution."""
-    inst = institution(session, ctx.fixmedins_code)
-    person(session, psn_no)
-    facts.enrollment_on(session, psn_no, insutype, begntime.date())
+    inst = _institution(session, ctx)
+    _enrollment(session, psn_no, insutype, begntime.date(), check_person=True)
     if inpatient:
-        open_adm = session.scalar(
-            select(Visit.mdtrt_id).where(
-                Visit.psn_no == psn_no,
-                Visit.med_type.like(INPATIENT_PREFIX + "%"),
-                Visit.status.in_(("open", "admitted")),
-            )
-        )
+        open_adm = session.connection().execute(_OPEN_ADMISSION, {"psn_no": psn_no}).scalar()
         if open_adm:
             raise SettlementError(f"psn_no: 人员已在院 (就诊 {open_adm})，不能重复入院")
-    visit = Visit(
-        mdtrt_id=new_id(inst.admdvs, "M", ctx.clock()),
-        psn_no=psn_no,
-        fixmedins_code=inst.fixmedins_code,
-        insutype=insutype,
-        med_type=med_type or ("21" if inpatient else "11"),
-        begntime=begntime,
-        status="admitted" if inpatient else "open",
+    visit = {
+        "mdtrt_id": new_id(inst.admdvs, "M", ctx.clock()),
+        "psn_no": psn_no,
+        "fixmedins_code": inst.fixmedins_code,
+        "insutype": insutype,
+        "med_type": med_type or ("21" if inpatient else "11"),
+        "begntime": begntime,
+        "status": "admitted" if inpatient else "open",
         **details,
-    )
-    session.add(visit)
-    session.flush()
+    }
+    if set(details) <= set(_VISIT_KEYS):
+        _INSERT_VISIT.queue(session, {**dict.fromkeys(_VISIT_KEYS), **visit})
+    else:
+        session.connection().execute(insert(_VIS), visit)
     audit.record(
         session,
         actor=ctx.actor,
         action="admit" if inpatient else "register",
         entity="visit",
-        entity_id=visit.mdtrt_id,
-        after={"psn_no": psn_no, "insutype": insutype, "med_type": visit.med_type},
+        entity_id=visit["mdtrt_id"],
+        after={"psn_no": psn_no, "insutype": insutype, "med_type": visit["med_type"]},
     )
-    return visit
+    return SimpleNamespace(**{**{c.name: None for c in _VISIT_COLS}, **visit})
 
 
 def update_visit(session: Session, ctx: Context, mdtrt_id: str, **changes) -> Visit:
@@ -230,20 +539,14 @@ def undo_discharge(session: Session, ctx: Context, mdtrt_id: str) -> Visit:
 # --- fee lines ---------------------------------------------------------------------------------------
 
 
-def _catalogue(session: Session, codes: set[str], day: date) -> dict[str, CatalogueItem]:
+def _catalogue(session: Session, codes: set[str], day: date) -> dict:
     if not codes:
         return {}
-    rows = session.scalars(
-        select(CatalogueItem).where(
-            CatalogueItem.med_list_codg.in_(codes),
-            CatalogueItem.begndate <= day,
-            or_(CatalogueItem.enddate.is_(None), CatalogueItem.enddate >= day),
-        )
-    )
+    rows = _CATALOGUE.rows(session, {"codes": sorted(codes), "day": day})
     return {r.med_list_codg: r for r in rows}
 
 
-def _fee(item: CatalogueItem | None, f: FeeInput) -> Fee:
+def _fee(item, f: FeeInput) -> Fee:
     """Catalogue attributes of a line; a code outside the 医保目录 is 全自费 (丙类)."""
     if item is None:
         return Fee(f.pric, f.cnt, f.det_item_fee_sumamt, 3, 0, NO_CAP, 0, f.hosp_appr_flag)
@@ -260,14 +563,30 @@ def _fee(item: CatalogueItem | None, f: FeeInput) -> Fee:
     )
 
 
-def upload_fees(session: Session, ctx: Context, mdtrt_id: str, lines: list[FeeInput]) -> list[FeeLine]:
-    """2204 / 2301 费用明细上传: split each line against the catalogue and keep it until settlement."""
-    visit = own_visit(session, ctx, mdtrt_id, lock=True)
+def visit_for_upload(session: Session, ctx: Context, mdtrt_id: str) -> SimpleNamespace:
+    """The caller's visit, locked for a fee upload (:func:`upload_fees` may be given it)."""
+    return _visit(session, ctx, mdtrt_id, lock=True)
+
+
+def upload_fees(
+    session: Session,
+    ctx: Context,
+    mdtrt_id: str,
+    lines: list[FeeInput],
+    *,
+    visit: SimpleNamespace | None = None,
+) -> list[dict]:
+    """2204 / 2301 费用明细上传: split each line against the catalogue and keep it until settlement.
+
+    Returns the stored lines (column → value). ``visit`` is the visit already locked by
+    :func:`visit_for_upload` in this unit of work, if the caller has it."""
+    if visit is None:
+        visit = _visit(session, ctx, mdtrt_id, lock=True)
     if visit.status not in ("open", "admitted", "discharged"):
         raise SettlementError(f"mdtrt_id: 就诊状态为 {visit.status}，不能上传费用")
     if not lines:
         raise InputError("feedetail: 没有费用明细")
-    existing = set(session.scalars(select(FeeLine.feedetl_sn).where(FeeLine.mdtrt_id == mdtrt_id)))
+    existing = {r.feedetl_sn for r in _FEE_SNS.rows(session, {"mdtrt_id": mdtrt_id})}
     seen: set[str] = set()
     for f in lines:
         if f.feedetl_sn in existing or f.feedetl_sn in seen:
@@ -276,41 +595,44 @@ def upload_fees(session: Session, ctx: Context, mdtrt_id: str, lines: list[FeeIn
     items = _catalogue(session, {f.med_list_codg for f in lines}, visit.begntime.date())
     fees = [_fee(items.get(f.med_list_codg), f) for f in lines]
     split = split_lines(online.line_arrays(fees))
+    ful, over, pre, inscp = (a.tolist() for a in (split.ful, split.over, split.pre, split.inscp))
     rows = []
     for k, (f, fee) in enumerate(zip(lines, fees, strict=True)):
-        row = FeeLine(
-            mdtrt_id=mdtrt_id,
-            feedetl_sn=f.feedetl_sn,
-            chrg_bchno=f.chrg_bchno,
-            med_list_codg=f.med_list_codg,
-            medins_list_codg=f.medins_list_codg,
-            med_chrgitm_type=getattr(items.get(f.med_list_codg), "med_chrgitm_type", None),
-            fee_ocur_time=f.fee_ocur_time,
-            pric=f.pric,
-            cnt=f.cnt,
-            det_item_fee_sumamt=f.det_item_fee_sumamt,
-            chrgitm_lv=f"{fee.chrgitm_lv:02d}",
-            selfpay_prop=fee.selfpay_prop,
-            pric_uplmt_amt=None if fee.pric_uplmt_amt == NO_CAP else fee.pric_uplmt_amt,
-            lmt_used_flag=str(fee.lmt_used_flag),
-            hosp_appr_flag=str(fee.hosp_appr_flag),
-            fulamt_ownpay_amt=int(split.ful[k]),
-            overlmt_amt=int(split.over[k]),
-            preselfpay_amt=int(split.pre[k]),
-            inscp_scp_amt=int(split.inscp[k]),
-            bilg_dr_codg=f.bilg_dr_codg,
-            status="open",
+        item = items.get(f.med_list_codg)
+        rows.append(
+            {
+                "mdtrt_id": mdtrt_id,
+                "feedetl_sn": f.feedetl_sn,
+                "chrg_bchno": f.chrg_bchno,
+                "med_list_codg": f.med_list_codg,
+                "medins_list_codg": f.medins_list_codg,
+                "med_chrgitm_type": item.med_chrgitm_type if item is not None else None,
+                "fee_ocur_time": f.fee_ocur_time,
+                "pric": f.pric,
+                "cnt": f.cnt,
+                "det_item_fee_sumamt": f.det_item_fee_sumamt,
+                "chrgitm_lv": f"{fee.chrgitm_lv:02d}",
+                "selfpay_prop": fee.selfpay_prop,
+                "pric_uplmt_amt": None if fee.pric_uplmt_amt == NO_CAP else fee.pric_uplmt_amt,
+                "lmt_used_flag": str(fee.lmt_used_flag),
+                "hosp_appr_flag": str(fee.hosp_appr_flag),
+                "fulamt_ownpay_amt": ful[k],
+                "overlmt_amt": over[k],
+                "preselfpay_amt": pre[k],
+                "inscp_scp_amt": inscp[k],
+                "bilg_dr_codg": f.bilg_dr_codg,
+                "setl_id": None,
+                "status": "open",
+            }
         )
-        rows.append(row)
-    session.add_all(rows)
-    session.flush()
+    _INSERT_FEES.queue(session, rows)
     audit.record(
         session,
         actor=ctx.actor,
         action="upload_fees",
         entity="visit",
         entity_id=mdtrt_id,
-        after={"lines": len(rows), "amount": fmt_fen(sum(r.det_item_fee_sumamt for r in rows))},
+        after={"lines": len(rows), "amount": fmt_fen(sum(r["det_item_fee_sumamt"] for r in rows))},
     )
     return rows
 
@@ -347,7 +669,7 @@ def cancel_fees(
 # --- settle and reverse -----------------------------------------------------------------------------
 
 
-def _stored_fee(r: FeeLine) -> Fee:
+def _stored_fee(r) -> Fee:
     return Fee(
         r.pric,
         r.cnt,
@@ -364,8 +686,26 @@ def _stored_fee(r: FeeLine) -> Fee:
 class SettleOutcome:
     settled: Settled
     setl_id: str | None  # None for a pre-settlement
-    visit: Visit
-    row: Settlement | None = None
+    visit: Visit | SimpleNamespace
+    row: Settlement | SimpleNamespace | None = None
+    person: Person | SimpleNamespace | None = None  # the insured person, when already read
+    enrollment: Enrollment | None = None  # the enrollment the settlement applied (pre-settlements)
+
+
+def _person_state(session: Session, psn_no: str, year: int, insutype: str):
+    """Identities, approved chronic registrations, 惠民保 years and the (year, insutype) accumulators."""
+    ids, chronic, years, accum = [], [], set(), {}
+    rows = _PERSON_STATE.rows(session, {"psn_no": psn_no, "year": year, "insutype": insutype})
+    for kind, code, begn, end, n in rows:
+        if kind == "i":
+            ids.append(Dated(code, begn, end))
+        elif kind == "c":
+            chronic.append(Dated(code, begn, end))
+        elif kind == "s":
+            years.add(int(n))
+        elif n:
+            accum[code] = int(n)
+    return ids, chronic, years, accum
 
 
 def settle(
@@ -382,9 +722,11 @@ def settle(
     pre: bool = False,
 ) -> SettleOutcome:
     """2206/2207 门诊 and 2303/2304 住院 (预)结算 of the visit's unsettled lines."""
-    inst = institution(session, ctx.fixmedins_code)
-    who_row = facts.lock_person(session, psn_no)
-    visit = own_visit(session, ctx, mdtrt_id, lock=True)
+    inst = _institution(session, ctx)
+    who_row = _LOCK_PERSON.first(session, {"psn_no": psn_no})
+    if who_row is None:
+        raise NotFound(f"psn_no: 人员不存在 {psn_no}")
+    visit = _visit(session, ctx, mdtrt_id, lock=True)
     if visit.psn_no != psn_no:
         raise InputError(f"psn_no: 就诊 {mdtrt_id} 不属于人员 {psn_no}")
     if insutype and insutype != visit.insutype:
@@ -396,30 +738,24 @@ def settle(
         )
     if inpatient and not mid_setl_flag and visit.status != "discharged":
         raise SettlementError("mdtrt_id: 住院须先办理出院 (2402) 才能出院结算；中途结算请传 mid_setl_flag=1")
-    q = select(FeeLine).where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.status == "open")
-    if chrg_bchno and chrg_bchno != "0000":
-        q = q.where(FeeLine.chrg_bchno == chrg_bchno)
-    lines = list(session.scalars(q.order_by(FeeLine.id)))
+    by_batch = bool(chrg_bchno and chrg_bchno != "0000")
+    lines = _OPEN_LINES[by_batch].rows(
+        session, {"mdtrt_id": mdtrt_id, **({"chrg_bchno": chrg_bchno} if by_batch else {})}
+    )
     if not lines:
         raise SettlementError("feedetail: 没有未结算的费用明细")
     total = sum(r.det_item_fee_sumamt for r in lines)
     if medfee_sumamt is not None and medfee_sumamt != total:
         raise InputError(f"medfee_sumamt: {fmt_fen(medfee_sumamt)} 与费用明细合计 {fmt_fen(total)} 不符")
     day = visit.begntime.date()
-    enrollment = facts.enrollment_on(session, psn_no, visit.insutype, day)
+    enrollment = _enrollment(session, psn_no, visit.insutype, day, check_person=False)
     bundle = get_bundle(enrollment.insuplc_admdvs)
     prior = (
         []
         if not inpatient
-        else list(
-            session.scalars(
-                select(Settlement).where(
-                    Settlement.mdtrt_id == mdtrt_id,
-                    Settlement.refd_setl_flag == "0",
-                    Settlement.reversed_by.is_(None),
-                )
-            )
-        )
+        else [
+            r.act_pay_dedc for r in _PRIOR_DEDUCTIBLES.rows(session, {"psn_no": psn_no, "mdtrt_id": mdtrt_id})
+        ]
     )
     owner = psn_no
     if acct_used_flag == 2:  # 共济: a bound relative's 职工 account pays
@@ -428,9 +764,14 @@ def settle(
         owner = mutual_aid_owner(session, psn_no, day)
         if owner is None:
             raise SettlementError("acct_used_flag: 未绑定共济账户 (no family mutual-aid binding)")
-        facts.lock_person(session, owner)
-    account = facts.lock_account(session, owner)
-    who = facts.person_facts(session, who_row, enrollment, day, account)
+        if _LOCK_PERSON_NO.first(session, {"psn_no": owner}) is None:
+            raise NotFound(f"psn_no: 人员不存在 {owner}")
+    account = _LOCK_ACCOUNT.first(session, {"psn_no": owner})
+    facts.check_alive(who_row, day)
+    ids, chronic, years, accum = _person_state(session, psn_no, day.year, visit.insutype)
+    who = PersonFacts(
+        enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=account is not None
+    )
     request = VisitRequest(
         med_type=visit.med_type,
         begndate=day,
@@ -439,16 +780,15 @@ def settle(
         opsp_dise_code=visit.opsp_dise_code,
         acct_used_flag=acct_used_flag,
         new_admission=not prior,
-        adm_dedc_used=sum(s.act_pay_dedc for s in prior),
+        adm_dedc_used=sum(prior),
     )
-    accum = facts.load_accumulators(session, psn_no, day.year, visit.insutype)
     balance = account.balance if account is not None else 0
     settled, new_accum, new_balance = online.settle(bundle, who, request, accum, balance)
     if pre:
-        return SettleOutcome(settled, None, visit)
+        return SettleOutcome(settled, None, visit, person=who_row, enrollment=enrollment)
     now = ctx.clock()
     setl_id = new_id(inst.admdvs, "S", now)
-    row = record_settlement(
+    row = write_settlement(
         session,
         settled,
         setl_id=setl_id,
@@ -469,12 +809,13 @@ def settle(
     )
     facts.save_accumulators(session, psn_no, day.year, visit.insutype, accum, new_accum)
     if new_balance != balance:
-        facts.set_account_balance(session, owner, new_balance)
-    ids = [r.id for r in lines]
-    session.execute(update(FeeLine).where(FeeLine.id.in_(ids)).values(status="settled", setl_id=setl_id))
+        _SET_BALANCE.queue(session, {"k_psn_no": owner, "k_balance": new_balance})
+    _SETTLE_LINES.queue(session, {"k_mdtrt_id": mdtrt_id, "ids": [r.id for r in lines], "k_setl_id": setl_id})
     if not (inpatient and mid_setl_flag):
+        _SET_VISIT_STATUS.queue(session, {"k_mdtrt_id": mdtrt_id, "k_status": "settled"})
         visit.status = "settled"
-    return SettleOutcome(settled, setl_id, visit, row)
+    audit_settlement(session, settled, row, actor=ctx.actor)  # last: the chain's head is locked until commit
+    return SettleOutcome(settled, setl_id, visit, row, person=who_row)
 
 
 def settled_from_row(row: Settlement, details: list[SettlementDetail]) -> Settled:
@@ -516,7 +857,7 @@ def reverse(
     row = session.get(Settlement, setl_id)
     if row is None or row.fixmedins_code != ctx.fixmedins_code:
         raise NotFound(f"setl_id: 结算不存在 {setl_id}")
-    facts.lock_person(session, row.psn_no)
+    who = facts.lock_person(session, row.psn_no)
     session.refresh(row)  # re-read under the person lock: a concurrent reversal may just have committed
     if psn_no and psn_no != row.psn_no:
         raise InputError(f"psn_no: 结算 {setl_id} 不属于人员 {psn_no}")
@@ -546,9 +887,9 @@ def reverse(
     balance = facts.account_balance(session, owner)
     negated, new_accum, new_balance = online.reverse(settled, accum, balance)
     now = ctx.clock()
-    inst = institution(session, ctx.fixmedins_code)
+    inst = _institution(session, ctx)
     rev_id = new_id(inst.admdvs, "R", now)
-    rev_row = record_settlement(
+    rev_row = write_settlement(
         session,
         negated,
         setl_id=rev_id,
@@ -570,6 +911,7 @@ def reverse(
     )
     row.reversed_by = rev_id
     facts.save_accumulators(session, row.psn_no, row.year, row.insutype, accum, new_accum)
+    flush_writes(session)  # the ORM statements below do not send the queued writes themselves
     if new_balance != balance:
         facts.set_account_balance(session, owner, new_balance)
     session.execute(update(FeeLine).where(FeeLine.setl_id == setl_id).values(status="open", setl_id=None))
@@ -578,7 +920,10 @@ def reverse(
         visit.status = (
             "discharged" if visit.endtime and visit.med_type.startswith(INPATIENT_PREFIX) else "open"
         )
-    return SettleOutcome(negated, rev_id, visit, rev_row)
+    audit_settlement(
+        session, negated, rev_row, actor=ctx.actor
+    )  # last: the chain's head is locked until commit
+    return SettleOutcome(negated, rev_id, visit, rev_row, person=who)
 
 
 def enrollment_for(session: Session, psn_no: str, insutype: str | None, day: date) -> Enrollment:

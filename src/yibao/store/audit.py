@@ -4,9 +4,22 @@ Each row stores ``prev_hash`` (the previous row's hash) and ``row_hash`` =
 SHA-256 of its own canonical content including ``prev_hash``. Editing, deleting
 or inserting a row anywhere breaks the chain, which :func:`verify` reports.
 
-Appends serialise on the single ``audit_head`` row: the UPDATE that bumps its
-sequence takes the row lock (PostgreSQL) or the write lock (SQLite) first, so two
-writers can never chain onto the same predecessor.
+Appends serialise on the single ``audit_head`` row (seq and hash of the last row):
+the statement that bumps its sequence takes the row lock (PostgreSQL) or the write
+lock (SQLite), so two writers can never chain onto the same predecessor, and the
+lock is held until the transaction ends. The chain order is therefore the order in
+which transactions took the head, which is also their commit order.
+
+Because the head stays locked until commit, how long a writer holds it bounds the
+throughput of every writer together. :func:`record` appends at once (one locking
+statement, then the row and the head's new hash). A unit of work that calls
+:func:`defer` instead collects its rows and appends them all at its very end with
+:func:`commit_deferred`: on PostgreSQL the appends compute the hash in the server
+(the content's canonical JSON is built here, the predecessor's hash and seq are
+spliced in under the lock) and travel in one pipeline with the COMMIT, so the head
+is held for the server's own work and the WAL flush only — never while Python waits
+for the GIL or the CPU. Rows recorded inside a savepoint that rolls back are dropped;
+rows still pending at a plain commit are appended then (nothing is ever lost).
 """
 
 from __future__ import annotations
@@ -17,12 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, insert, literal_column, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
+from yibao.store.db import positional, send_and_commit
 from yibao.store.tables import AuditHead, AuditLog
 
 GENESIS = "0" * 64
+_PENDING = "yibao.audit.pending"  # session.info key: rows of a deferring unit of work, in record order
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,6 +74,78 @@ def content_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _canonical_prefix(
+    *, at: datetime, actor: str, action: str, entity: str, entity_id: str, before: Any, after: Any
+) -> str:
+    """The canonical JSON of :func:`content_hash` up to (excluding) ``"prev_hash"`` and ``"seq"``, which
+    sort last: ``prefix + '"prev_hash":"<hash>","seq":<n>}'`` is the complete canonical text."""
+    payload = {
+        "at": at.isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+    }
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))[:-1] + ","
+
+
+_HEAD = AuditHead.__table__
+_LOG = AuditLog.__table__
+# Bump the head and return the new seq with the predecessor's hash. This is the statement that takes the
+# head's row lock (PostgreSQL; SQLite's write lock is already held from BEGIN IMMEDIATE).
+_BUMP = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.row_hash)
+)
+_INSERT = insert(_LOG)
+_SET_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == literal_column("1"))
+    .values(seq=bindparam("head_seq"), row_hash=bindparam("head_hash"))
+)
+# PostgreSQL: the row and the head's new hash in one statement (one round trip less under the lock).
+_INSERT_AND_SET_HEAD = insert(_LOG).add_cte(_SET_HEAD.cte("head"))
+
+# PostgreSQL, deferred appends: one statement locks the head (creating it at the first append), computes
+# the row's hash from the canonical prefix and the predecessor's hash, bumps the head and inserts the row.
+# In an UPDATE (and ON CONFLICT DO UPDATE) every SET expression reads the row as it was, and after waiting
+# for the lock PostgreSQL re-reads the newest committed version: ``note`` receives the predecessor's hash,
+# ``row_hash`` the new one, both from the same version the new ``seq`` was computed from.
+_SERVER_APPEND = """
+WITH head AS (
+    INSERT INTO audit_head AS h (id, seq, note, row_hash)
+    VALUES (1, 1, %(genesis)s, encode(sha256(convert_to(
+        %(prefix)s || '"prev_hash":"' || %(genesis)s || '","seq":1}', 'UTF8')), 'hex'))
+    ON CONFLICT (id) DO UPDATE SET
+        seq = h.seq + 1,
+        note = h.row_hash,
+        row_hash = encode(sha256(convert_to(
+            %(prefix)s || '"prev_hash":"' || h.row_hash || '","seq":' || (h.seq + 1)::text || '}', 'UTF8')), 'hex')
+    RETURNING h.seq, h.note, h.row_hash
+)
+INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before, after, prev_hash, row_hash)
+SELECT head.seq, %(at)s, %(actor)s, %(action)s, %(entity)s, %(entity_id)s,
+       CAST(%(before)s AS JSON), CAST(%(after)s AS JSON), head.note, head.row_hash
+FROM head
+"""
+
+
+_SERVER_APPEND_POSITIONAL = positional(_SERVER_APPEND)
+
+
+def _entry(actor, action, entity, entity_id, before, after, at) -> dict:
+    return {
+        "at": (at or datetime.now()).replace(tzinfo=None),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+    }
+
+
 def record(
     session: Session,
     *,
@@ -70,55 +157,92 @@ def record(
     after: Any = None,
     at: datetime | None = None,
 ) -> dict:
-    """Append one audit row in the caller's transaction (it commits or rolls back with the change)."""
-    # One statement bumps the head and returns the new seq with the predecessor's hash: it also takes
-    # the head's row lock (PostgreSQL) or the write lock (SQLite), so appends serialise here.
-    head = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.row_hash)
-        .execution_options(synchronize_session=False)
-    ).first()
+    """Append one audit row in the caller's transaction (it commits or rolls back with the change).
+
+    In a unit of work that called :func:`defer`, the row is kept and appended by :func:`commit_deferred`
+    (or at commit); the returned dict then has no ``seq`` or hashes yet."""
+    entry = _entry(actor, action, entity, entity_id, before, after, at)
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        pending.append((session.get_nested_transaction() or session.get_transaction(), entry))
+        return dict(entry)
+    return _append(session, entry)
+
+
+def _append(session: Session, entry: dict) -> dict:
+    session.flush()  # the change itself first (as ORM autoflush did), then the lock is taken
+    conn = session.connection()
+    head = conn.execute(_BUMP).first()
     if head is None:
-        session.execute(insert(AuditHead).values(id=1, seq=1, row_hash=GENESIS))
+        conn.execute(insert(_HEAD).values(id=1, seq=1, row_hash=GENESIS))
         seq, prev_hash = 1, GENESIS
     else:
         seq, prev_hash = int(head.seq), head.row_hash
-    at = (at or datetime.now()).replace(tzinfo=None)
-    before, after = _jsonable(before), _jsonable(after)
-    entity_id = str(entity_id)
-    row_hash = content_hash(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-        prev_hash=prev_hash,
-    )
-    row = dict(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-        prev_hash=prev_hash,
-        row_hash=row_hash,
-    )
-    session.execute(insert(AuditLog).values(**row))
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(row_hash=row_hash)
-        .execution_options(synchronize_session=False)
-    )
+    row_hash = content_hash(seq=seq, prev_hash=prev_hash, **entry)
+    row = {"seq": seq, **entry, "prev_hash": prev_hash, "row_hash": row_hash}
+    if conn.dialect.name == "postgresql":
+        conn.execute(_INSERT_AND_SET_HEAD, {**row, "head_seq": seq, "head_hash": row_hash})
+    else:
+        conn.execute(_INSERT, row)
+        conn.execute(_SET_HEAD, {"head_seq": seq, "head_hash": row_hash})
     return row
+
+
+def defer(session: Session) -> None:
+    """Collect this unit of work's audit rows and append them at its end (:func:`commit_deferred`)."""
+    session.info.setdefault(_PENDING, [])
+
+
+def _take_pending(session: Session) -> list[dict]:
+    pending = session.info.get(_PENDING) or []
+    session.info[_PENDING] = []
+    return [entry for _, entry in pending]
+
+
+def commit_deferred(session: Session) -> None:
+    """Append the deferred rows, in the order they were recorded, and commit the unit of work.
+
+    PostgreSQL: the ORM's pending changes are flushed, then the appends and the COMMIT go to the server
+    in one pipeline (the hash computed there), so the chain's head is locked only while the server works.
+    Elsewhere the rows are appended here and the caller's unit of work commits as usual."""
+    session.flush()
+    entries = _take_pending(session)
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or conn.engine.echo or session.get_nested_transaction() is not None:
+        for entry in entries:  # (inside a savepoint the unit of work's own commit must do the committing)
+            _append(session, entry)
+        return
+    sql, names = _SERVER_APPEND_POSITIONAL
+    statements = []
+    for e in entries:
+        p = {**e, "genesis": GENESIS, "prefix": _canonical_prefix(**e)}
+        p["before"], p["after"] = json.dumps(e["before"]), json.dumps(e["after"])
+        statements.append((sql, tuple(p[n] for n in names)))
+    send_and_commit(session, statements)
+
+
+def _is_within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Rows recorded inside a transaction or savepoint that rolled back never happened."""
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [(tx, e) for tx, e in pending if not _is_within(tx, previous_transaction)]
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    """A deferring unit of work that commits without :func:`commit_deferred` still appends its rows."""
+    if session.info.get(_PENDING) and session.get_nested_transaction() is None:
+        for entry in _take_pending(session):
+            _append(session, entry)
 
 
 @dataclass

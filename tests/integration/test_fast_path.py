@@ -1,0 +1,244 @@
+"""The facade's hot path: audit rows appended with the commit (hash computed by PostgreSQL), writes queued
+until the next round trip, savepoints that roll back leave nothing, concurrent appends keep one chain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import world
+from tests.world import HOSP2, PHARMACY, RESIDENT, WORKER, line
+from yibao.api import exactjson, fsi, fsi_handlers, signing  # noqa: F401 - registers handlers
+from yibao.store import audit
+from yibao.store.db import Fast, unit_of_work
+from yibao.store.tables import AccumulatorYear, AuditLog, FeeLine, MessageLog, Settlement, Visit
+
+_n = iter(range(1, 10**9))
+
+
+def call(infno: str, input_: dict, *, code: str = HOSP2, msgid: str | None = None) -> dict:
+    env = {
+        "infno": infno,
+        "msgid": msgid or f"FAST{next(_n):010d}",
+        "fixmedins_code": code,
+        "opter": "t",
+        "inf_time": "2025-03-01 09:00:00",
+        "input": input_,
+    }
+    body = exactjson.dumps(env).encode()
+    ts = str(int(time.time() * 1000))
+    headers = {
+        signing.HEADER_CLIENT: f"c-{code}",
+        signing.HEADER_TIMESTAMP: ts,
+        signing.HEADER_SIGNATURE: signing.sign("sha256", f"secret-{code}", ts, body),
+    }
+    return exactjson.loads(fsi.call_service(body, headers))
+
+
+def ok(infno: str, input_: dict, **kw) -> dict:
+    reply = call(infno, input_, **kw)
+    assert reply["infcode"] == 0, f"{infno}: {reply['err_msg']}"
+    return reply["output"]
+
+
+def outpatient(psn: str = RESIDENT, ins: str = "390", fee: str = "60.00") -> dict:
+    mdtrt = ok("2201", {"data": {"psn_no": psn, "insutype": ins, "begntime": "2025-03-01 09:00:00"}})["data"][
+        "mdtrt_id"
+    ]
+    ok(
+        "2204",
+        {"feedetail": [line("1", "A1", fee, mdtrt_id=mdtrt), line("2", "B1", "10.00", mdtrt_id=mdtrt)]},
+    )
+    total = f"{float(fee) + 10:.2f}"
+    return ok("2207", {"data": {"psn_no": psn, "mdtrt_id": mdtrt, "medfee_sumamt": total, "insutype": ins}})
+
+
+def count(engine, table) -> int:
+    with unit_of_work(engine, write=False) as s:
+        return s.scalar(select(func.count()).select_from(table))
+
+
+def chain(engine) -> audit.VerifyResult:
+    with unit_of_work(engine, write=False) as s:
+        return audit.verify(s)
+
+
+def test_facade_rows_chain_and_verify(engine):
+    world.build(engine)
+    before = chain(engine).rows
+    setl = outpatient()["setlinfo"]
+    ok("2208", {"data": {"psn_no": RESIDENT, "setl_id": setl["setl_id"], "mdtrt_id": setl["mdtrt_id"]}})
+    drugs = {
+        "drugdetail": [line("1", "A1", "30.00"), line("2", "B1", "20.00")],
+        "data": {"psn_no": WORKER, "insutype": "310", "medfee_sumamt": "50.00", "acct_used_flag": "1"},
+    }
+    ok("2102", drugs, code=PHARMACY)
+    result = chain(engine)
+    assert result.ok, result.problem
+    with unit_of_work(engine, write=False) as s:
+        actions = s.scalars(select(AuditLog.action).where(AuditLog.seq > before).order_by(AuditLog.seq)).all()
+    assert actions == ["register", "upload_fees", "settle", "reverse", "register", "upload_fees", "settle"]
+
+
+def test_presettlement_in_a_savepoint_leaves_no_row(engine):
+    world.build(engine)
+    rows = {t: count(engine, t) for t in (Visit, FeeLine, Settlement, AuditLog)}
+    drugs = {
+        "drugdetail": [line("1", "A1", "30.00")],
+        "data": {"psn_no": WORKER, "insutype": "310", "medfee_sumamt": "30.00", "acct_used_flag": "1"},
+    }
+    pre = ok("2101", drugs, code=PHARMACY)
+    assert pre["setlinfo"]["medfee_sumamt"] == exactjson.loads('{"a": 30.00}')["a"]
+    assert {t: count(engine, t) for t in rows} == rows  # only the msgid log has a new row
+    assert chain(engine).ok
+
+
+def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(engine):
+    world.build(engine)
+    rows = count(engine, AuditLog)
+    insert_log = Fast(
+        MessageLog.__table__.insert(),
+        keys=("msgid", "infno", "fixmedins_code", "request_digest", "infcode", "response", "received_at"),
+    )
+
+    def log(s, msgid):
+        insert_log.queue(
+            s,
+            {
+                "msgid": msgid,
+                "infno": "9001",
+                "fixmedins_code": HOSP2,
+                "request_digest": "x",
+                "infcode": 0,
+                "response": "{}",
+                "received_at": __import__("datetime").datetime(2025, 1, 1),
+            },
+        )
+
+    with unit_of_work(engine) as s:
+        audit.defer(s)
+        audit.record(s, actor="t", action="kept", entity="e", entity_id="1")
+        log(s, "KEPT-1")
+        savepoint = s.begin_nested()
+        audit.record(s, actor="t", action="dropped", entity="e", entity_id="2")
+        log(s, "DROPPED-1")
+        savepoint.rollback()
+        inner = s.begin_nested()
+        audit.record(s, actor="t", action="released", entity="e", entity_id="3")
+        inner.commit()
+        audit.commit_deferred(s)
+    with unit_of_work(engine, write=False) as s:
+        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()[rows:]
+        msgids = set(s.scalars(select(MessageLog.msgid)))
+    assert actions == ["kept", "released"]
+    assert "KEPT-1" in msgids and "DROPPED-1" not in msgids
+    assert chain(engine).ok
+
+
+def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine):
+    world.build(engine)
+    rows = count(engine, AuditLog)
+    with unit_of_work(engine) as s:
+        audit.defer(s)
+        audit.record(s, actor="t", action="plain", entity="e", entity_id="1", after={"名": "甲"})
+    assert count(engine, AuditLog) == rows + 1 and chain(engine).ok
+    try:
+        with unit_of_work(engine) as s:
+            audit.defer(s)
+            audit.record(s, actor="t", action="failed", entity="e", entity_id="2")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert count(engine, AuditLog) == rows + 1
+
+
+@pytest.mark.pg
+def test_concurrent_calls_keep_one_chain_and_one_reply_per_msgid(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL (SQLite serialises them)")
+    world.build(engine)
+    errors: list = []
+    replies: list = []
+
+    def worker(n: int) -> None:
+        try:
+            for _ in range(4):
+                outpatient()
+            # the same message twice at once from two threads: one visit, the same reply
+            replies.append(
+                call(
+                    "2201",
+                    {"data": {"psn_no": WORKER, "insutype": "310", "begntime": "2025-03-01 09:00:00"}},
+                    msgid=f"DUP{n // 2:04d}",
+                )
+            )
+        except Exception as exc:  # re-raised in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    result = chain(engine)
+    assert result.ok, result.problem
+    by_msgid = Counter(exactjson.dumps(r) for r in replies)
+    assert len(replies) == 8 and sorted(by_msgid.values()) == [2, 2, 2, 2]  # pairs got identical replies
+    with unit_of_work(engine, write=False) as s:
+        worker_visits = s.scalar(select(func.count()).select_from(Visit).where(Visit.psn_no == WORKER))
+        seqs = s.scalars(select(AuditLog.seq).order_by(AuditLog.seq)).all()
+    assert worker_visits == 4
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert count(engine, Settlement) == 8 * 4
+
+
+def test_rows_written_by_the_hot_path(engine):
+    """What the prebuilt statements write: defaults, the header's revision, lines settled under the visit."""
+    world.build(engine)
+    first = outpatient()["setlinfo"]
+    second = outpatient()["setlinfo"]
+    with unit_of_work(engine, write=False) as s:
+        revision = s.scalar(
+            select(AccumulatorYear.revision).where(
+                AccumulatorYear.psn_no == RESIDENT,
+                AccumulatorYear.year == 2025,
+                AccumulatorYear.insutype == "390",
+            )
+        )
+        lines = s.execute(
+            select(FeeLine.mdtrt_id, FeeLine.feedetl_sn, FeeLine.status, FeeLine.setl_id, FeeLine.chrgitm_lv)
+            .where(FeeLine.mdtrt_id.in_([first["mdtrt_id"], second["mdtrt_id"]]))
+            .order_by(FeeLine.id)
+        ).all()
+        row = s.get(Settlement, second["setl_id"])
+        visit = s.get(Visit, second["mdtrt_id"])
+    assert revision == 2
+    assert [(m, sn, st, sid) for m, sn, st, sid, _ in lines] == [
+        (first["mdtrt_id"], "1", "settled", first["setl_id"]),
+        (first["mdtrt_id"], "2", "settled", first["setl_id"]),
+        (second["mdtrt_id"], "1", "settled", second["setl_id"]),
+        (second["mdtrt_id"], "2", "settled", second["setl_id"]),
+    ]
+    assert visit.status == "settled" and row.refd_setl_flag == "0" and row.reversed_by is None
+    assert row.trace["params"] and row.accum_delta and row.clr_way == "1"
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(engine):
+    world.build(engine)
+    mdtrt = ok("2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}})[
+        "data"
+    ]["mdtrt_id"]
+    reply = call(
+        "2204", {"feedetail": [line("1", "A1", "10.00", mdtrt_id=mdtrt, medins_list_codg="x" * 151)]}
+    )
+    with unit_of_work(engine, write=False) as s:
+        stored = s.scalars(select(FeeLine.medins_list_codg).where(FeeLine.mdtrt_id == mdtrt)).all()
+    if engine.dialect.name == "postgresql":  # (SQLite does not enforce VARCHAR lengths)
+        assert reply["infcode"] == -1 and stored == []
+    else:
+        assert stored == ["x" * 151]
