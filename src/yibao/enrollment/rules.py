@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from yibao.errors import InputError
-from yibao.money import apply_ratio
+from yibao.money import apply_ratio, fmt_fen
 from yibao.policy.schema import ContributionPolicy
 
 BASIC = ("310", "390")  # a person holds at most one basic insurance at a time
@@ -22,12 +22,19 @@ TRANSITIONS = {
 }
 
 
+def employer_no(uscc: str) -> str:
+    """The default 单位编号 of an employer: E + its registration area (6) + organisation code (8)."""
+    return f"E{uscc[2:8]}{uscc[8:16]}"
+
+
 class TransitionRefused(InputError):
     pass
 
 
 def transition(action: str, status: str) -> str:
     """The status after ``action`` from ``status``, or a refusal naming the current status."""
+    if action not in TRANSITIONS:
+        raise TransitionRefused(f"action: 未知的参保变更 {action} ({', '.join(TRANSITIONS)})")
     allowed, target = TRANSITIONS[action]
     if status not in allowed:
         names = "、".join(STATUS[s] for s in allowed)
@@ -66,10 +73,21 @@ def overlapping(new: Period, existing: list[tuple[str, Period]]) -> str | None:
     return None
 
 
+# statuses whose period still counts: 无效 (3) and 未参保 (0) never held insurance
+HOLDING = ("1", "2", "4")
+
+
+def base_bounds(policy: ContributionPolicy) -> tuple[int, int]:
+    """(floor, ceiling) of the contribution base in fen: 60 % and 300 % of the average monthly wage."""
+    avg = policy.average_monthly_wage
+    return apply_ratio(avg, policy.employee.base_floor), apply_ratio(avg, policy.employee.base_ceiling)
+
+
 def contribution_base(wage: int, policy: ContributionPolicy) -> int:
     """缴费基数: the wage clamped to [floor, ceiling] × the average monthly wage (fen)."""
-    avg = policy.average_monthly_wage
-    lo, hi = apply_ratio(avg, policy.employee.base_floor), apply_ratio(avg, policy.employee.base_ceiling)
+    if wage < 0:
+        raise InputError(f"wage: 工资不能为负 (got {wage})")
+    lo, hi = base_bounds(policy)
     return min(max(wage, lo), hi)
 
 
@@ -85,15 +103,18 @@ def employee_contribution(wage: int, policy: ContributionPolicy) -> tuple[int, i
 
 def flexible_contribution(chosen_base: int, policy: ContributionPolicy) -> tuple[int, int]:
     """灵活就业: (base within the bounds, contribution all to the pool). A base outside the bounds is refused."""
-    lo = apply_ratio(policy.average_monthly_wage, policy.employee.base_floor)
-    hi = apply_ratio(policy.average_monthly_wage, policy.employee.base_ceiling)
+    lo, hi = base_bounds(policy)
     if not lo <= chosen_base <= hi:
-        from yibao.money import fmt_fen
-
         raise InputError(
             f"flexible_base: 缴费基数须在 {fmt_fen(lo)} 与 {fmt_fen(hi)} 之间 (got {fmt_fen(chosen_base)})"
         )
     return chosen_base, apply_ratio(chosen_base, policy.employee.flexible_rate)
+
+
+def assistance_share(policy: ContributionPolicy, identities: list[str]) -> int:
+    """资助参保 share (basis points) of the individual contribution: the largest of the person's identities."""
+    shares = policy.resident.assistance_shares
+    return max((shares.get(i, 0) for i in identities), default=0)
 
 
 def resident_contribution(policy: ContributionPolicy, identities: list[str]) -> tuple[int, int, int]:
@@ -101,12 +122,12 @@ def resident_contribution(policy: ContributionPolicy, identities: list[str]) -> 
 
     With several assistance identities the largest share applies."""
     r = policy.resident
-    share = max((r.assistance_shares.get(i, 0) for i in identities), default=0)
-    assisted = apply_ratio(r.individual, share)
+    assisted = apply_ratio(r.individual, assistance_share(policy, identities))
     return r.individual - assisted, assisted, r.subsidy
 
 
 def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later; a day the target month lacks becomes its last (31 Jan + 1 → 28/29 Feb)."""
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
     last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
@@ -124,23 +145,39 @@ def in_window(registered: date, begndate: date, policy: ContributionPolicy) -> b
     return lo <= registered <= hi
 
 
+def break_days(previous_end: date | None, begndate: date) -> int:
+    """Days without basic insurance between the end of the previous enrollment and this start (0 = none)."""
+    return max((begndate - previous_end).days - 1, 0) if previous_end is not None else 0
+
+
 def waiting_until(
-    begndate: date, policy: ContributionPolicy, *, registered: date, insutype: str, previous_end: date | None
+    begndate: date,
+    policy: ContributionPolicy,
+    *,
+    registered: date | None,
+    insutype: str,
+    previous_end: date | None,
 ) -> date | None:
-    """待遇等待期 ends on this date (None = no waiting): a 居民 registered outside the window, or anyone
-    whose enrollment follows a break, waits ``waiting_months`` plus one month per full year of break,
-    counted from the later of the start and the registration."""
-    gap = (begndate - previous_end).days - 1 if previous_end is not None else 0
-    late = insutype == "390" and not in_window(registered, begndate, policy)
-    if gap <= 0 and not late:
+    """待遇等待期: the first day benefits may be enjoyed (None = no waiting). A 居民 registered outside the
+    window, or anyone whose enrollment follows a break, waits ``waiting_months`` plus one month per full
+    year (365 days) of break, counted from the later of the start and the registration.
+
+    ``registered`` None is a record taken over as it stands (a bulk load of existing enrollments): only a
+    break counts, not the registration date."""
+    gap = break_days(previous_end, begndate)
+    late = registered is not None and insutype == "390" and not in_window(registered, begndate, policy)
+    if gap == 0 and not late:
         return None
     r = policy.resident
-    return add_months(
-        max(begndate, registered), r.waiting_months + r.waiting_months_per_break_year * (max(gap, 0) // 365)
-    )
+    start = begndate if registered is None else max(begndate, registered)
+    return add_months(start, r.waiting_months + r.waiting_months_per_break_year * (gap // 365))
+
+
+def minimum_months(gend: str, policy: ContributionPolicy) -> int:
+    """Contribution months a retiree needs to keep benefits: 25 years for men (gend 1), 20 for women."""
+    return 12 * (policy.employee.min_years_male if gend == "1" else policy.employee.min_years_female)
 
 
 def short_of_minimum_years(months: int, gend: str, policy: ContributionPolicy) -> bool:
     """A retiree whose 职工 contribution years fall short of the minimum (25 men / 20 women) is flagged."""
-    years = policy.employee.min_years_male if gend == "1" else policy.employee.min_years_female
-    return months < years * 12
+    return months < minimum_months(gend, policy)

@@ -8,9 +8,18 @@ from datetime import date
 from typing import Any
 
 from yibao import validation as v
+from yibao.enrollment import rules
 from yibao.ingest.readers import as_text
-from yibao.money import AmountError, parse_price, parse_ratio
-from yibao.store.tables import CatalogueItem, ClinicalCode, Department, Enrollment, Institution, Person
+from yibao.money import AmountError, parse_amount, parse_price, parse_ratio
+from yibao.store.tables import (
+    CatalogueItem,
+    ClinicalCode,
+    Department,
+    Employer,
+    Enrollment,
+    Institution,
+    Person,
+)
 from yibao.validation import ValidationError
 
 
@@ -88,6 +97,17 @@ def price(x: Any, ctx: Context) -> int:
     return value
 
 
+def amount(x: Any, ctx: Context) -> int:
+    """Yuan with at most two decimals → fen, not negative."""
+    try:
+        value = parse_amount(as_text(x))
+    except AmountError as exc:
+        raise ValidationError(f"{exc}") from None
+    if value < 0:
+        raise ValidationError("不能为负")
+    return value
+
+
 def ratio(x: Any, ctx: Context) -> int:
     try:
         bp = parse_ratio(as_text(x))
@@ -105,6 +125,7 @@ class Col:
     parse: Callable[[Any, Context], Any] = text
     required: bool = False
     default: Any = None
+    stored: bool = True  # False: read and checked, but not a column of the table (e.g. 登记日期)
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,7 @@ class Kind:
     key: tuple[str, ...]
     cols: tuple[Col, ...]
     check: Callable[[dict, Context], list[tuple[str, str]]] | None = None
+    derived: tuple[str, ...] = ()  # table columns the loader's rules set (not read from the file)
 
     def column(self, header: str) -> str | None:
         h = header.strip()
@@ -196,6 +218,26 @@ PERSONS = Kind(
     _person,
 )
 
+
+def _enrollment(row: dict, ctx: Context) -> list[tuple[str, str]]:
+    """Row-level rules of an enrollment; the rules that need the database (one basic insurance at a time,
+    the waiting period, the employer, the person's death) run per chunk in the loader."""
+    problems = _dates_in_order(row, ctx)
+    if row["psn_insu_stas"] == "4" and row.get("enddate") is None:
+        problems.append(("enddate", "终止状态 (psn_insu_stas 4) 须有终止日期"))
+    if row.get("flexible_base") is not None:
+        if row["insutype"] != "310" or not row["psn_type"].startswith("11"):
+            problems.append(("flexible_base", "灵活就业仅限职工医保在职人员 (insutype 310, psn_type 11)"))
+        elif row.get("emp_no"):
+            problems.append(("emp_no", "灵活就业人员不登记参保单位"))
+    elif row["insutype"] == "310" and row["psn_type"].startswith("11") and not row.get("emp_no"):
+        problems.append(("emp_no", "在职职工须登记参保单位 (灵活就业请填 灵活就业缴费基数)"))
+    if row["insutype"] != "310" and row.get("emp_no"):
+        problems.append(("emp_no", "居民医保不登记参保单位"))
+    row["flxempe_flag"] = "1" if row.get("flexible_base") is not None else "0"
+    return problems
+
+
 ENROLLMENTS = Kind(
     "enrollments",
     "参保登记",
@@ -211,9 +253,36 @@ ENROLLMENTS = Kind(
         Col("insuplc_admdvs", "参保地医保区划", validator(v.admdvs), True),
         Col("emp_no", "单位编号"),
         Col("emp_name", "单位名称"),
+        Col("flexible_base", "灵活就业缴费基数", amount),
+        Col("contrib_months", "累计缴费月数", an_int(0, 1200), False, 0),
+        Col("registered", "登记日期", a_date, stored=False),
     ),
-    _dates_in_order,
+    _enrollment,
+    derived=("flxempe_flag", "wait_until"),
 )
+
+
+def _employer(row: dict, ctx: Context) -> list[tuple[str, str]]:
+    if not row.get("emp_no"):
+        row["emp_no"] = rules.employer_no(row["uscc"])
+    return []
+
+
+EMPLOYERS = Kind(
+    "employers",
+    "参保单位",
+    Employer,
+    ("emp_no",),
+    (
+        Col("emp_no", "单位编号"),
+        Col("uscc", "统一社会信用代码", validator(v.uscc), True),
+        Col("emp_name", "单位名称", text, True),
+        Col("admdvs", "区划", validator(v.admdvs), True),
+        Col("status", "状态", choice("active", "suspended", "closed"), False, "active"),
+    ),
+    _employer,
+)
+
 
 CATALOGUE = Kind(
     "catalogue",
@@ -275,5 +344,7 @@ def _icd_kind(name: str, system: str, check) -> Kind:
 
 ICD10 = _icd_kind("icd10", "icd10", v.icd10)
 ICD9CM3 = _icd_kind("icd9cm3", "icd9cm3", v.icd9cm3)
-KINDS = {k.name: k for k in (INSTITUTIONS, PERSONS, ENROLLMENTS, CATALOGUE, DEPARTMENTS, ICD10, ICD9CM3)}
-PUBLIC = ("institutions", "persons", "enrollments", "catalogue")
+KINDS = {
+    k.name: k for k in (INSTITUTIONS, EMPLOYERS, PERSONS, ENROLLMENTS, CATALOGUE, DEPARTMENTS, ICD10, ICD9CM3)
+}
+PUBLIC = ("institutions", "employers", "persons", "enrollments", "catalogue", "departments")

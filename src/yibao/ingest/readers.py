@@ -47,8 +47,17 @@ def _csv(path: Path):
     except StopIteration:
         raise InputError(f"{path.name}: 空文件 (empty file)") from None
 
+    named = all(header)
+    width = len(header)
+
     def rows():
+        strip = str.strip
         for line, values in enumerate(reader, start=2):
+            if named and len(values) == width:  # the common case, in C
+                row = dict(zip(header, map(strip, values), strict=True))
+                if any(row.values()):
+                    yield line, row
+                continue
             if not any(v.strip() for v in values):
                 continue
             yield line, {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h}
@@ -119,6 +128,8 @@ def _yaml(path: Path, kind: str | None):
 
 
 def as_text(v: Any) -> str:
+    if type(v) is str:
+        return v.strip()
     if isinstance(v, date):
         return v.isoformat()
     return "" if v is None else str(v).strip()
