@@ -125,7 +125,7 @@ def test_search_a_person_and_open_a_settlement(page):
     row.wait_for()
     assert "*" in row.inner_text()  # ID numbers are masked
     row.click()
-    pg.get_by_text("参保登记").wait_for(timeout=20_000)
+    pg.get_by_text("门诊慢特病备案").wait_for(timeout=20_000)  # the person page
     pg.screenshot(path=ARTIFACTS / "console-person.png", full_page=True)
     settlements = pg.locator("tbody tr").filter(has_text="990100S")
     if settlements.count() == 0:
@@ -158,3 +158,128 @@ def test_filter_settlements_and_export_to_excel(page, tmp_path):
     amount_col = rows[0].index("医疗费总额")
     assert all(r[amount_col] >= 1000 for r in rows[1:])
     pg.screenshot(path=ARTIFACTS / "console-settlements.png", full_page=True)
+
+
+def _db_count(env: dict, sql: str, **params) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["YIBAO_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql), params).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_register_a_person_and_an_enrollment_through_the_forms(page, server):
+    """参保登记: a wrong ID number is refused inline and nothing is saved; the corrected one registers the
+    person, the enrollment form takes over the psn_no, a missing date is refused, then the enrollment is made
+    and the person page shows it; a suspension from the person page changes its status."""
+    from yibao.validation import id_check_char
+
+    pg, base = page
+    env = server[1]
+    body = "99010219880808123"
+    good = body + id_check_char(body)
+    bad = body + ("0" if good[-1] != "0" else "1")
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    pg.goto(f"{base}/console/enrollment")
+    pg.get_by_label("证件号码（居民身份证）").fill(bad)
+    pg.get_by_label("姓名").fill("测试参保人")
+    pg.get_by_role("button", name="保存人员").click()
+    pg.get_by_text(f"校验位错误 (expected {good[-1]})").wait_for(timeout=10_000)  # under the field
+    assert pg.get_by_text("请更正标红的字段（未保存）").is_visible()
+    pg.screenshot(path=ARTIFACTS / "console-enrollment-invalid.png", full_page=True)
+    assert _db_count(env, "select count(*) from person where psn_name = :n", n="测试参保人") == 0
+
+    pg.get_by_label("证件号码（居民身份证）").fill(good)
+    pg.get_by_role("button", name="保存人员").click()
+    saved = pg.get_by_text(re.compile(r"已登记人员 测试参保人，人员编号 \d+"))
+    saved.wait_for(timeout=10_000)
+    psn_no = saved.inner_text().rsplit(" ", 1)[1]
+    assert _db_count(env, "select count(*) from person where psn_no = :p", p=psn_no) == 1
+    assert pg.get_by_label("人员编号").input_value() == psn_no
+
+    pg.get_by_label("参保类型").click()
+    pg.get_by_role("option", name="城乡居民").click()
+    pg.get_by_label("人员类别").click()
+    pg.get_by_role("option", name="15 城乡居民（成年）").click()
+    pg.get_by_label("办理日期").fill("2025-11-01")  # inside the window for 2026: no waiting period
+    pg.get_by_role("button", name="办理参保").click()
+    pg.get_by_text("请更正标红的字段（未保存）").nth(0).wait_for(timeout=10_000)
+    assert pg.get_by_text("必填").first.is_visible()  # 参保日期 is missing
+    assert _db_count(env, "select count(*) from enrollment where psn_no = :p", p=psn_no) == 0
+    pg.get_by_label("参保日期").fill("2026-01-01")
+    pg.get_by_role("button", name="办理参保").click()
+    pg.get_by_text(re.compile(rf"已办理参保登记 #\d+（人员 {psn_no}）")).wait_for(timeout=10_000)
+    pg.screenshot(path=ARTIFACTS / "console-enrollment.png", full_page=True)
+    assert (
+        _db_count(env, "select count(*) from enrollment where psn_no = :p and insutype = '390'", p=psn_no)
+        == 1
+    )
+
+    pg.get_by_role("button", name=f"查看参保人 {psn_no}").click()
+    pg.get_by_text("参保变更").wait_for(timeout=20_000)
+    enrollments = pg.locator(".q-table__container", has_text="登记号")
+    assert "390 居民" in enrollments.inner_text() and "1 正常" in enrollments.inner_text()
+    pg.get_by_label("生效日期").fill("2026-03-01")
+    pg.get_by_label("原因", exact=True).fill("停保")
+    pg.get_by_role("button", name="执行").click()
+    pg.get_by_text("已暂停：参保登记").wait_for(timeout=10_000)
+    pg.locator(".q-table__container", has_text="登记号").get_by_text("2 暂停").wait_for(timeout=10_000)
+    pg.screenshot(path=ARTIFACTS / "console-person-enrollment.png", full_page=True)
+    assert (
+        _db_count(env, "select count(*) from enrollment where psn_no = :p and psn_insu_stas = '2'", p=psn_no)
+        == 1
+    )
+
+
+def test_coverage_chart_on_the_home_page(page):
+    pg, base = page
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    card = pg.locator(".q-card", has_text="参保率（按区县")
+    card.locator("canvas").wait_for(timeout=20_000)  # the chart was drawn
+    assert re.search(r"全市 \d+\.\d{4}%（参保 [\d,]+ 人 / 常住人口 3,200,000 人）", card.inner_text())
+    assert pg.get_by_text("参保率", exact=True).is_visible()  # the key-figure card
+    card.scroll_into_view_if_needed()
+    pg.wait_for_timeout(1000)
+    card.screenshot(path=ARTIFACTS / "console-coverage.png")
+
+
+def test_employer_contributions_and_export(page, server, tmp_path):
+    """单位: a wage declaration (through the REST API) shows on the employer page by month and per
+    employee, and the per-employee table exports to Excel."""
+    import httpx
+
+    pg, base = page
+    with httpx.Client(base_url=base, timeout=30) as api:
+        tok = api.post("/api/token", data={"username": "jingban", "password": "demo-jingban-2025"})
+        api.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
+        emp = api.get("/api/employers", params={"size": 1}).json()["items"][0]["emp_no"]
+        staff = [
+            e["psn_no"]
+            for e in api.get(f"/api/employers/{emp}").json()["employees"]
+            if e["psn_type"] == "11" and e["psn_insu_stas"] == "1"
+        ][:2]
+        declared = api.post(
+            f"/api/employers/{emp}/wages",
+            json={"month": "2025-03", "wages": [{"psn_no": p, "wage": "8000.00"} for p in staff]},
+        )
+        assert declared.status_code == 200 and declared.json()["totals"]["due"] == "1600.00", declared.text
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    pg.goto(f"{base}/console/employers")
+    pg.locator("tbody tr", has_text=emp).click()
+    pg.get_by_text("按月缴费").wait_for(timeout=20_000)
+    months = pg.locator(".q-table__container", has_text="缴费期")
+    assert "2025-03" in months.inner_text() and "1600.00" in months.inner_text()
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="导出 Excel").nth(1).click()  # the per-employee table
+    target = tmp_path / "employees.xlsx"
+    dl.value.save_as(target)
+    rows = list(load_workbook(target).active.iter_rows(values_only=True))
+    assert rows[0][0] == "人员编号" and sorted(r[0] for r in rows[1:]) == sorted(staff)
+    assert all(r[rows[0].index("应缴")] == 800 for r in rows[1:])
+    pg.screenshot(path=ARTIFACTS / "console-employer.png", full_page=True)

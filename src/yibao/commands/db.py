@@ -13,14 +13,19 @@ console = Console()
 
 @db_app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Migrate the configured database (YIBAO_DATABASE_URL) to the latest schema."""
+    """Migrate the configured database (YIBAO_DATABASE_URL) to the latest schema; refresh the staff roles."""
+    from yibao.security import seed_roles
     from yibao.store import migrate
-    from yibao.store.db import get_engine
+    from yibao.store.db import get_engine, unit_of_work
 
     engine = get_engine()
     before = migrate.current_revision(engine)
     migrate.upgrade(engine, revision)
     after = migrate.current_revision(engine)
+    if revision == "head":
+        # roles.yaml ships with the code: an upgraded installation gets the permissions new pages need
+        with unit_of_work() as s:
+            seed_roles(s)
     url = engine.url.render_as_string(hide_password=True)
     console.print(f"数据库 {url}: {before or '(empty)'} → {after}")
 

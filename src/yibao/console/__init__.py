@@ -20,7 +20,13 @@ def attach(app: FastAPI, settings: Settings) -> None:
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(sessions))
     from nicegui import ui
 
-    from yibao.console import pages, pages_institutions, pages_persons, pages_settlements  # noqa: F401 - registers pages
+    from yibao.console import (  # noqa: F401 - registers pages
+        pages,
+        pages_enrollment,
+        pages_institutions,
+        pages_persons,
+        pages_settlements,
+    )
 
     ui.run_with(
         app,

@@ -14,6 +14,9 @@ from nicegui import app, ui
 NAV = [  # (label, path, permission needed, available)
     ("首页", "/", None, True),
     ("参保人", "/persons", "person.read", True),
+    ("参保登记", "/enrollment", "enrollment.write", True),
+    ("单位", "/employers", "enrollment.read", True),
+    ("重复参保", "/duplicates", "enrollment.read", True),
     ("结算", "/settlements", "settlement.read", True),
     ("定点机构", "/institutions", "settlement.read", True),
     ("基金", "/funds", "funds.read", False),

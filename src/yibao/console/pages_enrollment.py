@@ -1,0 +1,472 @@
+"""参保登记 (forms that validate before saving), 单位 (employers and what they owe, by month and per employee,
+exported to Excel) and 重复参保 (the duplicate-enrollment report)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from nicegui import app, ui
+
+from yibao import validation as v
+from yibao.config import get_settings
+from yibao.console import queries_enrollment as qe
+from yibao.console.export import xlsx
+from yibao.console.layout import frame, protected
+from yibao.enrollment import service
+from yibao.errors import YibaoError
+from yibao.money import AmountError, parse_amount
+from yibao.store.db import unit_of_work
+
+
+def actor() -> str:
+    return app.storage.user.get("username") or "console"
+
+
+def reason_of(check: Callable[[str], object], value: str | None) -> str | None:
+    """The validator's reason for refusing ``value`` (None = valid)."""
+    try:
+        check((value or "").strip())
+    except YibaoError as exc:
+        return exc.message
+    return None
+
+
+def required(value) -> str | None:
+    return None if value not in (None, "") and str(value).strip() else "必填"
+
+
+def a_date(value: str | None) -> str | None:
+    if not value:
+        return "必填"
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return f"不是日期 {value!r} (YYYY-MM-DD)"
+    return None
+
+
+def an_amount(value: str | None) -> str | None:
+    if not value:
+        return "必填"
+    try:
+        fen = parse_amount(value)
+    except AmountError:
+        return f"不是金额 {value!r}（元，最多两位小数）"
+    return None if fen > 0 else "须大于 0"
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]], row_key: str, **kw) -> ui.table:
+    return ui.table(
+        columns=[
+            {"name": k, "label": lbl, "field": k, "align": "left", "sortable": True} for k, lbl in columns
+        ],
+        rows=rows,
+        row_key=row_key,
+        **kw,
+    ).classes("w-full")
+
+
+class Form:
+    """The inputs of one form by field name: checks each before saving and shows a refusal (``field: reason``
+    from a validator or a service) under the field it names; nothing is saved while any field is wrong."""
+
+    def __init__(self, mark: str):
+        self.fields: dict[str, ui.element] = {}
+        self.message = ui.label("").mark(f"{mark}-message")
+        self.message.set_visibility(False)
+
+    def add(self, name: str, element, *aliases: str):
+        element.without_auto_validation()
+        element.on("blur", lambda: element.validate())
+        for key in (name, *aliases):
+            self.fields[key] = element
+        return element
+
+    def _shown(self) -> list:
+        seen, out = set(), []
+        for el in self.fields.values():
+            if id(el) not in seen and el.visible:
+                seen.add(id(el))
+                out.append(el)
+        return out
+
+    def clear(self) -> None:
+        for el in self._shown():
+            el.error = None
+        self.message.set_visibility(False)
+
+    def valid(self) -> bool:
+        results = [el.validate() for el in self._shown()]  # every field, so that every error shows
+        if not all(results):
+            self.say("请更正标红的字段（未保存）", ok=False)
+        return all(results)
+
+    def refuse(self, message: str) -> None:
+        field, _, reason = message.partition(": ")
+        el = self.fields.get(field)
+        if el is not None and el.visible and reason:
+            el.error = reason
+            self.say(f"未保存：{reason}", ok=False)
+        else:
+            self.say(f"未保存：{message}", ok=False)
+
+    def say(self, text: str, ok: bool = True) -> None:
+        self.message.set_text(text)
+        self.message.classes(replace="text-positive" if ok else "text-negative")
+        self.message.set_visibility(True)
+
+
+# --- 参保登记 --------------------------------------------------------------------------------------------
+
+
+SCHEMES = {"employee": "职工（单位在职/退休）", "resident": "城乡居民", "flexible": "灵活就业"}
+
+
+@ui.page("/enrollment")
+@protected("enrollment.write")
+def enrollment(psn_no: str = "") -> None:
+    with unit_of_work(write=False) as s:
+        employers = qe.employer_options(s)
+    districts = qe.district_options()
+    first_district = next(iter(districts), None)
+    with frame("参保登记", active="参保登记"):
+        ui.label("登记人员与单位，办理参保登记。保存前逐项校验，有误时不保存。").classes("text-grey-7")
+        with ui.row().classes("w-full gap-4 items-start"):
+            # 人员登记 ------------------------------------------------------------------------------
+            with ui.card().classes("w-[30rem]").mark("form-person"):
+                ui.label("人员登记").classes("text-lg font-bold")
+                pf = Form("p")
+                p_cert = pf.add(
+                    "certno",
+                    ui.input(
+                        "证件号码（居民身份证）",
+                        validation=lambda x: required(x) or reason_of(v.resident_id, x),
+                    )
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("p-certno"),
+                )
+                p_name = pf.add(
+                    "psn_name",
+                    ui.input("姓名", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("p-name"),
+                )
+                p_adm = pf.add(
+                    "admdvs",
+                    ui.select(districts, value=first_district, label="户籍/常住区县", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("p-admdvs"),
+                )
+
+                def save_person() -> None:
+                    pf.clear()
+                    if not pf.valid():
+                        return
+                    try:
+                        with unit_of_work() as s:
+                            p = service.register_person(
+                                s,
+                                certno=p_cert.value.strip(),
+                                psn_name=p_name.value,
+                                admdvs=p_adm.value,
+                                actor=actor(),
+                            )
+                            done = (p.psn_no, p.psn_name)
+                    except YibaoError as exc:
+                        pf.refuse(exc.message)
+                        return
+                    pf.say(f"已登记人员 {done[1]}，人员编号 {done[0]}")
+                    e_psn.value = done[0]
+                    e_psn.error = None
+
+                ui.button("保存人员", on_click=save_person).props("color=teal").mark("p-save")
+
+            # 参保登记 ------------------------------------------------------------------------------
+            with ui.card().classes("w-[30rem]").mark("form-enroll"):
+                ui.label("参保登记").classes("text-lg font-bold")
+                ef = Form("e")
+                e_psn = ef.add(
+                    "psn_no",
+                    ui.input("人员编号", value=psn_no, validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("e-psn"),
+                )
+                e_scheme = ef.add(
+                    "insutype",
+                    ui.select(SCHEMES, value="employee", label="参保类型", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("e-scheme"),
+                )
+                e_type = ef.add(
+                    "psn_type",
+                    ui.select(qe.psn_types_of("310"), value="11", label="人员类别", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("e-type"),
+                )
+                e_emp = ef.add(
+                    "emp_no",
+                    ui.select(
+                        employers,
+                        label="参保单位",
+                        with_input=True,
+                        validation=lambda x: None if x or e_type.value != "11" else "在职职工须选择参保单位",
+                    )
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("e-emp"),
+                )
+                e_base = ef.add(
+                    "flexible_base",
+                    ui.input("缴费基数（元，60%–300% 社平工资）", validation=an_amount)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("e-base"),
+                )
+                e_begin = ef.add(
+                    "begndate",
+                    ui.input("参保日期", validation=a_date)
+                    .props("type=date outlined dense stack-label")
+                    .classes("w-full")
+                    .mark("e-begin"),
+                    "date",
+                )
+                e_reg = ef.add(
+                    "registered",
+                    ui.input("办理日期", value=date.today().isoformat(), validation=a_date)
+                    .props("type=date outlined dense stack-label")
+                    .classes("w-full")
+                    .mark("e-registered"),
+                )
+                e_base.set_visibility(False)
+
+                def scheme_changed() -> None:
+                    scheme = e_scheme.value
+                    options = qe.psn_types_of("390" if scheme == "resident" else "310", scheme == "flexible")
+                    e_type.set_options(
+                        options, value=next(iter(options)) if e_type.value not in options else e_type.value
+                    )
+                    e_emp.set_visibility(scheme == "employee")
+                    e_base.set_visibility(scheme == "flexible")
+
+                e_scheme.on_value_change(lambda _: scheme_changed())
+
+                def save_enrollment() -> None:
+                    ef.clear()
+                    if not ef.valid():
+                        return
+                    from yibao.policy.registry import get_bundle
+
+                    scheme = e_scheme.value
+                    region = get_settings().region
+                    try:
+                        with unit_of_work() as s:
+                            done = service.enroll(
+                                s,
+                                get_bundle(region),
+                                psn_no=e_psn.value.strip(),
+                                insutype="390" if scheme == "resident" else "310",
+                                psn_type=e_type.value,
+                                begndate=date.fromisoformat(e_begin.value),
+                                insuplc_admdvs=region,
+                                emp_no=(e_emp.value or None) if scheme == "employee" else None,
+                                flexible_base=parse_amount(e_base.value) if scheme == "flexible" else None,
+                                registered=date.fromisoformat(e_reg.value),
+                                actor=actor(),
+                            )
+                            enr_id, who = done.enrollment.id, done.enrollment.psn_no
+                    except YibaoError as exc:
+                        ef.refuse(exc.message)
+                        return
+                    ef.say(
+                        f"已办理参保登记 #{enr_id}（人员 {who}）"
+                        + ("；" + "；".join(done.warnings) if done.warnings else "")
+                    )
+                    link.set_text(f"查看参保人 {who}")
+                    target["psn_no"] = who
+                    link.set_visibility(True)
+
+                target: dict[str, str] = {}
+                with ui.row().classes("items-center"):
+                    ui.button("办理参保", on_click=save_enrollment).props("color=teal").mark("e-save")
+                    link = (
+                        ui.button("", on_click=lambda: ui.navigate.to(f"/person/{target['psn_no']}"))
+                        .props("flat color=teal")
+                        .mark("e-person-link")
+                    )
+                    link.set_visibility(False)
+
+            # 单位登记 ------------------------------------------------------------------------------
+            with ui.card().classes("w-[30rem]").mark("form-employer"):
+                ui.label("单位登记").classes("text-lg font-bold")
+                uf = Form("u")
+                u_code = uf.add(
+                    "uscc",
+                    ui.input("统一社会信用代码", validation=lambda x: required(x) or reason_of(v.uscc, x))
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("u-uscc"),
+                )
+                u_name = uf.add(
+                    "emp_name",
+                    ui.input("单位名称", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("u-name"),
+                )
+                u_adm = uf.add(
+                    "admdvs",
+                    ui.select(districts, value=first_district, label="所在区县", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("u-admdvs"),
+                )
+
+                def save_employer() -> None:
+                    uf.clear()
+                    if not uf.valid():
+                        return
+                    try:
+                        with unit_of_work() as s:
+                            emp = service.register_employer(
+                                s,
+                                uscc=u_code.value.strip(),
+                                emp_name=u_name.value,
+                                admdvs=u_adm.value,
+                                actor=actor(),
+                            )
+                            done = (emp.emp_no, emp.emp_name)
+                    except YibaoError as exc:
+                        uf.refuse(exc.message)
+                        return
+                    uf.say(f"已登记单位 {done[1]}，单位编号 {done[0]}")
+                    e_emp.set_options({**e_emp.options, done[0]: f"{done[0]} {done[1]}"})
+
+                ui.button("保存单位", on_click=save_employer).props("color=teal").mark("u-save")
+
+
+# --- 单位 ------------------------------------------------------------------------------------------------
+
+
+@ui.page("/employers")
+@protected("enrollment.read")
+def employers(q_text: str = "") -> None:
+    with frame("单位", active="单位"):
+        state: dict[str, list] = {"rows": []}
+        with ui.row().classes("items-center"):
+            box = (
+                ui.input("单位名称 / 编号 / 统一社会信用代码", value=q_text)
+                .props("outlined dense clearable")
+                .classes("w-96")
+                .mark("emp-search")
+                .on("keydown.enter", lambda: refresh())
+            )
+            ui.button("查询", on_click=lambda: refresh()).props("color=teal").mark("emp-search-button")
+            ui.button(
+                "导出 Excel",
+                on_click=lambda: ui.download.content(
+                    xlsx("单位", qe.EMPLOYER_COLUMNS, state["rows"], qe.MONEY), "employers.xlsx"
+                ),
+            ).props("outline color=teal").mark("emp-export")
+        status = ui.label("").classes("text-grey-7").mark("emp-status")
+        grid = table([], qe.EMPLOYER_COLUMNS, "emp_no", pagination=30).mark("employer-table")
+        grid.on("rowClick", lambda e: ui.navigate.to(f"/employer/{e.args[1]['emp_no']}"))
+
+        def refresh() -> None:
+            with unit_of_work(write=False) as s:
+                state["rows"] = qe.employers(s, box.value or "")
+            grid.rows = state["rows"]
+            grid.update()
+            status.set_text(f"共 {len(state['rows']):,} 个单位（欠缴：缴费期限已过仍未缴）")
+
+        refresh()
+
+
+@ui.page("/employer/{emp_no}")
+@protected("enrollment.read")
+def employer(emp_no: str) -> None:
+    with unit_of_work(write=False) as s:
+        d = qe.employer_page(s, emp_no)
+    with frame("单位详情", active="单位"):
+        if d is None:
+            ui.label(f"单位不存在: {emp_no}").classes("text-negative")
+            return
+        e = d["employer"]
+        ui.label(
+            f"{e['emp_name']}（{e['emp_no']}） 统一社会信用代码 {e['uscc']} · {e['district'] or e['admdvs']}"
+        ).classes("text-lg").mark("employer-header")
+        with ui.row().classes("gap-4"):
+            for key, label in (("due", "应缴"), ("paid", "已缴"), ("unpaid", "未缴"), ("arrears", "欠缴")):
+                with ui.card().classes("w-48"):
+                    ui.label(f"{label} (元)").classes("text-grey-7")
+                    ui.label(d["total"][key]).classes(
+                        "text-2xl font-bold " + ("text-negative" if key == "arrears" else "text-teal-9")
+                    ).mark(f"emp-{key}")
+        ui.label(f"欠缴按 {d['as_of']} 计：缴费期限（次月15日）已过仍未缴的金额").classes("text-grey-7")
+        with ui.row().classes("items-center"):
+            ui.label("按月缴费").classes("font-bold")
+            ui.button(
+                "导出 Excel",
+                on_click=lambda: ui.download.content(
+                    xlsx("按月缴费", qe.MONTH_COLUMNS, d["by_month"], qe.MONEY), f"{emp_no}-months.xlsx"
+                ),
+            ).props("outline dense color=teal").mark("emp-months-export")
+        table(d["by_month"], qe.MONTH_COLUMNS, "period", pagination=12).mark("emp-months")
+        with ui.row().classes("items-center"):
+            ui.label("按职工缴费").classes("font-bold")
+            ui.button(
+                "导出 Excel",
+                on_click=lambda: ui.download.content(
+                    xlsx("按职工缴费", qe.PER_EMPLOYEE_COLUMNS, d["by_employee"], qe.MONEY),
+                    f"{emp_no}-employees.xlsx",
+                ),
+            ).props("outline dense color=teal").mark("emp-people-export")
+        per = table(d["by_employee"], qe.PER_EMPLOYEE_COLUMNS, "psn_no", pagination=20).mark("emp-people")
+        per.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))
+        ui.label(f"参保职工（{len(d['staff'])}）").classes("font-bold")
+        staff = table(d["staff"], qe.STAFF_COLUMNS, "id", pagination=20).mark("emp-staff")
+        staff.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))
+
+
+# --- 重复参保 ----------------------------------------------------------------------------------------------
+
+
+@ui.page("/duplicates")
+@protected("enrollment.read")
+def duplicates() -> None:
+    with unit_of_work(write=False) as s:
+        d = qe.duplicates(s)
+    with frame("重复参保", active="重复参保"):
+        ui.label(
+            "同一人基本医疗保险（职工 310 / 居民 390）参保期间重叠，或同一证件号码登记为多个人员编号。"
+        ).classes("text-grey-7")
+        with ui.row().classes("items-center"):
+            ui.label(f"参保期间重叠（{len(d['overlaps'])} 对）").classes("font-bold").mark(
+                "dup-overlap-count"
+            )
+            ui.button(
+                "导出 Excel",
+                on_click=lambda: ui.download.content(
+                    xlsx("参保期间重叠", qe.OVERLAP_COLUMNS, d["overlaps"]), "duplicate-overlaps.xlsx"
+                ),
+            ).props("outline dense color=teal").mark("dup-overlap-export")
+        t1 = table(d["overlaps"], qe.OVERLAP_COLUMNS, "key", pagination=20).mark("dup-overlaps")
+        t1.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))
+        with ui.row().classes("items-center"):
+            ui.label(f"同一证件号码多个人员编号（{len(d['same_certno'])} 人）").classes("font-bold").mark(
+                "dup-cert-count"
+            )
+            ui.button(
+                "导出 Excel",
+                on_click=lambda: ui.download.content(
+                    xlsx("同证多号", qe.SAME_CERT_COLUMNS, d["same_certno"]), "duplicate-certno.xlsx"
+                ),
+            ).props("outline dense color=teal").mark("dup-cert-export")
+        t2 = table(d["same_certno"], qe.SAME_CERT_COLUMNS, "key", pagination=20).mark("dup-certno")
+        t2.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))

@@ -1,0 +1,300 @@
+"""Console read models of enrollment (参保登记、单位缴费、个人账户、参保率、重复参保): the shared reads of
+``yibao.store.enrollment_reads`` formatted for tables and exports (amounts as yuan strings, dates ISO)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.config import get_settings
+from yibao.enrollment import rules
+from yibao.enrollment.service import statement
+from yibao.errors import NotFound
+from yibao.money import fmt_fen
+from yibao.store import enrollment_reads as reads
+from yibao.store.tables import Employer
+from yibao.yamlio import load_yaml
+
+INSUTYPES = {"310": "职工", "390": "居民"}
+END_REASONS = {k: v for k, v in rules.END_REASONS.items() if k != "transfer_out"}
+ENTRY_KINDS = {
+    "contribution": "缴费划入",
+    "retiree_credit": "退休人员划入",
+    "account_credit": "账户入账",
+    "transfer_out": "转出",
+    "settlement": "结算支付",
+    "reversal": "结算撤销",
+    "opening": "期初余额",
+}
+STATUS_NAMES = {"due": "未缴", "paid": "已缴", "arrears": "欠缴"}
+
+
+def _d(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def _y(fen) -> str:
+    return "" if fen is None else fmt_fen(int(fen))
+
+
+@lru_cache(maxsize=4)
+def _psn_types(regions_dir: str) -> dict[str, str]:
+    try:
+        spec = load_yaml(f"{regions_dir}/000000/dictionaries/psn_type.yaml")
+        return {str(v["code"]): str(v["name"]) for v in spec["values"]}
+    except Exception:  # a missing dictionary only costs the names
+        return {}
+
+
+def psn_type_name(code: str) -> str:
+    name = _psn_types(str(get_settings().regions_dir)).get(code)
+    return f"{code} {name}" if name else code
+
+
+def psn_types_of(insutype: str, flexible: bool = False) -> dict[str, str]:
+    """The categories a form offers for a scheme (职工 在职/退休; 居民 by age; 灵活就业 在职 only)."""
+    if insutype == "310":
+        codes = ["11"] if flexible else ["11", "12"]
+    else:
+        codes = ["1401", "1402", "1403", "1404", "1405", "15", "16"]
+    return {c: psn_type_name(c) for c in codes}
+
+
+def districts() -> list[tuple[str, str, int]]:
+    settings = get_settings()
+    try:
+        return reads.districts(settings.regions_dir, settings.region)[1]
+    except Exception:
+        return []
+
+
+def district_options() -> dict[str, str]:
+    return {adm: f"{adm} {name}" for adm, name, _ in districts()}
+
+
+def employer_options(s: Session) -> dict[str, str]:
+    return {
+        e.emp_no: f"{e.emp_no} {e.emp_name}"
+        for e in s.scalars(select(Employer).where(Employer.status == "active").order_by(Employer.emp_no))
+    }
+
+
+def enrollment_label(e: dict) -> str:
+    return (
+        f"#{e['id']} {INSUTYPES.get(e['insutype'], e['insutype'])} {psn_type_name(e['psn_type'])}"
+        f" {e['psn_insu_stas_name']} 自 {_d(e['begndate'])}"
+        + (f" 至 {_d(e['enddate'])}" if e["enddate"] else "")
+    )
+
+
+def enrollments(s: Session, psn_no: str) -> list[dict]:
+    """A person's enrollments for the person page (raw rows keep what the action form needs)."""
+    out = []
+    for e in reads.person_enrollments(s, psn_no):
+        out.append(
+            {
+                **e,
+                "label": enrollment_label(e),
+                "insutype_name": f"{e['insutype']} {INSUTYPES.get(e['insutype'], '')}",
+                "psn_type_name": psn_type_name(e["psn_type"]),
+                "status_name": f"{e['psn_insu_stas']} {e['psn_insu_stas_name']}",
+                "begndate_s": _d(e["begndate"]),
+                "enddate_s": _d(e["enddate"]),
+                "wait_until_s": _d(e["wait_until"]),
+                "emp_name_s": e["emp_name"] or ("灵活就业" if e["flxempe_flag"] == "1" else ""),
+            }
+        )
+    return out
+
+
+STATEMENT_COLUMNS = [
+    ("time", "时间"),
+    ("kind", "类型"),
+    ("memo", "摘要"),
+    ("setl_id", "结算ID"),
+    ("amount", "金额"),
+    ("balance", "余额"),
+]
+
+
+def account(s: Session, psn_no: str) -> dict | None:
+    """余额 and 对账单 (newest first), or None for a person without a personal account."""
+    balance = reads.account_balance(s, psn_no)
+    if balance is None:
+        return None
+    rows = [
+        {
+            "n": i,
+            "time": f"{r['time']:%Y-%m-%d %H:%M}",
+            "kind": ENTRY_KINDS.get(r["kind"], r["kind"]),
+            "memo": r["memo"],
+            "setl_id": r["setl_id"] or "",
+            "amount": fmt_fen(r["amount"]),
+            "balance": fmt_fen(r["balance"]),
+        }
+        for i, r in enumerate(statement(s, psn_no))
+    ]
+    return {"balance": fmt_fen(balance), "statement": rows[::-1]}
+
+
+def family(s: Session, psn_no: str) -> list[dict]:
+    f = reads.family(s, psn_no)
+    return [
+        {
+            "id": b["id"],
+            "role": role,
+            "other": f"{b['psn_name'] or ''}（{b[key]}）",
+            "relation": b["relation_name"],
+            "begndate": _d(b["begndate"]),
+            "enddate": _d(b["enddate"]),
+        }
+        for role, key, items in (
+            ("使用本人账户", "member_psn_no", f["members"]),
+            ("使用对方账户", "owner_psn_no", f["uses"]),
+        )
+        for b in items
+    ]
+
+
+EMPLOYER_COLUMNS = [
+    ("emp_no", "单位编号"),
+    ("emp_name", "单位名称"),
+    ("uscc", "统一社会信用代码"),
+    ("district", "区县"),
+    ("employees", "在册职工"),
+    ("due", "应缴"),
+    ("paid", "已缴"),
+    ("unpaid", "未缴"),
+    ("arrears", "欠缴"),
+]
+MONEY = {"due", "paid", "unpaid", "arrears", "last_wage", "last_base"}
+
+
+def _money(row: dict) -> dict:
+    return {k: _y(v) if k in MONEY else v for k, v in row.items()}
+
+
+def employers(s: Session, text: str = "", as_of: date | None = None) -> list[dict]:
+    names = dict(district_options())
+    _, rows = reads.employers(s, text=text or None, as_of=as_of)
+    return [_money({**e, "district": names.get(e["admdvs"], e["admdvs"])}) for e in rows]
+
+
+MONTH_COLUMNS = [
+    ("period", "缴费期"),
+    ("employees", "人数"),
+    ("due", "应缴"),
+    ("paid", "已缴"),
+    ("unpaid", "未缴"),
+    ("arrears", "欠缴"),
+]
+PER_EMPLOYEE_COLUMNS = [
+    ("psn_no", "人员编号"),
+    ("psn_name", "姓名"),
+    ("months", "缴费月数"),
+    ("last_wage", "最近申报工资"),
+    ("last_base", "最近缴费基数"),
+    ("due", "应缴"),
+    ("paid", "已缴"),
+    ("unpaid", "未缴"),
+    ("arrears", "欠缴"),
+]
+STAFF_COLUMNS = [
+    ("psn_no", "人员编号"),
+    ("psn_name", "姓名"),
+    ("psn_type_name", "人员类别"),
+    ("status_name", "参保状态"),
+    ("begndate_s", "参保日期"),
+    ("enddate_s", "终止日期"),
+    ("contrib_months", "缴费月数"),
+]
+
+
+def employer_page(s: Session, emp_no: str, as_of: date | None = None) -> dict | None:
+    try:
+        d = reads.employer_detail(s, emp_no, as_of)
+    except NotFound:
+        return None
+    c = d["contributions"]
+    return {
+        "employer": {**d["employer"], "district": district_options().get(d["employer"]["admdvs"], "")},
+        "total": _money(c["total"]),
+        "by_month": [_money(r) for r in c["by_month"]],
+        "by_employee": [_money(r) for r in c["by_employee"]],
+        "staff": [
+            {
+                **r,
+                "psn_type_name": psn_type_name(r["psn_type"]),
+                "status_name": f"{r['psn_insu_stas']} {r['psn_insu_stas_name']}",
+                "begndate_s": _d(r["begndate"]),
+                "enddate_s": _d(r["enddate"]),
+            }
+            for r in d["employees"]
+        ],
+        "as_of": d["as_of"],
+    }
+
+
+def percent(insured: int, population: int) -> Decimal:
+    """参保率 in percent, 4 decimals, half up (exact; the chart takes it as a number)."""
+    if population <= 0:
+        return Decimal(0)
+    return (Decimal(insured) * 100 / Decimal(population)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+def coverage(s: Session, on: date | None = None) -> dict:
+    c = reads.coverage(s, districts(), on or date.today())
+    for r in c["districts"]:
+        r["percent"] = percent(r["insured"], r["population"])
+    c["percent"] = percent(c["insured"], c["population"])
+    return c
+
+
+OVERLAP_COLUMNS = [
+    ("psn_no", "人员编号"),
+    ("psn_name", "姓名"),
+    ("certno", "证件号码"),
+    ("first", "参保登记一"),
+    ("second", "参保登记二"),
+    ("overlap", "重叠期间"),
+]
+SAME_CERT_COLUMNS = [
+    ("certno", "证件号码"),
+    ("psn_no", "人员编号"),
+    ("psn_name", "姓名"),
+    ("psn_cert_type", "证件类型"),
+    ("enrollments", "参保登记"),
+]
+
+
+def duplicates(s: Session) -> dict[str, list[dict]]:
+    d = reads.duplicate_enrollments(s)
+    overlaps = [
+        {
+            "key": f"{o['psn_no']}-{o['enrollments'][0]['id']}-{o['enrollments'][1]['id']}",
+            "psn_no": o["psn_no"],
+            "psn_name": o["psn_name"],
+            "certno": o["certno"],
+            "first": enrollment_label(o["enrollments"][0]),
+            "second": enrollment_label(o["enrollments"][1]),
+            "overlap": f"{_d(o['overlap_from'])} 至 {_d(o['overlap_to']) or '今'}",
+        }
+        for o in d["overlaps"]
+    ]
+    same = [
+        {
+            "key": p["psn_no"],
+            "certno": g["certno"],
+            "psn_no": p["psn_no"],
+            "psn_name": p["psn_name"],
+            "psn_cert_type": p["psn_cert_type"],
+            "enrollments": "；".join(enrollment_label(e) for e in p["enrollments"]) or "无",
+        }
+        for g in d["same_certno"]
+        for p in g["persons"]
+    ]
+    return {"overlaps": overlaps, "same_certno": same}
