@@ -1043,12 +1043,6 @@ def test_status_reported_and_settlements_refused_by_the_facade(facade, engine):
     ledger_ok(engine)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settlement/facts.enrollment_on checks today's psn_insu_stas, not the status on the visit date: "
-    "a visit before a suspension or a death (e.g. 死亡出院, dscg_way 5) cannot be settled once the change is "
-    "recorded, and 2001 for such a date says 参保状态为 2/4 although the person was 正常 then",
-)
 @pytest.mark.parametrize("action", ["suspend", "death"])
 def test_a_visit_before_a_suspension_or_death_is_still_settled(facade, engine, action):
     his = facade
@@ -1061,6 +1055,9 @@ def test_a_visit_before_a_suspension_or_death_is_still_settled(facade, engine, a
     assert check(his, RESIDENT, "390", "2025-03-05") == ("1", "正常享受待遇")
     setl = his.ok("2207", settle_data(mdtrt, RESIDENT, "390"))["setlinfo"]
     assert setl["hifp_pay"] == Decimal("200.00")
+    # a visit after the change is refused, and 2001 says so for that date
+    after = "2025-03-25"
+    assert check(his, RESIDENT, "390", after)[0] != "1"
 
 
 def test_mutual_aid_settlement_and_its_reversal(facade, engine):

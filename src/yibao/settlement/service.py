@@ -171,6 +171,7 @@ _ENR_COLS = (
     _ENR.c.enddate,
     _ENR.c.wait_until,
     _ENR.c.insuplc_admdvs,
+    _ENR.c.paus_insu_date,
 )
 # the person (does it exist?) and their enrollments begun by the day, latest first, in one round trip
 _PERSON_ENROLLMENTS = {
