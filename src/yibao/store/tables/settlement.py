@@ -84,6 +84,7 @@ class Settlement(Base, Timestamps):
     __table_args__ = (
         Index("ix_settlement_person", "psn_no", "setl_time"),
         Index("ix_settlement_institution", "fixmedins_code", "setl_time"),
+        Index("ix_settlement_visit", "mdtrt_id"),  # 2202/2404/2208/2601 and mid-way settlements read by visit
         CheckConstraint(
             "medfee_sumamt = fund_pay_sumamt + psn_part_amt + hosp_part_amt", name="i1_medfee_identity"
         ),
