@@ -6,17 +6,22 @@ exact numbers. Every refusal is a 422/404 naming the field; nothing is half-writ
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from yibao.api.app import create_app
+from yibao.ingest.region import save_districts
 from yibao.security import create_user
 from yibao.store.db import unit_of_work
 from yibao.store.tables import AuditLog, Contribution, Employer, Enrollment, Person
 from yibao.synth.population import uscc
 from yibao.validation import id_check_char
+from yibao.yamlio import load_yaml
+
+REPO = Path(__file__).resolve().parents[2]
 
 WORKERS = "990102"  # 示例市东城区, population 612000
 WEST = "990103"  # 示例市西城区, population 558340
@@ -37,6 +42,8 @@ SUN = certno(WORKERS, "19750303", "007")
 @pytest.fixture
 def api(engine):
     with unit_of_work(engine) as s:
+        # the region and its districts' census, as `yibao region load` writes them (参保率 denominators)
+        save_districts(s, "990100", load_yaml(REPO / "regions" / "990100" / "region.yaml"))
         create_user(s, "jb", "王经办", ["handler"], "pass-word-1", actor="test")
         create_user(s, "sh", "李审核", ["reviewer"], "pass-word-2", actor="test")
     with TestClient(create_app(console=False)) as c:

@@ -667,17 +667,16 @@ def rate(insured: int, population: int) -> tuple[str | None, str | None]:
     return fmt_scaled(micro, 10**6, 6), fmt_scaled(micro, 10**4, 4)
 
 
-@router.get("/reports/coverage", summary="参保率 by district (insured ÷ resident population of region.yaml)")
+@router.get("/reports/coverage", summary="参保率 by district (insured ÷ the district's resident population)")
 def coverage_report(
     _: Annotated[dict, Depends(require("enrollment.read"))],
     admdvs: str | None = Query(None, max_length=6, description="统筹区（默认本统筹区）"),
     on: date | None = Query(None, description="统计日（默认今天）"),
 ) -> dict:
     region = admdvs or get_settings().region
-    with refusals():
-        name, table = reads.districts(get_settings().regions_dir, region)
-        with unit_of_work(write=False) as s:
-            c = reads.coverage(s, table, on or date.today())
+    with refusals(), unit_of_work(write=False) as s:
+        name, table = reads.districts(s, region)
+        c = reads.coverage(s, table, on or date.today())
     for row in c["districts"]:
         row["rate"], row["rate_percent"] = rate(row["insured"], row["population"])
     c["rate"], c["rate_percent"] = rate(c["insured"], c["population"])

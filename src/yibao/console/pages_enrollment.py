@@ -128,7 +128,7 @@ SCHEMES = {"employee": "职工（单位在职/退休）", "resident": "城乡居
 def enrollment(psn_no: str = "") -> None:
     with unit_of_work(write=False) as s:
         employers = qe.employer_options(s)
-    districts = qe.district_options()
+        districts = qe.district_options(s)
     first_district = next(iter(districts), None)
     with frame("参保登记", active="参保登记"):
         ui.label("登记人员与单位，办理参保登记。保存前逐项校验，有误时不保存。").classes("text-grey-7")

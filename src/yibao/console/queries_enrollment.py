@@ -64,16 +64,15 @@ def psn_types_of(insutype: str, flexible: bool = False) -> dict[str, str]:
     return {c: psn_type_name(c) for c in codes}
 
 
-def districts() -> list[tuple[str, str, int]]:
-    settings = get_settings()
+def districts(s: Session) -> list[tuple[str, str, int]]:
     try:
-        return reads.districts(settings.regions_dir, settings.region)[1]
-    except Exception:
+        return reads.districts(s, get_settings().region)[1]
+    except NotFound:  # the region is not loaded yet: no districts to offer or chart
         return []
 
 
-def district_options() -> dict[str, str]:
-    return {adm: f"{adm} {name}" for adm, name, _ in districts()}
+def district_options(s: Session) -> dict[str, str]:
+    return {adm: f"{adm} {name}" for adm, name, _ in districts(s)}
 
 
 def employer_options(s: Session) -> dict[str, str]:
@@ -179,7 +178,7 @@ def _money(row: dict) -> dict:
 
 
 def employers(s: Session, text: str = "", as_of: date | None = None) -> list[dict]:
-    names = dict(district_options())
+    names = district_options(s)
     _, rows = reads.employers(s, text=text or None, as_of=as_of)
     return [_money({**e, "district": names.get(e["admdvs"], e["admdvs"])}) for e in rows]
 
@@ -221,7 +220,7 @@ def employer_page(s: Session, emp_no: str, as_of: date | None = None) -> dict | 
         return None
     c = d["contributions"]
     return {
-        "employer": {**d["employer"], "district": district_options().get(d["employer"]["admdvs"], "")},
+        "employer": {**d["employer"], "district": district_options(s).get(d["employer"]["admdvs"], "")},
         "total": _money(c["total"]),
         "by_month": [_money(r) for r in c["by_month"]],
         "by_employee": [_money(r) for r in c["by_employee"]],
@@ -247,7 +246,7 @@ def percent(insured: int, population: int) -> Decimal:
 
 
 def coverage(s: Session, on: date | None = None) -> dict:
-    c = reads.coverage(s, districts(), on or date.today())
+    c = reads.coverage(s, districts(s), on or date.today())
     for r in c["districts"]:
         r["percent"] = percent(r["insured"], r["population"])
     c["percent"] = percent(c["insured"], c["population"])

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from yibao.errors import InputError
 from yibao.ingest.loader import ImportReport, run_import
@@ -77,6 +78,20 @@ def load_dictionaries(engine: Engine, folder: Path, scope: str) -> dict[str, int
     return counts
 
 
+def save_districts(s: Session, admdvs: str, spec: dict) -> None:
+    """The region and its districts with their census populations (the 参保率 denominators)."""
+    rows = [(admdvs, str(spec.get("name", admdvs)), spec.get("parent"), "city", None)] + [
+        (str(d["admdvs"]), str(d["name"]), admdvs, "district", d.get("population"))
+        for d in spec.get("districts", [])
+    ]
+    for code, name, parent, level, population in rows:
+        r = s.get(Region, code)
+        if r is None:
+            s.add(Region(admdvs=code, name=name, parent_admdvs=parent, level=level, population=population))
+        else:
+            r.name, r.parent_admdvs, r.level, r.population = name, parent, level, population
+
+
 def load_region(
     engine: Engine,
     admdvs: str = "990100",
@@ -105,18 +120,7 @@ def load_region(
     report.dictionaries = {k: national[k] + local[k] for k in national}
     step("字典 dictionaries")
     with unit_of_work(engine) as s:
-        rows = [(admdvs, report.name, spec.get("parent"), "city", None)] + [
-            (str(d["admdvs"]), str(d["name"]), admdvs, "district", d.get("population"))
-            for d in spec.get("districts", [])
-        ]
-        for code, name, parent, level, population in rows:
-            r = s.get(Region, code)
-            if r is None:
-                s.add(
-                    Region(admdvs=code, name=name, parent_admdvs=parent, level=level, population=population)
-                )
-            else:
-                r.name, r.parent_admdvs, r.level, r.population = name, parent, level, population
+        save_districts(s, admdvs, spec)
     step("区划 districts")
     for kind, rel in (
         ("institutions", "institutions.csv"),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -28,8 +27,8 @@ from yibao.store.tables import (
     FamilyBinding,
     Person,
     PersonalAccount,
+    Region,
 )
-from yibao.yamlio import load_yaml
 
 KINDS = {"employee": "职工", "flexible": "灵活就业", "resident": "居民", "retiree": "退休划账"}
 RELATIONS = {"spouse": "配偶", "parent": "父母", "child": "子女"}
@@ -433,19 +432,18 @@ def account_balance(s: Session, psn_no: str) -> int | None:
 # --- reports ------------------------------------------------------------------------------------------
 
 
-def districts(regions_dir: Path, admdvs: str) -> tuple[str, list[tuple[str, str, int]]]:
-    """(region name, [(district admdvs, name, resident population)]) from ``region.yaml``."""
-    path = Path(regions_dir) / admdvs / "region.yaml"
-    if not path.is_file():
-        raise NotFound(f"admdvs: 统筹区 {admdvs} 的 region.yaml 不存在")
-    spec = load_yaml(path)
-    out = []
-    for i, d in enumerate(spec.get("districts") or []):
-        try:
-            out.append((str(d["admdvs"]), str(d["name"]), int(d["population"])))
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"{path}: districts[{i}].population: 缺少或不是整数") from None
-    return str(spec.get("name", admdvs)), out
+def districts(s: Session, admdvs: str) -> tuple[str, list[tuple[str, str, int]]]:
+    """(region name, [(district admdvs, name, resident population)]) as loaded by ``yibao region load``
+    (the census of ``region.yaml``) or written by the demo generator (a census matching its population)."""
+    region = s.get(Region, admdvs)
+    if region is None:
+        raise NotFound(f"admdvs: 统筹区 {admdvs} 未载入 (yibao region load {admdvs})")
+    rows = s.execute(
+        select(Region.admdvs, Region.name, Region.population)
+        .where(Region.parent_admdvs == admdvs, Region.level == "district")
+        .order_by(Region.admdvs)
+    )
+    return region.name, [(adm, name, int(pop or 0)) for adm, name, pop in rows]
 
 
 def coverage(s: Session, table: list[tuple[str, str, int]], on: date) -> dict:

@@ -44,6 +44,7 @@ from yibao.store.tables import (
     Person,
     PersonalAccount,
     Practitioner,
+    Region,
     Settlement,
     SettlementDetail,
     SupplementaryEnrollment,
@@ -249,6 +250,7 @@ def build(
     result = run_batch(bundle, batch)
     progress("结算 settlement (kernel)", len(cl), len(cl))
     _write_people(engine, params, pop, progress)
+    _write_census(engine, params, pop, districts)
     stats = _write_claims(engine, bundle, params, pop, cl, ref, batch, result, admdvs, progress)
     parquet = _write_parquet(data_dir, params, pop, cl, ref, result) if data_dir else None
     with unit_of_work(engine) as s:
@@ -277,6 +279,21 @@ def build(
         fund_pay=stats["fund_pay"],
         parquet=parquet,
     )
+
+
+def _write_census(engine: Engine, p: Params, pop, districts: list[tuple[str, int]]) -> None:
+    """A census matching the generated population: each district's residents are its generated persons
+    (all insured) plus the uninsured, so 参保率 is near ``coverage_share`` rather than a few persons
+    against the real-size census of region.yaml. Its own random stream leaves the rest of the region as is."""
+    rng = np.random.default_rng([p.seed, 2020])
+    codes, counts = np.unique(pop.district, return_counts=True)
+    insured = dict(zip(codes.tolist(), counts.tolist(), strict=True))
+    with unit_of_work(engine) as s:
+        for code, _ in districts:
+            share = min(max(p.coverage_share + rng.uniform(-0.015, 0.015), 0.01), 1.0)
+            row = s.get(Region, code)
+            if row is not None:
+                row.population = int(np.ceil(insured.get(code, 0) / share))
 
 
 def _batch_input(bundle: PolicyBundle, p: Params, pop, cl, ref) -> BatchInput:
