@@ -351,7 +351,7 @@ def change_status(
         entity="enrollment",
         entity_id=str(enrollment_id),
         before=before,
-        after=_snapshot(enr, ENR_FIELDS) | {"date": day},
+        after=_snapshot(enr, ENR_FIELDS) | {"date": day} | ({"reason": reason} if reason else {}),
     )
     return enr
 
