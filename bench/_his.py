@@ -23,19 +23,19 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INSTITUTIONS = [f"H9901020{n:04d}" for n in range(1, 9)]
 
 
-def fresh_database(kind: str) -> str:
-    """A new, empty database of its own (named after this process, so benchmarks run side by side)."""
+def fresh_database(kind: str, name: str | None = None) -> str:
+    """A new, empty database of its own (by default named after this process, so benchmarks run side by side)."""
     from sqlalchemy import text
 
     from yibao.store.db import make_engine
 
     if kind == "sqlite":
         return f"sqlite:///{tempfile.mkdtemp(prefix='yibao-bench-')}/bench.db"
-    name = f"yibao_bench_{os.getpid()}"
+    name = name or f"yibao_bench_{os.getpid()}"
     admin = make_engine(PG_ADMIN)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f"drop database if exists {name} with (force)"))
-        c.execute(text(f"create database {name}"))
+        c.execute(text(f'drop database if exists "{name}" with (force)'))
+        c.execute(text(f'create database "{name}"'))
     admin.dispose()
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
@@ -52,7 +52,7 @@ def drop_database(url: str) -> None:
         return
     admin = make_engine(PG_ADMIN)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f"drop database if exists {parsed.database} with (force)"))
+        c.execute(text(f'drop database if exists "{parsed.database}" with (force)'))
     admin.dispose()
 
 

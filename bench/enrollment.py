@@ -35,55 +35,20 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from _his import drop_database, fresh_database  # noqa: E402  (the benchmarks' shared database helpers)
+
 DISTRICTS = ["990102", "990103", "990104", "990111", "990112", "990121", "990122"]
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-ID_CHECK = np.array(list("10X98765432"))
-
-
-def fresh_database(kind: str, name: str) -> str:
-    from sqlalchemy import text
-
-    from yibao.store.db import make_engine
-
-    if kind == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='yibao-bench-enrollment-')}/bench.db"
-    admin = make_engine(PG_ADMIN)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f'drop database if exists "{name}" with (force)'))
-        c.execute(text(f'create database "{name}"'))
-    admin.dispose()
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def drop_database(url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from yibao.store.db import make_engine
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        return
-    admin = make_engine(PG_ADMIN)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f'drop database if exists "{parsed.database}" with (force)'))
-    admin.dispose()
 
 
 def resident_ids(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """n distinct valid GB 11643 numbers (district, birth date, serial, check), their genders and births."""
+    """n distinct valid GB 11643 numbers (the generator's own), their genders and births."""
+    from yibao.synth.population import id_numbers
+
     i = np.arange(n, dtype=np.int64)
     district = np.array(DISTRICTS)[i % len(DISTRICTS)]
-    day = (i // len(DISTRICTS)) % 25_000  # births over ~68 years from 1940
-    born = np.datetime64("1940-01-01") + day.astype("timedelta64[D]")
-    gend = rng.integers(1, 3, n)  # 1 man, 2 woman
-    serial = (i // (len(DISTRICTS) * 25_000)) * 2 + (gend == 1)  # unique per district and day; odd = man
-    ymd = np.char.replace(born.astype(str), "-", "")
-    body = np.char.add(np.char.add(district, ymd), np.char.zfill(serial.astype(str), 3))
-    digits = body.astype("S17").view(np.uint8).reshape(n, 17).astype(np.int64) - ord("0")
-    check = ID_CHECK[(digits @ ID_WEIGHTS) % 11]
-    return np.char.add(body, check), np.where(gend == 1, "1", "2"), born.astype(str)
+    born = np.datetime64("1940-01-01") + ((i // len(DISTRICTS)) % 25_000).astype("timedelta64[D]")
+    male = rng.integers(1, 3, n) == 1
+    return id_numbers(district, born, male), np.where(male, "1", "2"), born.astype(str)
 
 
 def write_files(folder: Path, persons: int, employees: int, seed: int) -> dict[str, Path]:
