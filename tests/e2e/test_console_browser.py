@@ -199,18 +199,18 @@ def test_register_a_person_and_an_enrollment_through_the_forms(page, server):
     saved.wait_for(timeout=10_000)
     psn_no = saved.inner_text().rsplit(" ", 1)[1]
     assert _db_count(env, "select count(*) from person where psn_no = :p", p=psn_no) == 1
-    assert pg.get_by_label("人员编号").input_value() == psn_no
+    assert pg.get_by_label("人员编号", exact=True).input_value() == psn_no
 
     pg.get_by_label("参保类型").click()
     pg.get_by_role("option", name="城乡居民").click()
-    pg.get_by_label("人员类别").click()
+    pg.get_by_label("人员类别", exact=True).click()
     pg.get_by_role("option", name="15 城乡居民（成年）").click()
     pg.get_by_label("办理日期").fill("2025-11-01")  # inside the window for 2026: no waiting period
     pg.get_by_role("button", name="办理参保").click()
     pg.get_by_text("请更正标红的字段（未保存）").nth(0).wait_for(timeout=10_000)
     assert pg.get_by_text("必填").first.is_visible()  # 参保日期 is missing
     assert _db_count(env, "select count(*) from enrollment where psn_no = :p", p=psn_no) == 0
-    pg.get_by_label("参保日期").fill("2026-01-01")
+    pg.get_by_label("参保日期", exact=True).fill("2026-01-01")
     pg.get_by_role("button", name="办理参保").click()
     pg.get_by_text(re.compile(rf"已办理参保登记 #\d+（人员 {psn_no}）")).wait_for(timeout=10_000)
     pg.screenshot(path=ARTIFACTS / "console-enrollment.png", full_page=True)
@@ -287,3 +287,48 @@ def test_employer_contributions_and_export(page, server, tmp_path):
     assert rows[0][0] == "人员编号" and sorted(r[0] for r in rows[1:]) == sorted(staff)
     assert all(r[rows[0].index("应缴")] == 800 for r in rows[1:])
     pg.screenshot(path=ARTIFACTS / "console-employer.png", full_page=True)
+
+
+def test_transfer_in_through_the_form(page, server):
+    """职工转入: a transfer from the region itself is refused under its field and nothing is saved; a transfer
+    from another region enrolls the person with the months contributed there and credits the moved balance."""
+    from yibao.validation import id_check_char
+
+    pg, base = page
+    env = server[1]
+    body = "99010319600505123"
+    cert = body + id_check_char(body)
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    pg.goto(f"{base}/console/enrollment")
+    pg.get_by_label("证件号码（居民身份证）").fill(cert)
+    pg.get_by_label("姓名").fill("转入参保人")
+    pg.get_by_role("button", name="保存人员").click()
+    saved = pg.get_by_text(re.compile(r"已登记人员 转入参保人，人员编号 \d+"))
+    saved.wait_for(timeout=10_000)
+    psn_no = saved.inner_text().rsplit(" ", 1)[1]
+
+    pg.get_by_label("转入人员编号").fill(psn_no)
+    pg.get_by_label("转入人员类别").click()
+    pg.get_by_role("option", name="12 退休").click()
+    pg.get_by_label("转出地统筹区（6 位区划代码）").fill("990100")  # the region itself: refused
+    pg.get_by_label("转入参保日期").fill("2025-07-01")
+    pg.get_by_label("转入缴费月数").fill("300")
+    pg.get_by_label("转入个人账户余额（元）").fill("1234.56")
+    pg.get_by_role("button", name="办理转入").click()
+    pg.get_by_text("转出地与参保地相同").first.wait_for(timeout=10_000)
+    assert _db_count(env, "select count(*) from enrollment where psn_no = :p", p=psn_no) == 0
+
+    pg.get_by_label("转出地统筹区（6 位区划代码）").fill("350100")
+    pg.get_by_role("button", name="办理转入").click()
+    pg.get_by_text(re.compile(rf"已办理转入 #\d+（人员 {psn_no}）")).wait_for(timeout=10_000)
+    pg.screenshot(path=ARTIFACTS / "console-transfer-in.png", full_page=True)
+    assert (
+        _db_count(
+            env,
+            "select count(*) from enrollment where psn_no = :p and insutype = '310' and contrib_months = 300",
+            p=psn_no,
+        )
+        == 1
+    )
+    assert _db_count(env, "select balance from personal_account where psn_no = :p", p=psn_no) == 123456

@@ -350,6 +350,106 @@ def enrollment(psn_no: str = "") -> None:
 
                 ui.button("保存单位", on_click=save_employer).props("color=teal").mark("u-save")
 
+            # 转入（转移接续）------------------------------------------------------------------------
+            with ui.card().classes("w-[30rem]").mark("form-transfer-in"):
+                ui.label("职工转入（转移接续）").classes("text-lg font-bold")
+                tf = Form("t")
+                t_psn = tf.add(
+                    "psn_no",
+                    ui.input("转入人员编号", value=psn_no, validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("t-psn"),
+                )
+                t_type = tf.add(
+                    "psn_type",
+                    ui.select(qe.psn_types_of("310"), value="11", label="转入人员类别", validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("t-type"),
+                )
+                t_emp = tf.add(
+                    "emp_no",
+                    ui.select(
+                        employers,
+                        label="转入参保单位",
+                        with_input=True,
+                        validation=lambda x: None if x or t_type.value != "11" else "在职职工须选择参保单位",
+                    )
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("t-emp"),
+                )
+                t_from = tf.add(
+                    "from_admdvs",
+                    ui.input(
+                        "转出地统筹区（6 位区划代码）",
+                        validation=lambda x: required(x) or reason_of(v.admdvs, x),
+                    )
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("t-from"),
+                )
+                t_begin = tf.add(
+                    "begndate",
+                    ui.input("转入参保日期", validation=a_date)
+                    .props("type=date outlined dense stack-label")
+                    .classes("w-full")
+                    .mark("t-begin"),
+                    "date",
+                )
+                t_months = tf.add(
+                    "contrib_months",
+                    ui.number("转入缴费月数", value=0, min=0, precision=0, validation=required)
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("t-months"),
+                )
+                t_balance = tf.add(
+                    "balance",
+                    ui.input(
+                        "转入个人账户余额（元）",
+                        value="0.00",
+                        validation=lambda x: None if (x or "").strip() in ("0", "0.00") else an_amount(x),
+                    )
+                    .props("outlined dense")
+                    .classes("w-full")
+                    .mark("t-balance"),
+                )
+
+                def save_transfer_in() -> None:
+                    tf.clear()
+                    if not tf.valid():
+                        return
+                    from yibao.policy.registry import get_bundle
+
+                    region = get_settings().region
+                    try:
+                        with unit_of_work() as s:
+                            done = service.transfer_in(
+                                s,
+                                get_bundle(region),
+                                psn_no=t_psn.value.strip(),
+                                psn_type=t_type.value,
+                                begndate=date.fromisoformat(t_begin.value),
+                                insuplc_admdvs=region,
+                                from_admdvs=t_from.value.strip(),
+                                contrib_months=int(t_months.value or 0),
+                                balance=parse_amount(t_balance.value),
+                                emp_no=(t_emp.value or None) if t_type.value == "11" else None,
+                                actor=actor(),
+                            )
+                            enr_id, who = done.enrollment.id, done.enrollment.psn_no
+                    except YibaoError as exc:
+                        tf.refuse(exc.message)
+                        return
+                    tf.say(
+                        f"已办理转入 #{enr_id}（人员 {who}）"
+                        + ("；" + "；".join(done.warnings) if done.warnings else "")
+                    )
+
+                ui.button("办理转入", on_click=save_transfer_in).props("color=teal").mark("t-save")
+
 
 # --- 单位 ------------------------------------------------------------------------------------------------
 
