@@ -190,3 +190,25 @@ def line(sn: str, codg: str, pric: str, cnt: int = 1, **extra) -> dict:
         "fee_ocur_time": "2025-03-01 09:00:00",
         **extra,
     }
+
+
+def call_in_process(infno: str, input_: dict, msgid: str, code: str = HOSP2) -> dict:
+    """One signed envelope straight into the facade (no HTTP): what the threaded tests drive."""
+    from yibao.api import fsi, fsi_handlers  # noqa: F401 - registers the handlers
+
+    env = {
+        "infno": infno,
+        "msgid": msgid,
+        "fixmedins_code": code,
+        "opter": "t",
+        "inf_time": "2025-03-01 09:00:00",
+        "input": input_,
+    }
+    body = exactjson.dumps(env).encode()
+    ts = str(int(time.time() * 1000))
+    headers = {
+        signing.HEADER_CLIENT: f"c-{code}",
+        signing.HEADER_TIMESTAMP: ts,
+        signing.HEADER_SIGNATURE: signing.sign("sha256", f"secret-{code}", ts, body),
+    }
+    return exactjson.loads(fsi.call_service(body, headers))

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 
 import pytest
 from sqlalchemy import select
 
 from tests import world
-from tests.world import HOSP2, RESIDENT, line
-from yibao.api import (
-    exactjson,
-    fsi,
-    fsi_handlers,  # noqa: F401 - registers handlers
-    signing,
-)
+from tests.world import RESIDENT, line
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Accumulator, Settlement
 
@@ -24,22 +17,7 @@ THREADS, PER_THREAD = 16, 3
 
 
 def call(infno: str, input_: dict, msgid: str) -> dict:
-    env = {
-        "infno": infno,
-        "msgid": msgid,
-        "fixmedins_code": HOSP2,
-        "opter": "t",
-        "inf_time": "2025-03-01 09:00:00",
-        "input": input_,
-    }
-    body = exactjson.dumps(env).encode()
-    ts = str(int(time.time() * 1000))
-    headers = {
-        signing.HEADER_CLIENT: f"c-{HOSP2}",
-        signing.HEADER_TIMESTAMP: ts,
-        signing.HEADER_SIGNATURE: signing.sign("sha256", f"secret-{HOSP2}", ts, body),
-    }
-    return exactjson.loads(fsi.call_service(body, headers))
+    return world.call_in_process(infno, input_, msgid)
 
 
 def worker(n: int, errors: list) -> None:

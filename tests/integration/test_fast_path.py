@@ -4,15 +4,15 @@ until the next round trip, savepoints that roll back leave nothing, concurrent a
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from tests import world
 from tests.world import HOSP2, PHARMACY, RESIDENT, WORKER, line
-from yibao.api import exactjson, fsi, fsi_handlers, signing  # noqa: F401 - registers handlers
+from yibao.api import exactjson
 from yibao.store import audit
 from yibao.store.db import Fast, unit_of_work
 from yibao.store.tables import AccumulatorYear, AuditLog, FeeLine, MessageLog, Settlement, Visit
@@ -21,22 +21,7 @@ _n = iter(range(1, 10**9))
 
 
 def call(infno: str, input_: dict, *, code: str = HOSP2, msgid: str | None = None) -> dict:
-    env = {
-        "infno": infno,
-        "msgid": msgid or f"FAST{next(_n):010d}",
-        "fixmedins_code": code,
-        "opter": "t",
-        "inf_time": "2025-03-01 09:00:00",
-        "input": input_,
-    }
-    body = exactjson.dumps(env).encode()
-    ts = str(int(time.time() * 1000))
-    headers = {
-        signing.HEADER_CLIENT: f"c-{code}",
-        signing.HEADER_TIMESTAMP: ts,
-        signing.HEADER_SIGNATURE: signing.sign("sha256", f"secret-{code}", ts, body),
-    }
-    return exactjson.loads(fsi.call_service(body, headers))
+    return world.call_in_process(infno, input_, msgid or f"FAST{next(_n):010d}", code)
 
 
 def ok(infno: str, input_: dict, **kw) -> dict:
@@ -115,7 +100,7 @@ def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(
                 "request_digest": "x",
                 "infcode": 0,
                 "response": "{}",
-                "received_at": __import__("datetime").datetime(2025, 1, 1),
+                "received_at": datetime(2025, 1, 1),
             },
         )
 
