@@ -77,6 +77,7 @@ class Form:
         self.message.set_visibility(False)
 
     def add(self, name: str, element, *aliases: str):
+        element.props("outlined dense").classes("w-full")  # every form field looks the same
         element.without_auto_validation()
         element.on("blur", lambda: element.validate())
         for key in (name, *aliases):
@@ -142,24 +143,17 @@ def enrollment(psn_no: str = "") -> None:
                     ui.input(
                         "证件号码（居民身份证）",
                         validation=lambda x: required(x) or reason_of(v.resident_id, x),
-                    )
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("p-certno"),
+                    ).mark("p-certno"),
                 )
                 p_name = pf.add(
                     "psn_name",
-                    ui.input("姓名", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("p-name"),
+                    ui.input("姓名", validation=required).mark("p-name"),
                 )
                 p_adm = pf.add(
                     "admdvs",
-                    ui.select(districts, value=first_district, label="户籍/常住区县", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("p-admdvs"),
+                    ui.select(
+                        districts, value=first_district, label="户籍/常住区县", validation=required
+                    ).mark("p-admdvs"),
                 )
 
                 def save_person() -> None:
@@ -191,24 +185,19 @@ def enrollment(psn_no: str = "") -> None:
                 ef = Form("e")
                 e_psn = ef.add(
                     "psn_no",
-                    ui.input("人员编号", value=psn_no, validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("e-psn"),
+                    ui.input("人员编号", value=psn_no, validation=required).mark("e-psn"),
                 )
                 e_scheme = ef.add(
                     "insutype",
-                    ui.select(SCHEMES, value="employee", label="参保类型", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("e-scheme"),
+                    ui.select(SCHEMES, value="employee", label="参保类型", validation=required).mark(
+                        "e-scheme"
+                    ),
                 )
                 e_type = ef.add(
                     "psn_type",
-                    ui.select(qe.psn_types_of("310"), value="11", label="人员类别", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("e-type"),
+                    ui.select(qe.psn_types_of("310"), value="11", label="人员类别", validation=required).mark(
+                        "e-type"
+                    ),
                 )
                 e_emp = ef.add(
                     "emp_no",
@@ -217,31 +206,21 @@ def enrollment(psn_no: str = "") -> None:
                         label="参保单位",
                         with_input=True,
                         validation=lambda x: None if x or e_type.value != "11" else "在职职工须选择参保单位",
-                    )
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("e-emp"),
+                    ).mark("e-emp"),
                 )
                 e_base = ef.add(
                     "flexible_base",
-                    ui.input("缴费基数（元，60%–300% 社平工资）", validation=an_amount)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("e-base"),
+                    ui.input("缴费基数（元，60%–300% 社平工资）", validation=an_amount).mark("e-base"),
                 )
                 e_begin = ef.add(
                     "begndate",
-                    ui.input("参保日期", validation=a_date)
-                    .props("type=date outlined dense stack-label")
-                    .classes("w-full")
-                    .mark("e-begin"),
+                    ui.input("参保日期", validation=a_date).props("type=date stack-label").mark("e-begin"),
                     "date",
                 )
                 e_reg = ef.add(
                     "registered",
                     ui.input("办理日期", value=date.today().isoformat(), validation=a_date)
-                    .props("type=date outlined dense stack-label")
-                    .classes("w-full")
+                    .props("type=date stack-label")
                     .mark("e-registered"),
                 )
                 e_base.set_visibility(False)
@@ -308,24 +287,19 @@ def enrollment(psn_no: str = "") -> None:
                 uf = Form("u")
                 u_code = uf.add(
                     "uscc",
-                    ui.input("统一社会信用代码", validation=lambda x: required(x) or reason_of(v.uscc, x))
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("u-uscc"),
+                    ui.input(
+                        "统一社会信用代码", validation=lambda x: required(x) or reason_of(v.uscc, x)
+                    ).mark("u-uscc"),
                 )
                 u_name = uf.add(
                     "emp_name",
-                    ui.input("单位名称", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("u-name"),
+                    ui.input("单位名称", validation=required).mark("u-name"),
                 )
                 u_adm = uf.add(
                     "admdvs",
-                    ui.select(districts, value=first_district, label="所在区县", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("u-admdvs"),
+                    ui.select(districts, value=first_district, label="所在区县", validation=required).mark(
+                        "u-admdvs"
+                    ),
                 )
 
                 def save_employer() -> None:
@@ -356,17 +330,13 @@ def enrollment(psn_no: str = "") -> None:
                 tf = Form("t")
                 t_psn = tf.add(
                     "psn_no",
-                    ui.input("转入人员编号", value=psn_no, validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("t-psn"),
+                    ui.input("转入人员编号", value=psn_no, validation=required).mark("t-psn"),
                 )
                 t_type = tf.add(
                     "psn_type",
-                    ui.select(qe.psn_types_of("310"), value="11", label="转入人员类别", validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("t-type"),
+                    ui.select(
+                        qe.psn_types_of("310"), value="11", label="转入人员类别", validation=required
+                    ).mark("t-type"),
                 )
                 t_emp = tf.add(
                     "emp_no",
@@ -375,35 +345,27 @@ def enrollment(psn_no: str = "") -> None:
                         label="转入参保单位",
                         with_input=True,
                         validation=lambda x: None if x or t_type.value != "11" else "在职职工须选择参保单位",
-                    )
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("t-emp"),
+                    ).mark("t-emp"),
                 )
                 t_from = tf.add(
                     "from_admdvs",
                     ui.input(
                         "转出地统筹区（6 位区划代码）",
                         validation=lambda x: required(x) or reason_of(v.admdvs, x),
-                    )
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("t-from"),
+                    ).mark("t-from"),
                 )
                 t_begin = tf.add(
                     "begndate",
                     ui.input("转入参保日期", validation=a_date)
-                    .props("type=date outlined dense stack-label")
-                    .classes("w-full")
+                    .props("type=date stack-label")
                     .mark("t-begin"),
                     "date",
                 )
                 t_months = tf.add(
                     "contrib_months",
-                    ui.number("转入缴费月数", value=0, min=0, precision=0, validation=required)
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("t-months"),
+                    ui.number("转入缴费月数", value=0, min=0, precision=0, validation=required).mark(
+                        "t-months"
+                    ),
                 )
                 t_balance = tf.add(
                     "balance",
@@ -411,10 +373,7 @@ def enrollment(psn_no: str = "") -> None:
                         "转入个人账户余额（元）",
                         value="0.00",
                         validation=lambda x: None if (x or "").strip() in ("0", "0.00") else an_amount(x),
-                    )
-                    .props("outlined dense")
-                    .classes("w-full")
-                    .mark("t-balance"),
+                    ).mark("t-balance"),
                 )
 
                 def save_transfer_in() -> None:
