@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests import world
 from yibao.api import routes_fhir, routes_fsi, routes_rest
+from yibao.api.facade_route import FacadeFront
 
 
 @pytest.fixture
@@ -16,5 +17,5 @@ def client(engine):
     app = FastAPI()
     for r in (routes_fsi.router, routes_rest.router, routes_fhir.router):
         app.include_router(r)
-    with TestClient(app) as c:
+    with TestClient(FacadeFront(app)) as c:  # as served: the facade's own route ahead of FastAPI
         yield c

@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
     return app
 
 
-def get_app() -> FastAPI:
-    """uvicorn factory."""
-    return create_app()
+def get_app():
+    """uvicorn factory: the application behind the facade's own route (see :mod:`yibao.api.facade_route`)."""
+    from yibao.api.facade_route import FacadeFront
+
+    return FacadeFront(create_app())
