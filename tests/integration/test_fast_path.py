@@ -227,3 +227,33 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(engine):
         assert reply["infcode"] == -1 and stored == []
     else:
         assert stored == ["x" * 151]
+
+
+def test_merged_writes_check_foreign_keys_at_the_end_and_fail_whole(engine):
+    """One statement of CTEs on PostgreSQL: a child row may precede its parent, the rows keep their order,
+    and one failing write leaves none of the others (SQLite runs the writes one by one)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("statements are merged on PostgreSQL only")
+    import psycopg
+
+    from yibao.store.db import merge_writes
+
+    raw = engine.raw_connection()
+    try:
+        cur = psycopg.RawCursor(raw.driver_connection)
+        cur.execute("CREATE TEMP TABLE mp (id INTEGER PRIMARY KEY)")
+        cur.execute("CREATE TEMP TABLE mc (n SERIAL, pid INTEGER REFERENCES mp (id), v INTEGER)")
+        child = "INSERT INTO mc (pid, v) SELECT $1, v FROM unnest($2::INTEGER[]) WITH ORDINALITY AS r (v, o) ORDER BY o"
+        parent = "INSERT INTO mp (id) VALUES ($1)"
+        [(sql, params)] = merge_writes([(child, (1, [3, 1, 2])), (parent, (1,))])
+        cur.execute(sql, params)
+        cur.execute("SELECT pid, v FROM mc ORDER BY n")
+        assert cur.fetchall() == [(1, 3), (1, 1), (1, 2)]
+        [(sql, params)] = merge_writes([(parent, (2,)), (child, (99, [5]))])
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            cur.execute(sql, params)
+        raw.driver_connection.rollback()
+        cur.execute("SELECT to_regclass('pg_temp.mp') IS NULL")  # the whole transaction went, tables too
+        assert cur.fetchone() == (True,)
+    finally:
+        raw.close()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Engine, String, create_engine, event, insert
 from sqlalchemy.engine import make_url
@@ -291,8 +292,123 @@ def _take_writes(session: Session) -> list:
     return [w for _, w in queued]
 
 
+_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+_CTE = re.compile(r"\s*(\w+)\s+AS\s*\(", re.IGNORECASE)
+_COMMA = re.compile(r"\s*,")
+_WORD = re.compile(r"\w+")
+_PARAM = re.compile(r"\$(\d+)")
+
+
+class _Shape(NamedTuple):
+    writes: frozenset[str]  # tables the statement writes
+    words: frozenset[str]  # every word of it (the tables it reads are among them)
+    ctes: tuple[tuple[str, str], ...]  # its own WITH list (name, body)
+    main: str
+
+
+_SHAPES: dict[str, _Shape | None] = {}  # SQL → its shape; None: a statement to send apart
+_MERGED: dict[tuple[str, ...], str] = {}
+
+
+def _split_with(sql: str) -> tuple[tuple[tuple[str, str], ...], str] | None:
+    """``WITH a AS (…), b AS (…) main`` → ((a, …), (b, …)), main; a statement without WITH → (), itself."""
+    s = sql.strip()
+    if s[:4].upper() != "WITH":
+        return (), s
+    ctes, i = [], 4
+    while True:
+        m = _CTE.match(s, i)
+        if m is None:  # WITH RECURSIVE, MATERIALIZED …: not ours to rewrite
+            return None
+        depth, j = 1, m.end()
+        while depth and j < len(s):
+            depth += (s[j] == "(") - (s[j] == ")")
+            j += 1
+        if depth:
+            return None
+        ctes.append((m.group(1), s[m.end() : j - 1]))
+        comma = _COMMA.match(s, j)
+        if comma is None:
+            return tuple(ctes), s[j:].strip()
+        i = comma.end()
+
+
+def _shape(sql: str) -> _Shape | None:
+    shape = _SHAPES.get(sql, False)
+    if shape is False:
+        split = None if "'" in sql else _split_with(sql)  # (a literal could hide a parenthesis)
+        writes = frozenset(t.lower() for t in _WRITE.findall(sql)) - {"set"}  # (ON CONFLICT DO UPDATE SET)
+        shape = _SHAPES[sql] = (
+            None
+            if split is None or not writes
+            else _Shape(writes, frozenset(_WORD.findall(sql.lower())), split[0], split[1])
+        )
+    return shape
+
+
+def merge_writes(statements: list) -> list:
+    """Consecutive queued writes (PostgreSQL) as ONE statement of data-modifying CTEs: ``WITH _w0 AS
+    (INSERT …), _w1 AS (UPDATE …) UPDATE …``. Per statement the client and the server each spend more
+    than the work itself costs (a settlement's writes were ten statements). The sub-statements of one
+    statement run on one snapshot in no defined order, so a write joins the group only if it names no
+    table written earlier in the group and none of its CTE names is taken; foreign keys are checked at
+    the end of the statement, when every row is there. A write with several parameter sets or with a
+    literal is sent as it is (the audit append too: it must stay the last statement before COMMIT)."""
+    out: list = []
+    group: list[tuple[_Shape, tuple]] = []
+    written: set[str] = set()
+    names: set[str] = set()
+
+    def close() -> None:
+        if len(group) > 1:
+            key = tuple(f"{shape.ctes}{shape.main}" for shape, _ in group)
+            sql = _MERGED.get(key)
+            if sql is None:
+                parts, offset = [], 0
+                for i, (shape, params) in enumerate(group):
+
+                    def shift(text: str, o: int = offset) -> str:
+                        return _PARAM.sub(lambda m: f"${int(m.group(1)) + o}", text)
+
+                    parts += [f"{name} AS ({shift(body)})" for name, body in shape.ctes]
+                    parts.append(
+                        shift(shape.main) if i == len(group) - 1 else f"_w{i} AS ({shift(shape.main)})"
+                    )
+                    offset += len(params)
+                sql = _MERGED[key] = "WITH " + ", ".join(parts[:-1]) + " " + parts[-1]
+            out.append((sql, tuple(v for _, params in group for v in params)))
+        elif group:
+            shape, params = group[0]
+            out.append((_unsplit(shape), params))
+        group.clear()
+        written.clear()
+        names.clear()
+
+    for statement in statements:
+        sql, params = statement
+        shape = None if isinstance(params, list) else _shape(sql)
+        if shape is None:
+            close()
+            out.append(statement)
+            continue
+        own = {name for name, _ in shape.ctes}
+        if shape.words & written or own & names:
+            close()
+        group.append((shape, params))
+        written.update(shape.writes)
+        names.update(own)
+    close()
+    return out
+
+
+def _unsplit(shape: _Shape) -> str:
+    if not shape.ctes:
+        return shape.main
+    return "WITH " + ", ".join(f"{n} AS ({b})" for n, b in shape.ctes) + " " + shape.main
+
+
 def _send(cur, statements) -> None:
-    for sql, params in statements:
+    for sql, params in merge_writes(statements):
         if isinstance(params, list):
             cur.executemany(sql, params)
         else:
