@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from yibao import ids
 from yibao.api import exactjson, signing
 from yibao.api.fields import Node
 from yibao.errors import YibaoError
@@ -59,7 +59,7 @@ def _envelope(infcode: int, output: Any = None, err_msg: str = "", admdvs: str =
     stamp = f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}"
     return {
         "infcode": infcode,
-        "inf_refmsgid": f"{admdvs[:6]}{now:%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}",
+        "inf_refmsgid": f"{admdvs[:6]}{now:%Y%m%d%H%M%S}{ids.digits(10)}",
         "refmsg_time": stamp,
         "respond_time": stamp,
         "err_msg": err_msg,

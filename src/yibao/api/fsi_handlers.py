@@ -5,13 +5,13 @@ Imported for its side effect of registering handlers on :mod:`yibao.api.fsi`.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from yibao import ids
 from yibao.api.fields import Node
 from yibao.api.fsi import original_message, tombstone, transaction
 from yibao.errors import InputError, NotFound, SettlementError
@@ -213,7 +213,7 @@ def sign_in(s, ctx, inp: Node, env) -> dict:
     return {
         "signinoutb": {
             "sign_time": now.replace(microsecond=0),
-            "sign_no": f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**8):08d}",
+            "sign_no": f"{now:%Y%m%d%H%M%S}{ids.digits(8)}",
             "opter_no": opter_no,
         }
     }

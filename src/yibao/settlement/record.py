@@ -6,13 +6,13 @@ rolls back with the accumulators and the account balance the caller also writes.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from yibao import ids
 from yibao.funds.ledger import settlement_postings
 from yibao.money import fmt_fen
 from yibao.settlement.result import SETLINFO_AMOUNTS, Settled
@@ -24,7 +24,7 @@ from yibao.store.tables import LedgerEntry, LedgerPosting, Settlement, Settlemen
 def new_id(admdvs: str, kind: str, now: datetime | None = None) -> str:
     """A platform id (opaque to HIS): admdvs + kind letter + time + 8 random digits (≤ 30 chars)."""
     now = now or datetime.now()
-    return f"{admdvs[:6]}{kind}{now:%y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
+    return f"{admdvs[:6]}{kind}{now:%y%m%d%H%M%S}{ids.digits(8)}"
 
 
 def clr_type_for(med_type: str) -> str:
