@@ -159,3 +159,17 @@ def test_a_file_of_another_region_is_refused(policy_dir):
     assert any(
         "region: '990200' but the file is in the folder of region 990100" in e for e in refused(policy_dir)
     )
+
+
+def test_bundles_are_looked_up_once_per_insured_place(policy_dir):
+    from yibao.policy import registry
+
+    regions = policy_dir.parent.parent
+    registry.clear()
+    first = registry.get_bundle("990102", regions)  # a district: its city's policy
+    assert registry.get_bundle("990102", regions) is first is registry.get_bundle("990100", regions)
+    with pytest.raises(PolicyError, match="参保地 880100"):
+        registry.get_bundle("880100", regions)
+    registry.clear()
+    assert registry.get_bundle("990102", regions) is not first  # clear() forgets the places too
+    registry.clear()

@@ -11,6 +11,9 @@ from yibao.policy.loader import load_region_policy
 
 _lock = threading.Lock()
 _bundles: dict[tuple[str, str], PolicyBundle] = {}
+# (insured place, regions folder as given) → bundle: every settlement asks, and the answer needs file-system
+# calls (is_dir, resolve) that cost more than the settlement's arithmetic; bundles are per process anyway.
+_by_place: dict[tuple[str, str], PolicyBundle] = {}
 
 
 def policy_region_for(admdvs: str, regions_dir: Path) -> str:
@@ -26,6 +29,10 @@ def get_bundle(admdvs: str, regions_dir: Path | None = None) -> PolicyBundle:
         from yibao.config import get_settings
 
         regions_dir = get_settings().regions_dir
+    known = _by_place.get((admdvs, str(regions_dir)))
+    if known is not None:
+        return known
+    asked = str(regions_dir)
     regions_dir = Path(regions_dir)
     region = policy_region_for(admdvs, regions_dir)
     key = (str(regions_dir.resolve()), region)
@@ -35,8 +42,10 @@ def get_bundle(admdvs: str, regions_dir: Path | None = None) -> PolicyBundle:
             bundle = _bundles.get(key)
             if bundle is None:
                 bundle = _bundles[key] = load_region_policy(region, regions_dir)
+    _by_place[(admdvs, asked)] = bundle
     return bundle
 
 
 def clear() -> None:
     _bundles.clear()
+    _by_place.clear()
