@@ -274,3 +274,50 @@ def test_pharmacy_flow_and_assistance_in_a_chronic_visit(client, engine):
         expected.setlinfo_json()["maf_pay"]
     ) == Decimal("72.00")
     ledger_ok(engine)
+
+
+def _admit(his: His, begin: str, psn=RESIDENT) -> str:
+    return his.ok(
+        "2401",
+        {
+            "mdtrtinfo": {
+                "psn_no": psn,
+                "insutype": "390",
+                "med_type": "21",
+                "begntime": begin,
+                "dise_codg": "K35.800",
+            }
+        },
+    )["result"]["mdtrt_id"]
+
+
+def _discharge(his: His, mdtrt: str, end: str, psn=RESIDENT) -> None:
+    his.ok("2402", {"dscginfo": {"mdtrt_id": mdtrt, "psn_no": psn, "endtime": end, "dscg_way": "1"}})
+
+
+def test_a_continuation_keeps_the_deductible_its_admission_opened_with(client, engine):
+    """中途结算 then a change to the year's admissions (an earlier admission reversed): the rest of the
+    stay still carries the deductible fixed when it opened (second admission: 800 × 0.50 = 400),
+    not the one the admissions counted now would give (first admission again: 800)."""
+    h2, h3 = His(client, HOSP2), His(client, HOSP3)
+    first = _admit(h2, "2025-01-05 10:00:00")
+    h2.ok("2301", {"feedetail": [line("1", "A1", "1000.00", mdtrt_id=first)]})
+    _discharge(h2, first, "2025-01-10 10:00:00")
+    base1 = {"psn_no": RESIDENT, "mdtrt_id": first, "insutype": "390", "acct_used_flag": "0"}
+    s1 = h2.ok("2304", {"data": {**base1, "medfee_sumamt": "1000.00"}})["setlinfo"]
+    assert s1["act_pay_dedc"] == Decimal("500.00")  # level 2, first admission of the year
+
+    stay = _admit(h3, "2025-02-10 10:00:00")
+    base = {"psn_no": RESIDENT, "mdtrt_id": stay, "insutype": "390", "acct_used_flag": "0"}
+    h3.ok("2301", {"feedetail": [line("1", "A1", "300.00", mdtrt_id=stay)]})
+    mid = h3.ok("2304", {"data": {**base, "medfee_sumamt": "300.00", "mid_setl_flag": "1"}})["setlinfo"]
+    assert mid["act_pay_dedc"] == Decimal("300.00")  # of the 400 this (second) admission carries
+
+    h2.ok("2305", {"data": {**base1, "setl_id": s1["setl_id"]}})  # the first admission is reversed
+
+    h3.ok("2301", {"feedetail": [line("2", "A1", "1000.00", mdtrt_id=stay)]})
+    _discharge(h3, stay, "2025-02-20 10:00:00")
+    pre = h3.ok("2303", {"data": {**base, "medfee_sumamt": "1000.00"}})["setlinfo"]
+    final = h3.ok("2304", {"data": {**base, "medfee_sumamt": "1000.00"}})["setlinfo"]
+    assert pre["act_pay_dedc"] == final["act_pay_dedc"] == Decimal("100.00")  # 400 − 300, not 800 − 300
+    ledger_ok(engine)

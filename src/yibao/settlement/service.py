@@ -310,12 +310,14 @@ _OPEN_LINES = {
 }
 # (the person's key too: settlement has an index on it, none on the visit)
 _PRIOR_DEDUCTIBLES = Fast(
-    select(_SETL.c.act_pay_dedc).where(
+    select(_SETL.c.act_pay_dedc, _SETL.c.adm_dedc)
+    .where(
         _SETL.c.psn_no == bindparam("psn_no"),
         _SETL.c.mdtrt_id == bindparam("mdtrt_id"),
         _SETL.c.refd_setl_flag == "0",
         _SETL.c.reversed_by.is_(None),
     )
+    .order_by(_SETL.c.setl_time, _SETL.c.setl_id)  # the first opened the admission
 )
 _LOCK_PERSON_NO = Fast(select(_PSN.c.psn_no).where(_PSN.c.psn_no == bindparam("psn_no")).with_for_update())
 _LOCK_ACCOUNT = Fast(select(_ACCT.c.balance).where(_ACCT.c.psn_no == bindparam("psn_no")).with_for_update())
@@ -751,12 +753,9 @@ def settle(
     day = visit.begntime.date()
     enrollment = _enrollment(session, psn_no, visit.insutype, day, check_person=False)
     bundle = get_bundle(enrollment.insuplc_admdvs)
+    # a continuation (after a 中途结算): what the admission's deductible was and how much of it is used
     prior = (
-        []
-        if not inpatient
-        else [
-            r.act_pay_dedc for r in _PRIOR_DEDUCTIBLES.rows(session, {"psn_no": psn_no, "mdtrt_id": mdtrt_id})
-        ]
+        [] if not inpatient else _PRIOR_DEDUCTIBLES.rows(session, {"psn_no": psn_no, "mdtrt_id": mdtrt_id})
     )
     owner = psn_no
     if acct_used_flag == 2:  # 共济: a bound relative's 职工 account pays
@@ -781,7 +780,8 @@ def settle(
         opsp_dise_code=visit.opsp_dise_code,
         acct_used_flag=acct_used_flag,
         new_admission=not prior,
-        adm_dedc_used=sum(prior),
+        adm_dedc_used=sum(r.act_pay_dedc for r in prior),
+        adm_dedc=prior[0].adm_dedc if prior else None,  # None (settled before 0004): derived
     )
     balance = account.balance if account is not None else 0
     settled, new_accum, new_balance = online.settle(bundle, who, request, accum, balance)

@@ -135,6 +135,9 @@ class Settlement(Base, Timestamps):
     orig_setl_id: Mapped[str | None] = mapped_column(String(30))  # the settlement a reversal cancels
     reversed_by: Mapped[str | None] = mapped_column(String(30))  # set on the original once reversed
     mid_setl_flag: Mapped[str] = mapped_column(String(1), default="0")
+    # inpatient-type: the per-admission deductible its admission carries, fixed when the admission opened
+    # (a 中途结算's continuation keeps it even if the year's admissions change meanwhile); fen
+    adm_dedc: Mapped[int | None] = mapped_column(Fen)
     medins_setl_id: Mapped[str | None] = mapped_column(String(30))  # the HIS msgid
     policy_version: Mapped[str] = mapped_column(String(40))
     policy_hash: Mapped[str] = mapped_column(String(64))
