@@ -80,3 +80,76 @@ def test_concurrent_settlements_for_one_person(engine):
             expected[k] += v
     assert acc == {k: v for k, v in expected.items() if v}
     assert acc["cap:outpatient"] == 50_000
+
+
+def _deadlocks(engine) -> int:
+    from sqlalchemy import text
+
+    with engine.connect() as c:
+        return c.execute(
+            text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
+
+
+@pytest.mark.pg
+def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engine):
+    """共济 both ways (spouses who are both employees): each settlement locks its patient and the other's
+    account. Locking the account owner's person row as well made the two wait for each other."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-lock concurrency is a PostgreSQL property; SQLite serialises all writers")
+    from datetime import date
+
+    from tests.world import RETIREE, WORKER
+    from yibao.enrollment import service as svc
+    from yibao.funds.check import check_ledger
+
+    world.build(engine)
+    with unit_of_work(engine) as s:
+        for owner, member in ((WORKER, RETIREE), (RETIREE, WORKER)):
+            svc.bind_family(
+                s,
+                owner_psn_no=owner,
+                member_psn_no=member,
+                relation="spouse",
+                begndate=date(2025, 1, 1),
+                actor="t",
+            )
+    before = _deadlocks(engine)
+    rounds, errors = 6, []
+    barrier = threading.Barrier(2)
+
+    def patient(psn: str) -> None:
+        try:
+            for k in range(rounds):
+                tag = f"M{psn}{k}"
+                r = call(
+                    "2201",
+                    {"data": {"psn_no": psn, "insutype": "310", "begntime": "2025-03-01 09:00:00"}},
+                    f"{tag}-1",
+                )
+                mdtrt = r["output"]["data"]["mdtrt_id"]
+                call("2204", {"feedetail": [line("1", "A1", "30.00", mdtrt_id=mdtrt)]}, f"{tag}-2")
+                barrier.wait(timeout=30)  # both settle at the same moment
+                data = {
+                    "psn_no": psn,
+                    "mdtrt_id": mdtrt,
+                    "medfee_sumamt": "30.00",
+                    "insutype": "310",
+                    "acct_used_flag": "2",
+                }
+                r = call("2207", {"data": data}, f"{tag}-3")
+                assert r["infcode"] == 0, r["err_msg"]
+                assert r["output"]["setlinfo"]["acct_mulaid_pay"] > 0
+        except Exception as exc:  # re-raised in the test thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=patient, args=(p,)) for p in (WORKER, RETIREE)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:2]
+    assert _deadlocks(engine) == before
+    with unit_of_work(engine, write=False) as s:
+        assert check_ledger(s).ok

@@ -319,7 +319,6 @@ _PRIOR_DEDUCTIBLES = Fast(
     )
     .order_by(_SETL.c.setl_time, _SETL.c.setl_id)  # the first opened the admission
 )
-_LOCK_PERSON_NO = Fast(select(_PSN.c.psn_no).where(_PSN.c.psn_no == bindparam("psn_no")).with_for_update())
 _LOCK_ACCOUNT = Fast(select(_ACCT.c.balance).where(_ACCT.c.psn_no == bindparam("psn_no")).with_for_update())
 # identities, approved chronic registrations, 惠民保 years and the year's accumulators: one round trip
 # (kind, code, begin, end, number)
@@ -764,8 +763,8 @@ def settle(
         owner = mutual_aid_owner(session, psn_no, day)
         if owner is None:
             raise SettlementError("acct_used_flag: 未绑定共济账户 (no family mutual-aid binding)")
-        if _LOCK_PERSON_NO.first(session, {"psn_no": owner}) is None:
-            raise NotFound(f"psn_no: 人员不存在 {owner}")
+    # the owner's account row is locked, never the owner: two persons paying from each other's account at
+    # once would each hold their own person row and wait for the other's (a deadlock, one of them retried)
     account = _LOCK_ACCOUNT.first(session, {"psn_no": owner})
     facts.check_alive(who_row, day)
     ids, chronic, years, accum = _person_state(session, psn_no, day.year, visit.insutype)
@@ -883,9 +882,7 @@ def reverse(
     owner = (row.trace or {}).get(
         "account_owner"
     ) or row.psn_no  # 共济: the relative's account is credited back
-    if owner != row.psn_no:
-        facts.lock_person(session, owner)
-    balance = facts.account_balance(session, owner)
+    balance = facts.account_balance(session, owner)  # (the account locked, not its owner: see settle)
     negated, new_accum, new_balance = online.reverse(settled, accum, balance)
     now = ctx.clock()
     inst = _institution(session, ctx)
