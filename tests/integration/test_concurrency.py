@@ -20,32 +20,31 @@ def call(infno: str, input_: dict, msgid: str) -> dict:
     return world.call_in_process(infno, input_, msgid)
 
 
+def outpatient(
+    tag: str, psn: str, ins: str, fee: str, acct_used_flag: str | None = None, before_settle=None
+) -> dict:
+    """2201 → 2204 (one line) → 2207 through the facade; the 2207's setlinfo."""
+    r = call(
+        "2201", {"data": {"psn_no": psn, "insutype": ins, "begntime": "2025-03-01 09:00:00"}}, f"{tag}-2201"
+    )
+    assert r["infcode"] == 0, r["err_msg"]
+    mdtrt = r["output"]["data"]["mdtrt_id"]
+    r = call("2204", {"feedetail": [line("1", "A1", fee, mdtrt_id=mdtrt)]}, f"{tag}-2204")
+    assert r["infcode"] == 0, r["err_msg"]
+    if before_settle is not None:
+        before_settle()
+    data = {"psn_no": psn, "mdtrt_id": mdtrt, "medfee_sumamt": fee, "insutype": ins}
+    if acct_used_flag is not None:
+        data["acct_used_flag"] = acct_used_flag
+    r = call("2207", {"data": data}, f"{tag}-2207")
+    assert r["infcode"] == 0, r["err_msg"]
+    return r["output"]["setlinfo"]
+
+
 def worker(n: int, errors: list) -> None:
     try:
         for k in range(PER_THREAD):
-            tag = f"T{n:02d}{k}"
-            r = call(
-                "2201",
-                {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}},
-                f"{tag}-2201",
-            )
-            assert r["infcode"] == 0, r["err_msg"]
-            mdtrt = r["output"]["data"]["mdtrt_id"]
-            r = call("2204", {"feedetail": [line("1", "A1", "60.00", mdtrt_id=mdtrt)]}, f"{tag}-2204")
-            assert r["infcode"] == 0, r["err_msg"]
-            r = call(
-                "2207",
-                {
-                    "data": {
-                        "psn_no": RESIDENT,
-                        "mdtrt_id": mdtrt,
-                        "medfee_sumamt": "60.00",
-                        "insutype": "390",
-                    }
-                },
-                f"{tag}-2207",
-            )
-            assert r["infcode"] == 0, r["err_msg"]
+            outpatient(f"T{n:02d}{k}", RESIDENT, "390", "60.00")
     except Exception as exc:  # collected and re-raised in the test thread
         errors.append(exc)
 
@@ -120,26 +119,9 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
 
     def patient(psn: str) -> None:
         try:
-            for k in range(rounds):
-                tag = f"M{psn}{k}"
-                r = call(
-                    "2201",
-                    {"data": {"psn_no": psn, "insutype": "310", "begntime": "2025-03-01 09:00:00"}},
-                    f"{tag}-1",
-                )
-                mdtrt = r["output"]["data"]["mdtrt_id"]
-                call("2204", {"feedetail": [line("1", "A1", "30.00", mdtrt_id=mdtrt)]}, f"{tag}-2")
-                barrier.wait(timeout=30)  # both settle at the same moment
-                data = {
-                    "psn_no": psn,
-                    "mdtrt_id": mdtrt,
-                    "medfee_sumamt": "30.00",
-                    "insutype": "310",
-                    "acct_used_flag": "2",
-                }
-                r = call("2207", {"data": data}, f"{tag}-3")
-                assert r["infcode"] == 0, r["err_msg"]
-                assert r["output"]["setlinfo"]["acct_mulaid_pay"] > 0
+            for k in range(rounds):  # both settle at the same moment
+                info = outpatient(f"M{psn}{k}", psn, "310", "30.00", "2", lambda: barrier.wait(timeout=30))
+                assert info["acct_mulaid_pay"] > 0
         except Exception as exc:  # re-raised in the test thread
             errors.append(exc)
             barrier.abort()
