@@ -351,7 +351,8 @@ def merge_writes(statements: list) -> list:
     (INSERT …), _w1 AS (UPDATE …) UPDATE …``. Per statement the client and the server each spend more
     than the work itself costs (a settlement's writes were ten statements). The sub-statements of one
     statement run on one snapshot in no defined order, so a write joins the group only if it names no
-    table written earlier in the group and none of its CTE names is taken; foreign keys are checked at
+    table written earlier in the group and none of its CTE names is taken (tables reached only through a
+    trigger or an ON DELETE CASCADE would not be seen: the schema has neither); foreign keys are checked at
     the end of the statement, when every row is there. A write with several parameter sets or with a
     literal is sent as it is (the audit append too: it must stay the last statement before COMMIT)."""
     out: list = []
