@@ -23,9 +23,9 @@ from yibao import validation as v
 from yibao.api.auth import require
 from yibao.config import get_settings
 from yibao.enrollment import contributions as contrib
-from yibao.enrollment import service
+from yibao.enrollment import rules, service
 from yibao.errors import NotFound, YibaoError
-from yibao.money import AmountError, div_round_half_up, fmt_fen, fmt_scaled, parse_amount
+from yibao.money import AmountError, fmt_fen, parse_amount
 from yibao.store import enrollment_reads as reads
 from yibao.store.db import get_engine, unit_of_work
 from yibao.store.tables import Employer, Enrollment, FamilyBinding, Person
@@ -659,14 +659,6 @@ def collect(body: CollectIn, claims: Annotated[dict, Depends(require("contributi
 # --- reports ------------------------------------------------------------------------------------------
 
 
-def rate(insured: int, population: int) -> tuple[str | None, str | None]:
-    """(rate as a fraction with 6 decimals, the same as a percentage with 4), rounded half up, exact."""
-    if population <= 0:
-        return None, None
-    micro = div_round_half_up(insured * 10**6, population)
-    return fmt_scaled(micro, 10**6, 6), fmt_scaled(micro, 10**4, 4)
-
-
 @router.get("/reports/coverage", summary="参保率 by district (insured ÷ the district's resident population)")
 def coverage_report(
     _: Annotated[dict, Depends(require("enrollment.read"))],
@@ -678,8 +670,8 @@ def coverage_report(
         name, table = reads.districts(s, region)
         c = reads.coverage(s, table, on or date.today())
     for row in c["districts"]:
-        row["rate"], row["rate_percent"] = rate(row["insured"], row["population"])
-    c["rate"], c["rate_percent"] = rate(c["insured"], c["population"])
+        row["rate"], row["rate_percent"] = rules.coverage_rate(row["insured"], row["population"])
+    c["rate"], c["rate_percent"] = rules.coverage_rate(c["insured"], c["population"])
     return {"admdvs": region, "name": name, **c}
 
 

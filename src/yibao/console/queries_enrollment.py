@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -239,10 +239,8 @@ def employer_page(s: Session, emp_no: str, as_of: date | None = None) -> dict | 
 
 
 def percent(insured: int, population: int) -> Decimal:
-    """参保率 in percent, 4 decimals, half up (exact; the chart takes it as a number)."""
-    if population <= 0:
-        return Decimal(0)
-    return (Decimal(insured) * 100 / Decimal(population)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    """参保率 in percent, 4 decimals, half up (exact; the chart takes it as a number), as the REST report."""
+    return Decimal(rules.coverage_rate(insured, population)[1] or 0)
 
 
 def coverage(s: Session, on: date | None = None) -> dict:

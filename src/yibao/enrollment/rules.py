@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from yibao.errors import InputError
-from yibao.money import apply_ratio, fmt_fen
+from yibao.money import apply_ratio, div_round_half_up, fmt_fen, fmt_scaled
 from yibao.policy.schema import ContributionPolicy
 
 BASIC = ("310", "390")  # a person holds at most one basic insurance at a time
@@ -181,3 +181,12 @@ def minimum_months(gend: str, policy: ContributionPolicy) -> int:
 def short_of_minimum_years(months: int, gend: str, policy: ContributionPolicy) -> bool:
     """A retiree whose 职工 contribution years fall short of the minimum (25 men / 20 women) is flagged."""
     return months < minimum_months(gend, policy)
+
+
+def coverage_rate(insured: int, population: int) -> tuple[str | None, str | None]:
+    """参保率 (insured ÷ resident population): as a fraction with 6 decimals and as a percentage with 4, from
+    one half-up rounding, exact; (None, None) without a population."""
+    if population <= 0:
+        return None, None
+    micro = div_round_half_up(insured * 10**6, population)
+    return fmt_scaled(micro, 10**6, 6), fmt_scaled(micro, 10**4, 4)

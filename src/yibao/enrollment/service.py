@@ -282,18 +282,24 @@ def _end_bindings(s: Session, psn_no: str, day: date, actor: str) -> None:
     ):
         before = _snapshot(b, BINDING_FIELDS)
         b.enddate = max(day, b.begndate)
-        audit.record(
-            s,
-            actor=actor,
-            action="unbind",
-            entity="family_binding",
-            entity_id=str(b.id),
-            before=before,
-            after=_snapshot(b, BINDING_FIELDS),
-        )
+        _audit_binding(s, b, "unbind", before, actor)
 
 
 BINDING_FIELDS = ("owner_psn_no", "member_psn_no", "relation", "begndate", "enddate")
+
+
+def _audit_binding(s: Session, b: FamilyBinding, action: str, before: dict | None, actor: str) -> None:
+    audit.record(
+        s,
+        actor=actor,
+        action=action,
+        entity="family_binding",
+        entity_id=str(b.id),
+        before=before,
+        after=_snapshot(b, BINDING_FIELDS),
+    )
+
+
 LIFECYCLE = ("suspend", "resume", "terminate", "transfer_out")
 
 
@@ -626,15 +632,7 @@ def bind_family(
             raise InputError(f"begndate: 应晚于上次解绑日期 {b.enddate}")
         b.relation, b.begndate, b.enddate = relation, begndate, None
     s.flush()
-    audit.record(
-        s,
-        actor=actor,
-        action="bind",
-        entity="family_binding",
-        entity_id=str(b.id),
-        before=before,
-        after=_snapshot(b, BINDING_FIELDS),
-    )
+    _audit_binding(s, b, "bind", before, actor)
     return b
 
 
@@ -649,15 +647,7 @@ def unbind_family(s: Session, binding_id: int, day: date, *, actor: str) -> Fami
         raise InputError(f"date: {day} 早于绑定日期 {b.begndate}")
     before = _snapshot(b, BINDING_FIELDS)
     b.enddate = day
-    audit.record(
-        s,
-        actor=actor,
-        action="unbind",
-        entity="family_binding",
-        entity_id=str(b.id),
-        before=before,
-        after=_snapshot(b, BINDING_FIELDS),
-    )
+    _audit_binding(s, b, "unbind", before, actor)
     return b
 
 
