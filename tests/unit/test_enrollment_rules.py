@@ -361,3 +361,16 @@ def test_employer_number_and_month_parsing():
     assert parse_month("2024-02")[2] == date(2024, 2, 29)
     with pytest.raises(InputError, match=r'^--month: "2025-13" 不是月份'):
         parse_month("2025-13")
+
+
+def test_coverage_rate_rounds_half_up_once_for_the_report_and_the_console():
+    from decimal import Decimal
+
+    from yibao.console.queries_enrollment import percent
+    from yibao.enrollment.rules import coverage_rate
+
+    assert coverage_rate(1, 3) == ("0.333333", "33.3333")
+    assert coverage_rate(1, 2_000_000) == ("0.000001", "0.0001")  # 0.5 millionths: half up
+    assert coverage_rate(1, 2_000_001) == ("0.000000", "0.0000")
+    assert coverage_rate(5, 0) == (None, None)
+    assert percent(1, 2_000_000) == Decimal("0.0001") and percent(5, 0) == 0
