@@ -117,6 +117,19 @@ class Form:
         self.message.classes(replace="text-positive" if ok else "text-negative")
         self.message.set_visibility(True)
 
+    def submit(self, work: Callable):
+        """Check every field, then run ``work(session)`` in one unit of work; its result, or None when a field
+        or the service refused (the refusal shown, nothing saved)."""
+        self.clear()
+        if not self.valid():
+            return None
+        try:
+            with unit_of_work() as s:
+                return work(s)
+        except YibaoError as exc:
+            self.refuse(exc.message)
+            return None
+
 
 # --- 参保登记 --------------------------------------------------------------------------------------------
 
@@ -157,21 +170,18 @@ def enrollment(psn_no: str = "") -> None:
                 )
 
                 def save_person() -> None:
-                    pf.clear()
-                    if not pf.valid():
-                        return
-                    try:
-                        with unit_of_work() as s:
-                            p = service.register_person(
-                                s,
-                                certno=p_cert.value.strip(),
-                                psn_name=p_name.value,
-                                admdvs=p_adm.value,
-                                actor=actor(),
-                            )
-                            done = (p.psn_no, p.psn_name)
-                    except YibaoError as exc:
-                        pf.refuse(exc.message)
+                    def work(s):
+                        p = service.register_person(
+                            s,
+                            certno=p_cert.value.strip(),
+                            psn_name=p_name.value,
+                            admdvs=p_adm.value,
+                            actor=actor(),
+                        )
+                        return p.psn_no, p.psn_name
+
+                    done = pf.submit(work)
+                    if done is None:
                         return
                     pf.say(f"已登记人员 {done[1]}，人员编号 {done[0]}")
                     e_psn.value = done[0]
@@ -237,32 +247,30 @@ def enrollment(psn_no: str = "") -> None:
                 e_scheme.on_value_change(lambda _: scheme_changed())
 
                 def save_enrollment() -> None:
-                    ef.clear()
-                    if not ef.valid():
-                        return
                     from yibao.policy.registry import get_bundle
 
                     scheme = e_scheme.value
                     region = get_settings().region
-                    try:
-                        with unit_of_work() as s:
-                            done = service.enroll(
-                                s,
-                                get_bundle(region),
-                                psn_no=e_psn.value.strip(),
-                                insutype="390" if scheme == "resident" else "310",
-                                psn_type=e_type.value,
-                                begndate=date.fromisoformat(e_begin.value),
-                                insuplc_admdvs=region,
-                                emp_no=(e_emp.value or None) if scheme == "employee" else None,
-                                flexible_base=parse_amount(e_base.value) if scheme == "flexible" else None,
-                                registered=date.fromisoformat(e_reg.value),
-                                actor=actor(),
-                            )
-                            enr_id, who = done.enrollment.id, done.enrollment.psn_no
-                    except YibaoError as exc:
-                        ef.refuse(exc.message)
+
+                    def work(s):
+                        return service.enroll(
+                            s,
+                            get_bundle(region),
+                            psn_no=e_psn.value.strip(),
+                            insutype="390" if scheme == "resident" else "310",
+                            psn_type=e_type.value,
+                            begndate=date.fromisoformat(e_begin.value),
+                            insuplc_admdvs=region,
+                            emp_no=(e_emp.value or None) if scheme == "employee" else None,
+                            flexible_base=parse_amount(e_base.value) if scheme == "flexible" else None,
+                            registered=date.fromisoformat(e_reg.value),
+                            actor=actor(),
+                        )
+
+                    done = ef.submit(work)
+                    if done is None:
                         return
+                    enr_id, who = done.enrollment.id, done.enrollment.psn_no
                     ef.say(
                         f"已办理参保登记 #{enr_id}（人员 {who}）"
                         + ("；" + "；".join(done.warnings) if done.warnings else "")
@@ -303,21 +311,18 @@ def enrollment(psn_no: str = "") -> None:
                 )
 
                 def save_employer() -> None:
-                    uf.clear()
-                    if not uf.valid():
-                        return
-                    try:
-                        with unit_of_work() as s:
-                            emp = service.register_employer(
-                                s,
-                                uscc=u_code.value.strip(),
-                                emp_name=u_name.value,
-                                admdvs=u_adm.value,
-                                actor=actor(),
-                            )
-                            done = (emp.emp_no, emp.emp_name)
-                    except YibaoError as exc:
-                        uf.refuse(exc.message)
+                    def work(s):
+                        emp = service.register_employer(
+                            s,
+                            uscc=u_code.value.strip(),
+                            emp_name=u_name.value,
+                            admdvs=u_adm.value,
+                            actor=actor(),
+                        )
+                        return emp.emp_no, emp.emp_name
+
+                    done = uf.submit(work)
+                    if done is None:
                         return
                     uf.say(f"已登记单位 {done[1]}，单位编号 {done[0]}")
                     e_emp.set_options({**e_emp.options, done[0]: f"{done[0]} {done[1]}"})
@@ -377,31 +382,29 @@ def enrollment(psn_no: str = "") -> None:
                 )
 
                 def save_transfer_in() -> None:
-                    tf.clear()
-                    if not tf.valid():
-                        return
                     from yibao.policy.registry import get_bundle
 
                     region = get_settings().region
-                    try:
-                        with unit_of_work() as s:
-                            done = service.transfer_in(
-                                s,
-                                get_bundle(region),
-                                psn_no=t_psn.value.strip(),
-                                psn_type=t_type.value,
-                                begndate=date.fromisoformat(t_begin.value),
-                                insuplc_admdvs=region,
-                                from_admdvs=t_from.value.strip(),
-                                contrib_months=int(t_months.value or 0),
-                                balance=parse_amount(t_balance.value),
-                                emp_no=(t_emp.value or None) if t_type.value == "11" else None,
-                                actor=actor(),
-                            )
-                            enr_id, who = done.enrollment.id, done.enrollment.psn_no
-                    except YibaoError as exc:
-                        tf.refuse(exc.message)
+
+                    def work(s):
+                        return service.transfer_in(
+                            s,
+                            get_bundle(region),
+                            psn_no=t_psn.value.strip(),
+                            psn_type=t_type.value,
+                            begndate=date.fromisoformat(t_begin.value),
+                            insuplc_admdvs=region,
+                            from_admdvs=t_from.value.strip(),
+                            contrib_months=int(t_months.value or 0),
+                            balance=parse_amount(t_balance.value),
+                            emp_no=(t_emp.value or None) if t_type.value == "11" else None,
+                            actor=actor(),
+                        )
+
+                    done = tf.submit(work)
+                    if done is None:
                         return
+                    enr_id, who = done.enrollment.id, done.enrollment.psn_no
                     tf.say(
                         f"已办理转入 #{enr_id}（人员 {who}）"
                         + ("；" + "；".join(done.warnings) if done.warnings else "")
