@@ -332,3 +332,24 @@ def test_transfer_in_through_the_form(page, server):
         == 1
     )
     assert _db_count(env, "select balance from personal_account where psn_no = :p", p=psn_no) == 123456
+
+
+def test_register_an_employer_through_the_form(page, server):
+    """单位登记: the credit code is registered once; the same code again is refused under its field by the
+    service, and nothing more is saved."""
+    from yibao.synth.population import uscc
+
+    pg, base = page
+    env = server[1]
+    code = uscc("990103", 77_000_001)
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    pg.goto(f"{base}/console/enrollment")
+    pg.get_by_label("统一社会信用代码").fill(code)
+    pg.get_by_label("单位名称").fill("测试登记单位")
+    pg.get_by_role("button", name="保存单位").click()
+    pg.get_by_text(re.compile(r"已登记单位 测试登记单位，单位编号 \S+")).wait_for(timeout=10_000)
+    pg.get_by_role("button", name="保存单位").click()
+    pg.get_by_text("已登记").first.wait_for(timeout=10_000)
+    assert pg.get_by_text(re.compile(r"未保存：统一社会信用代码 .* 已登记")).is_visible()
+    assert _db_count(env, "select count(*) from employer where uscc = :c", c=code) == 1
