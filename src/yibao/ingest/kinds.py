@@ -87,25 +87,23 @@ def validator(fn: Callable[[str], str]) -> Callable:
     return lambda x, ctx: fn(as_text(x))
 
 
-def price(x: Any, ctx: Context) -> int:
+def _not_negative(parse: Callable[[str], int], x: Any) -> int:
     try:
-        value = parse_price(as_text(x))
+        value = parse(as_text(x))
     except AmountError as exc:
         raise ValidationError(f"{exc}") from None
     if value < 0:
         raise ValidationError("不能为负")
     return value
+
+
+def price(x: Any, ctx: Context) -> int:
+    return _not_negative(parse_price, x)
 
 
 def amount(x: Any, ctx: Context) -> int:
     """Yuan with at most two decimals → fen, not negative."""
-    try:
-        value = parse_amount(as_text(x))
-    except AmountError as exc:
-        raise ValidationError(f"{exc}") from None
-    if value < 0:
-        raise ValidationError("不能为负")
-    return value
+    return _not_negative(parse_amount, x)
 
 
 def ratio(x: Any, ctx: Context) -> int:
