@@ -303,6 +303,7 @@ class _Shape(NamedTuple):
     writes: frozenset[str]  # tables the statement writes
     words: frozenset[str]  # every word of it (the tables it reads are among them)
     ctes: tuple[tuple[str, str], ...]  # its own WITH list (name, body)
+    names: frozenset[str]  # the names of its CTEs
     main: str
 
 
@@ -341,7 +342,13 @@ def _shape(sql: str) -> _Shape | None:
         shape = _SHAPES[sql] = (
             None
             if split is None or not writes
-            else _Shape(writes, frozenset(_WORD.findall(sql.lower())), split[0], split[1])
+            else _Shape(
+                writes,
+                frozenset(_WORD.findall(sql.lower())),
+                split[0],
+                frozenset(name for name, _ in split[0]),
+                split[1],
+            )
         )
     return shape
 
@@ -356,17 +363,17 @@ def merge_writes(statements: list) -> list:
     the end of the statement, when every row is there. A write with several parameter sets or with a
     literal is sent as it is (the audit append too: it must stay the last statement before COMMIT)."""
     out: list = []
-    group: list[tuple[_Shape, tuple]] = []
+    group: list[tuple[tuple, _Shape]] = []  # (statement, its shape)
     written: set[str] = set()
     names: set[str] = set()
 
     def close() -> None:
         if len(group) > 1:
-            key = tuple(f"{shape.ctes}{shape.main}" for shape, _ in group)
+            key = tuple(sql for (sql, _), _ in group)
             sql = _MERGED.get(key)
             if sql is None:
                 parts, offset = [], 0
-                for i, (shape, params) in enumerate(group):
+                for i, ((_, params), shape) in enumerate(group):
 
                     def shift(text: str, o: int = offset) -> str:
                         return _PARAM.sub(lambda m: f"${int(m.group(1)) + o}", text)
@@ -377,10 +384,9 @@ def merge_writes(statements: list) -> list:
                     )
                     offset += len(params)
                 sql = _MERGED[key] = "WITH " + ", ".join(parts[:-1]) + " " + parts[-1]
-            out.append((sql, tuple(v for _, params in group for v in params)))
-        elif group:
-            shape, params = group[0]
-            out.append((_unsplit(shape), params))
+            out.append((sql, tuple(v for (_, params), _ in group for v in params)))
+        else:
+            out.extend(statement for statement, _ in group)
         group.clear()
         written.clear()
         names.clear()
@@ -392,20 +398,13 @@ def merge_writes(statements: list) -> list:
             close()
             out.append(statement)
             continue
-        own = {name for name, _ in shape.ctes}
-        if shape.words & written or own & names:
+        if shape.words & written or shape.names & names:
             close()
-        group.append((shape, params))
+        group.append((statement, shape))
         written.update(shape.writes)
-        names.update(own)
+        names.update(shape.names)
     close()
     return out
-
-
-def _unsplit(shape: _Shape) -> str:
-    if not shape.ctes:
-        return shape.main
-    return "WITH " + ", ".join(f"{n} AS ({b})" for n, b in shape.ctes) + " " + shape.main
 
 
 def _send(cur, statements) -> None:
