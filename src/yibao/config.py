@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yibao.errors import ConfigError
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     region: str = "990100"
     log_sql: bool = False
+    # facade calls one server process runs at once; more wait their turn (see docs/performance.md)
+    facade_concurrency: int = Field(default=3, ge=1, le=256)
 
     def require_secrets(self) -> None:
         """Refuse the built-in secret outside demo/test mode (called by servers, not by every CLI command)."""
@@ -50,7 +52,12 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # one line naming the variable, not pydantic's report
+        first = exc.errors()[0]
+        name = "YIBAO_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
 
 
 def reset_settings() -> None:

@@ -57,6 +57,20 @@ def test_production_refuses_the_default_secret(monkeypatch, capsys):
     get_settings().require_secrets()  # a real secret is accepted
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [("YIBAO_FACADE_CONCURRENCY", "0", "greater than or equal to 1"), ("YIBAO_LOG_SQL", "maybe", "boolean")],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys, name, value, reason):
+    monkeypatch.setenv(name, value)
+    reset_settings()
+    with pytest.raises(ConfigError, match=f"^{name}: .*{reason}.*{value!r}"):
+        get_settings()
+    assert main(["serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert name in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def fuzz(app) -> list[str]:
     """schemathesis: generated requests against every documented operation; collect any 5xx."""
     import schemathesis

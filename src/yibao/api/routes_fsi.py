@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from yibao.api import fsi, fsi_handlers  # noqa: F401 - registers the transaction handlers
+from yibao.api import fsi_handlers  # noqa: F401 - registers the transaction handlers
+from yibao.api.facade_route import answer
 
 router = APIRouter(tags=["定点医药机构接口 (national facade)"])
 
@@ -17,6 +17,6 @@ router = APIRouter(tags=["定点医药机构接口 (national facade)"])
     response_description="The national reply envelope: infcode 0 / -1, err_msg, output.",
 )
 async def call_service(request: Request) -> Response:
-    body = await request.body()
-    reply = await run_in_threadpool(fsi.call_service, body, request.headers)
-    return Response(reply, media_type="application/json; charset=utf-8")
+    return Response(
+        await answer(await request.body(), request.headers), media_type="application/json; charset=utf-8"
+    )
