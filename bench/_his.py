@@ -191,12 +191,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, concurrency: int | None = None) -> subprocess.Popen:
+    """uvicorn with ``workers`` processes; ``concurrency``: facade calls in flight per process (None: the default)."""
     env = {
         **os.environ,
         "YIBAO_DATABASE_URL": url,
         "YIBAO_MODE": "test",
         "YIBAO_REGIONS_DIR": str(REPO / "regions"),
+        **({"YIBAO_FACADE_CONCURRENCY": str(concurrency)} if concurrency else {}),
     }
     proc = subprocess.Popen(
         [

@@ -3,7 +3,7 @@
 Starts uvicorn (the app factory) on a fresh database, runs C clients for D seconds, prints completed
 settlements per second and the p50/p99 latency of 2207. Server and load share the machine.
 
-    .venv/bin/python bench/api_load.py --db postgresql [--clients 32] [--duration 30] [--workers 2]
+    .venv/bin/python bench/api_load.py --db postgresql [--clients 32] [--duration 30] [--workers 2] [--concurrency 3]
     .venv/bin/python bench/api_load.py --db sqlite --workers 1
 """
 
@@ -27,6 +27,8 @@ from _his import (
     start_server,
 )
 
+from yibao.config import get_settings
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -35,11 +37,17 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--persons", type=int, default=5000)
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="facade calls in flight per worker (YIBAO_FACADE_CONCURRENCY)",
+    )
     args = ap.parse_args()
     url = fresh_database(args.db)
     build_world(url, args.persons)
     port = free_port()
-    server = start_server(url, port, args.workers)
+    server = start_server(url, port, args.workers, args.concurrency)
     try:
         asyncio.run(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
         cpu0, db0, own0 = server_cpu(server), database_cpu(url), time.process_time()
@@ -49,7 +57,8 @@ def main() -> None:
         kill_server(server)
         drop_database(url)
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores; server: uvicorn × {args.workers} on {args.db}; "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; server: uvicorn × {args.workers} on {args.db}, "
+        f"{args.concurrency or get_settings().facade_concurrency} facade calls in flight per worker; "
         f"{args.clients} HIS clients for {args.duration:.0f} s (2201 → 2204 ×10 lines → 2207)"
     )
     print(

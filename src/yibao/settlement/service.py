@@ -912,7 +912,11 @@ def reverse(
     flush_writes(session)  # the ORM statements below do not send the queued writes themselves
     if new_balance != balance:
         facts.set_account_balance(session, owner, new_balance)
-    session.execute(update(FeeLine).where(FeeLine.setl_id == setl_id).values(status="open", setl_id=None))
+    session.execute(
+        update(FeeLine)
+        .where(FeeLine.mdtrt_id == row.mdtrt_id, FeeLine.setl_id == setl_id)
+        .values(status="open", setl_id=None)
+    )
     visit = session.get(Visit, row.mdtrt_id)
     if visit.status == "settled":
         visit.status = (

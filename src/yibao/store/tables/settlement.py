@@ -48,10 +48,14 @@ class Visit(Base, Timestamps):
 
 
 class FeeLine(Base):
-    """费用明细: one billed item with the split computed at upload (2204/2301 result)."""
+    """费用明细: one billed item with the split computed at upload (2204/2301 result).
+
+    Settling a line sets ``status`` and ``setl_id``, neither of them indexed, and pages keep room for that
+    new version (fillfactor): PostgreSQL rewrites no index entry for it (a HOT update). Lines are found by
+    visit (``mdtrt_id``, the unique key's first column), also when looked up by their settlement."""
 
     __tablename__ = "fee_line"
-    __table_args__ = (UniqueConstraint("mdtrt_id", "feedetl_sn"), Index("ix_fee_line_setl", "setl_id"))
+    __table_args__ = (UniqueConstraint("mdtrt_id", "feedetl_sn"), {"postgresql_with": {"fillfactor": 85}})
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     mdtrt_id: Mapped[str] = mapped_column(ForeignKey("visit.mdtrt_id"))
     feedetl_sn: Mapped[str] = mapped_column(String(30))
