@@ -229,6 +229,41 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(engine):
         assert stored == ["x" * 151]
 
 
+def test_many_rows_are_stored_as_given_in_their_order(engine):
+    """The multi-row insert (one JSON parameter on PostgreSQL): quotes, backslashes and Chinese text, times to
+    the second, absent values as NULL, and ids in the order the lines were uploaded."""
+    world.build(engine)
+    mdtrt = ok("2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}})[
+        "data"
+    ]["mdtrt_id"]
+    odd = "A'B\"C\\D 药品"
+    lines = [
+        line("3", "A1", "10.00", mdtrt_id=mdtrt, medins_list_codg=odd, fee_ocur_time="2025-03-01 10:11:12"),
+        line("1", "A1", "2.50", 4, mdtrt_id=mdtrt),
+        line("2", "NOT-IN-CATALOGUE", "1.00", mdtrt_id=mdtrt, fee_ocur_time=None, chrg_bchno="B7"),
+    ]
+    ok("2204", {"feedetail": lines})
+    with unit_of_work(engine, write=False) as s:
+        stored = s.execute(
+            select(
+                FeeLine.feedetl_sn,
+                FeeLine.medins_list_codg,
+                FeeLine.fee_ocur_time,
+                FeeLine.chrg_bchno,
+                FeeLine.det_item_fee_sumamt,
+                FeeLine.chrgitm_lv,
+                FeeLine.pric_uplmt_amt,
+            )
+            .where(FeeLine.mdtrt_id == mdtrt)
+            .order_by(FeeLine.id)
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        ("3", odd, datetime(2025, 3, 1, 10, 11, 12), None, 1000, "01", None),
+        ("1", None, datetime(2025, 3, 1, 9, 0), None, 1000, "01", None),
+        ("2", None, None, "B7", 100, "03", None),
+    ]
+
+
 def test_merged_writes_check_foreign_keys_at_the_end_and_fail_whole(engine):
     """One statement of CTEs on PostgreSQL: a child row may precede its parent, the rows keep their order,
     and one failing write leaves none of the others (SQLite runs the writes one by one)."""
