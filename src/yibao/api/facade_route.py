@@ -8,10 +8,10 @@ application. FastAPI keeps its route of the same path, so the OpenAPI schema and
 describe it (and it answers the same way, should the app be mounted without this front).
 
 Both run the call on a thread, at most ``YIBAO_FACADE_CONCURRENCY`` at once per server process (default 3):
-the others wait their turn before touching the database. Two cores settle more per second with a few
-units of work in flight than with one per connected HIS: past that, every extra one only adds thread
-switches, GIL hand-offs and PostgreSQL backends contending for the same locks and CPU (measured in
-docs/performance.md, "Bounded concurrency").
+the others wait their turn before touching the database. On two cores a few units of work in flight
+finish each settlement with less CPU and a shorter tail than one per connected HIS: past a few, every extra
+one adds mostly thread switches, GIL hand-offs and PostgreSQL backends contending for the same rows and CPU
+(measured in docs/performance.md, "Third pass").
 """
 
 from __future__ import annotations
