@@ -1,7 +1,7 @@
 """fee_line: no index on setl_id, pages with room, so settling a line is a HOT update
 
 Settlement sets each line's ``status`` and ``setl_id``. With ``setl_id`` indexed, PostgreSQL wrote a new entry in
-all three of the table's indexes for every line settled; without it, and with a fifth of each page kept free, the
+all three of the table's indexes for every line settled; without it, and with 15 % of each page kept free, the
 new row version stays on its page and no index is touched (measured in docs/performance.md: PostgreSQL CPU per
 settlement −7 to −18 %, every settle-time update HOT). Lines are found through their visit, whose unique key
 (mdtrt_id, feedetl_sn) serves the reads by settlement too. The fillfactor applies to pages written from now on.
