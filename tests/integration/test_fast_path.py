@@ -14,7 +14,7 @@ from tests import world
 from tests.world import HOSP2, PHARMACY, RESIDENT, WORKER, line
 from yibao.api import exactjson
 from yibao.store import audit
-from yibao.store.db import Fast, unit_of_work
+from yibao.store.db import Fast, Work, facade_unit_of_work, unit_of_work
 from yibao.store.tables import AccumulatorYear, AuditLog, FeeLine, MessageLog, Settlement, Visit
 
 _n = iter(range(1, 10**9))
@@ -82,35 +82,36 @@ def test_presettlement_in_a_savepoint_leaves_no_row(engine):
     assert chain(engine).ok
 
 
-def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(engine):
+def _log_row(msgid: str) -> dict:
+    return {
+        "msgid": msgid,
+        "infno": "9001",
+        "fixmedins_code": HOSP2,
+        "request_digest": "x",
+        "infcode": 0,
+        "response": "{}",
+        "received_at": datetime(2025, 1, 1),
+    }
+
+
+_QUEUE_LOG = Fast(MessageLog.__table__.insert(), keys=tuple(_log_row("k")))
+
+
+# the facade's own unit of work (a Work without ORM session on PostgreSQL) must behave as a session's
+OPENERS = {"session": lambda engine: unit_of_work(engine), "facade": lambda engine: facade_unit_of_work()}
+
+
+@pytest.mark.parametrize("opener", OPENERS)
+def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(engine, opener):
     world.build(engine)
     rows = count(engine, AuditLog)
-    insert_log = Fast(
-        MessageLog.__table__.insert(),
-        keys=("msgid", "infno", "fixmedins_code", "request_digest", "infcode", "response", "received_at"),
-    )
-
-    def log(s, msgid):
-        insert_log.queue(
-            s,
-            {
-                "msgid": msgid,
-                "infno": "9001",
-                "fixmedins_code": HOSP2,
-                "request_digest": "x",
-                "infcode": 0,
-                "response": "{}",
-                "received_at": datetime(2025, 1, 1),
-            },
-        )
-
-    with unit_of_work(engine) as s:
+    with OPENERS[opener](engine) as s:
         audit.defer(s)
         audit.record(s, actor="t", action="kept", entity="e", entity_id="1")
-        log(s, "KEPT-1")
+        _QUEUE_LOG.queue(s, _log_row("KEPT-1"))
         savepoint = s.begin_nested()
         audit.record(s, actor="t", action="dropped", entity="e", entity_id="2")
-        log(s, "DROPPED-1")
+        _QUEUE_LOG.queue(s, _log_row("DROPPED-1"))
         savepoint.rollback()
         inner = s.begin_nested()
         audit.record(s, actor="t", action="released", entity="e", entity_id="3")
@@ -124,21 +125,43 @@ def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(
     assert chain(engine).ok
 
 
-def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine):
+@pytest.mark.parametrize("opener", OPENERS)
+def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine, opener):
     world.build(engine)
     rows = count(engine, AuditLog)
-    with unit_of_work(engine) as s:
+    with OPENERS[opener](engine) as s:
         audit.defer(s)
         audit.record(s, actor="t", action="plain", entity="e", entity_id="1", after={"名": "甲"})
     assert count(engine, AuditLog) == rows + 1 and chain(engine).ok
     try:
-        with unit_of_work(engine) as s:
+        with OPENERS[opener](engine) as s:
             audit.defer(s)
             audit.record(s, actor="t", action="failed", entity="e", entity_id="2")
             raise RuntimeError("boom")
     except RuntimeError:
         pass
     assert count(engine, AuditLog) == rows + 1
+
+
+def test_the_facade_work_commits_or_rolls_back_its_orm_changes_with_its_own(engine):
+    """A handler may use the ORM inside the facade's unit of work: it joins the same transaction."""
+    world.build(engine)
+    with facade_unit_of_work() as s:
+        assert (type(s) is Work) == (engine.dialect.name == "postgresql")
+        _QUEUE_LOG.queue(s, _log_row("W-FAST-1"))
+        s.add(MessageLog(**_log_row("W-ORM-1")))
+        savepoint = s.begin_nested()
+        s.add(MessageLog(**_log_row("W-ORM-DROPPED")))
+        savepoint.rollback()
+        _QUEUE_LOG.queue(s, _log_row("W-FAST-2"))
+    with pytest.raises(RuntimeError), facade_unit_of_work() as s:
+        _QUEUE_LOG.queue(s, _log_row("W-FAST-FAILED"))
+        s.add(MessageLog(**_log_row("W-ORM-FAILED")))
+        s.flush()
+        raise RuntimeError("boom")
+    with unit_of_work(engine, write=False) as s:
+        msgids = set(s.scalars(select(MessageLog.msgid).where(MessageLog.msgid.like("W-%"))))
+    assert msgids == {"W-FAST-1", "W-ORM-1", "W-FAST-2"}
 
 
 @pytest.mark.pg

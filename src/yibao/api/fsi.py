@@ -26,7 +26,7 @@ from yibao.api.fields import Node
 from yibao.errors import YibaoError
 from yibao.settlement.service import Context
 from yibao.store import audit
-from yibao.store.db import Fast, unit_of_work
+from yibao.store.db import Fast, facade_unit_of_work, unit_of_work
 from yibao.store.tables import ApiClient, Institution, MessageLog
 
 log = logging.getLogger("yibao.fsi")
@@ -194,7 +194,7 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
     for attempt in range(attempts):
         ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
         try:
-            with unit_of_work() as s:
+            with facade_unit_of_work() as s:
                 audit.defer(s)  # audit rows go last, with the commit: the chain's head is locked briefly
                 auth = _authenticate(s, creds, envelope, body, ctx)
                 stored = _check_stored(msgid, dg, auth.request_digest, auth.response)

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, literal_column, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from yibao.store.db import positional, send_and_commit
+from yibao.store.db import BEFORE_COMMIT, positional, send_and_commit
 from yibao.store.tables import AuditHead, AuditLog
 
 GENESIS = "0" * 64
@@ -243,6 +243,9 @@ def _append_pending(session: Session) -> None:
     if session.info.get(_PENDING) and session.get_nested_transaction() is None:
         for entry in _take_pending(session):
             _append(session, entry)
+
+
+BEFORE_COMMIT.append(_append_pending)
 
 
 @dataclass
