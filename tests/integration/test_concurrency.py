@@ -135,3 +135,65 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
     assert _deadlocks(engine) == before
     with unit_of_work(engine, write=False) as s:
         assert check_ledger(s).ok
+
+
+@pytest.mark.pg
+def test_reading_the_settlement_state_locks_the_paying_account(engine):
+    """The accumulators, identities and the paying account's balance come in one statement; the account's
+    row must still be locked by it, or two settlements paying from one account could both spend it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are a PostgreSQL property; SQLite serialises all writers")
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from tests.world import WORKER
+    from yibao.settlement import service
+
+    world.build(engine)
+    with unit_of_work(engine) as s:
+        *_, balance = service._person_state(s, RESIDENT, 2025, "390", WORKER)
+        assert balance is not None and balance > 0
+        with engine.connect() as other, pytest.raises(OperationalError, match="lock"):
+            other.execute(
+                text("SELECT 1 FROM personal_account WHERE psn_no = :p FOR UPDATE NOWAIT"), {"p": WORKER}
+            )
+    with unit_of_work(engine) as s:
+        assert service._person_state(s, RESIDENT, 2025, "390", RESIDENT)[-1] is None  # 居民: no account
+
+
+@pytest.mark.pg
+def test_two_uploads_of_one_serial_number_at_once_one_is_refused(engine):
+    """The second upload may have read its visit before the first committed its lines: the unique key
+    catches the duplicate, the facade retries the call, and the retry refuses it by name."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-lock concurrency is a PostgreSQL property; SQLite serialises all writers")
+    from sqlalchemy import func
+
+    from yibao.store.tables import FeeLine
+
+    world.build(engine)
+    for k in range(4):
+        r = call(
+            "2201",
+            {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}},
+            f"D{k}-2201",
+        )
+        mdtrt = r["output"]["data"]["mdtrt_id"]
+        barrier, replies = threading.Barrier(2), []
+
+        def upload(tag: str, mdtrt: str, barrier: threading.Barrier, replies: list) -> None:
+            barrier.wait(timeout=30)
+            replies.append(call("2204", {"feedetail": [line("1", "A1", "10.00", mdtrt_id=mdtrt)]}, tag))
+
+        threads = [
+            threading.Thread(target=upload, args=(f"D{k}-2204-{n}", mdtrt, barrier, replies))
+            for n in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(r["infcode"] for r in replies) == [-1, 0], replies
+        assert "费用明细流水号 1 重复" in next(r["err_msg"] for r in replies if r["infcode"] == -1)
+        with unit_of_work(engine, write=False) as s:
+            assert s.scalar(select(func.count()).where(FeeLine.mdtrt_id == mdtrt)) == 1

@@ -27,6 +27,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    exists,
     insert,
     literal_column,
     null,
@@ -219,6 +220,15 @@ _VISIT = {
     False: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))),
     True: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id")).with_for_update()),
 }
+# a fee upload's visit, locked, and whether it has lines yet: most visits get one upload, which then needs no
+# read of the serial numbers already taken. (A line committed by a concurrent upload after this statement's
+# snapshot is caught by the unique key on (mdtrt_id, feedetl_sn); the facade retries the call, and the retry
+# reads the serial numbers.)
+_VISIT_FOR_UPLOAD = Fast(
+    select(*_VISIT_COLS, exists().where(_FEE.c.mdtrt_id == _VIS.c.mdtrt_id).label("has_lines"))
+    .where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))
+    .with_for_update()
+)
 _OPEN_ADMISSION = select(_VIS.c.mdtrt_id).where(
     _VIS.c.psn_no == bindparam("psn_no"),
     _VIS.c.med_type.like(INPATIENT_PREFIX + "%"),
@@ -319,10 +329,12 @@ _PRIOR_DEDUCTIBLES = Fast(
     )
     .order_by(_SETL.c.setl_time, _SETL.c.setl_id)  # the first opened the admission
 )
-_LOCK_ACCOUNT = Fast(select(_ACCT.c.balance).where(_ACCT.c.psn_no == bindparam("psn_no")).with_for_update())
-# identities, approved chronic registrations, 惠民保 years and the year's accumulators: one round trip
-# (kind, code, begin, end, number)
+# identities, approved chronic registrations, 惠民保 years, the year's accumulators and the balance of the
+# account that pays (its row locked: FOR UPDATE in the WITH), in one round trip: (kind, code, begin, end, number)
 _NO_CODE, _NO_DATE, _NO_NUMBER = cast(null(), String), cast(null(), Date), cast(null(), BigInteger)
+_OWNER_ACCOUNT = (
+    select(_ACCT.c.balance).where(_ACCT.c.psn_no == bindparam("owner")).with_for_update().cte("owner_account")
+)
 _PERSON_STATE = Fast(
     union_all(
         select(
@@ -347,6 +359,7 @@ _PERSON_STATE = Fast(
             _ACC.c.year == bindparam("year"),
             _ACC.c.insutype == bindparam("insutype"),
         ),
+        select(literal_column("'b'"), _NO_CODE, _NO_DATE, _NO_DATE, _OWNER_ACCOUNT.c.balance),
     )
 )
 _SET_BALANCE = Fast(
@@ -390,9 +403,11 @@ def _institution(session: Session, ctx: Context) -> SimpleNamespace:
     return inst
 
 
-def _visit(session: Session, ctx: Context, mdtrt_id: str, *, lock: bool = False) -> SimpleNamespace:
+def _visit(
+    session: Session, ctx: Context, mdtrt_id: str, *, lock: bool = False, statement: Fast | None = None
+) -> SimpleNamespace:
     """:func:`own_visit` as a plain record (no ORM object): the hot path's read."""
-    row = _VISIT[lock].first(session, {"mdtrt_id": mdtrt_id})
+    row = (statement or _VISIT[lock]).first(session, {"mdtrt_id": mdtrt_id})
     if row is None or row.fixmedins_code != ctx.fixmedins_code:  # another institution's visit does not exist
         raise NotFound(f"mdtrt_id: 就诊不存在 {mdtrt_id}")
     return SimpleNamespace(**row._asdict())
@@ -567,7 +582,7 @@ def _fee(item, f: FeeInput) -> Fee:
 
 def visit_for_upload(session: Session, ctx: Context, mdtrt_id: str) -> SimpleNamespace:
     """The caller's visit, locked for a fee upload (:func:`upload_fees` may be given it)."""
-    return _visit(session, ctx, mdtrt_id, lock=True)
+    return _visit(session, ctx, mdtrt_id, statement=_VISIT_FOR_UPLOAD)
 
 
 def upload_fees(
@@ -583,12 +598,16 @@ def upload_fees(
     Returns the stored lines (column → value). ``visit`` is the visit already locked by
     :func:`visit_for_upload` in this unit of work, if the caller has it."""
     if visit is None:
-        visit = _visit(session, ctx, mdtrt_id, lock=True)
+        visit = _visit(session, ctx, mdtrt_id, statement=_VISIT_FOR_UPLOAD)
     if visit.status not in ("open", "admitted", "discharged"):
         raise SettlementError(f"mdtrt_id: 就诊状态为 {visit.status}，不能上传费用")
     if not lines:
         raise InputError("feedetail: 没有费用明细")
-    existing = {r.feedetl_sn for r in _FEE_SNS.rows(session, {"mdtrt_id": mdtrt_id})}
+    existing = (
+        {r.feedetl_sn for r in _FEE_SNS.rows(session, {"mdtrt_id": mdtrt_id})}
+        if getattr(visit, "has_lines", True)
+        else set()
+    )
     seen: set[str] = set()
     for f in lines:
         if f.feedetl_sn in existing or f.feedetl_sn in seen:
@@ -694,12 +713,15 @@ class SettleOutcome:
     enrollment: Enrollment | None = None  # the enrollment the settlement applied (pre-settlements)
 
 
-def _person_state(session: Session, psn_no: str, year: int, insutype: str):
-    """Identities, approved chronic registrations, 惠民保 years and the (year, insutype) accumulators."""
-    ids, chronic, years, accum = [], [], set(), {}
-    rows = _PERSON_STATE.rows(session, {"psn_no": psn_no, "year": year, "insutype": insutype})
+def _person_state(session: Session, psn_no: str, year: int, insutype: str, owner: str):
+    """Identities, approved chronic registrations, 惠民保 years, the (year, insutype) accumulators, and the
+    balance of ``owner``'s personal account, locked (None: no account)."""
+    ids, chronic, years, accum, balance = [], [], set(), {}, None
+    rows = _PERSON_STATE.rows(session, {"psn_no": psn_no, "year": year, "insutype": insutype, "owner": owner})
     for kind, code, begn, end, n in rows:
-        if kind == "i":
+        if kind == "b":
+            balance = int(n)
+        elif kind == "i":
             ids.append(Dated(code, begn, end))
         elif kind == "c":
             chronic.append(Dated(code, begn, end))
@@ -707,7 +729,7 @@ def _person_state(session: Session, psn_no: str, year: int, insutype: str):
             years.add(int(n))
         elif n:
             accum[code] = int(n)
-    return ids, chronic, years, accum
+    return ids, chronic, years, accum, balance
 
 
 def settle(
@@ -763,13 +785,14 @@ def settle(
         owner = mutual_aid_owner(session, psn_no, day)
         if owner is None:
             raise SettlementError("acct_used_flag: 未绑定共济账户 (no family mutual-aid binding)")
+    facts.check_alive(who_row, day)
     # the owner's account row is locked, never the owner: two persons paying from each other's account at
     # once would each hold their own person row and wait for the other's (a deadlock, one of them retried)
-    account = _LOCK_ACCOUNT.first(session, {"psn_no": owner})
-    facts.check_alive(who_row, day)
-    ids, chronic, years, accum = _person_state(session, psn_no, day.year, visit.insutype)
+    ids, chronic, years, accum, account_balance = _person_state(
+        session, psn_no, day.year, visit.insutype, owner
+    )
     who = PersonFacts(
-        enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=account is not None
+        enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=account_balance is not None
     )
     request = VisitRequest(
         med_type=visit.med_type,
@@ -782,7 +805,7 @@ def settle(
         adm_dedc_used=sum(r.act_pay_dedc for r in prior),
         adm_dedc=prior[0].adm_dedc if prior else None,  # None (settled before 0004): derived
     )
-    balance = account.balance if account is not None else 0
+    balance = account_balance or 0
     settled, new_accum, new_balance = online.settle(bundle, who, request, accum, balance)
     if pre:
         return SettleOutcome(settled, None, visit, person=who_row, enrollment=enrollment)
