@@ -14,6 +14,7 @@ kinds mix freely in one unit of work (queued writes are sent before any ORM flus
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -28,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    func,
     insert,
     literal_column,
     null,
@@ -220,6 +222,28 @@ _VISIT = {
     False: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))),
     True: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id")).with_for_update()),
 }
+
+
+# a settlement's visit, locked, with the enrollments in its insurance type begun by its day (latest first; one
+# row of NULLs when there is none): one round trip where two were
+def _visit_and_enrollments(day_of_visit):
+    enrollment = and_(
+        _ENR.c.psn_no == _VIS.c.psn_no, _ENR.c.insutype == _VIS.c.insutype, _ENR.c.begndate <= day_of_visit
+    )
+    return (
+        select(*_VISIT_COLS, *(c.label(f"enr_{c.name}") for c in _ENR_COLS))
+        .select_from(_VIS.outerjoin(_ENR, enrollment))
+        .where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))
+        .order_by(_ENR.c.begndate.desc())
+        .with_for_update(of=_VIS)
+    )
+
+
+_VISIT_TO_SETTLE = Fast(
+    _visit_and_enrollments(func.date(_VIS.c.begntime)),  # SQLite keeps times as ISO text
+    pg=_visit_and_enrollments(cast(_VIS.c.begntime, Date)),
+)
+EnrollmentRow = namedtuple("EnrollmentRow", [c.name for c in _ENR_COLS])
 # a fee upload's visit, locked, and whether it has lines yet: most visits get one upload, which then needs no
 # read of the serial numbers already taken. (A line committed by a concurrent upload after this statement's
 # snapshot is caught by the unique key on (mdtrt_id, feedetl_sn); the facade retries the call, and the retry
@@ -750,7 +774,10 @@ def settle(
     who_row = _LOCK_PERSON.first(session, {"psn_no": psn_no})
     if who_row is None:
         raise NotFound(f"psn_no: 人员不存在 {psn_no}")
-    visit = _visit(session, ctx, mdtrt_id, lock=True)
+    rows = _VISIT_TO_SETTLE.rows(session, {"mdtrt_id": mdtrt_id})
+    if not rows or rows[0].fixmedins_code != ctx.fixmedins_code:  # another institution's visit does not exist
+        raise NotFound(f"mdtrt_id: 就诊不存在 {mdtrt_id}")
+    visit = SimpleNamespace(**{c.name: getattr(rows[0], c.name) for c in _VISIT_COLS})
     if visit.psn_no != psn_no:
         raise InputError(f"psn_no: 就诊 {mdtrt_id} 不属于人员 {psn_no}")
     if insutype and insutype != visit.insutype:
@@ -772,7 +799,12 @@ def settle(
     if medfee_sumamt is not None and medfee_sumamt != total:
         raise InputError(f"medfee_sumamt: {fmt_fen(medfee_sumamt)} 与费用明细合计 {fmt_fen(total)} 不符")
     day = visit.begntime.date()
-    enrollment = _enrollment(session, psn_no, visit.insutype, day, check_person=False)
+    enrollments = [
+        EnrollmentRow(*(getattr(r, f"enr_{name}") for name in EnrollmentRow._fields))
+        for r in rows
+        if r.enr_id is not None
+    ]
+    enrollment = facts.choose_enrollment(enrollments, psn_no, visit.insutype, day)
     bundle = get_bundle(enrollment.insuplc_admdvs)
     # a continuation (after a 中途结算): what the admission's deductible was and how much of it is used
     prior = (
