@@ -195,18 +195,6 @@ _PERSON_ENROLLMENTS = {
     )
     for by_insutype in (True, False)
 }
-_ENROLLMENTS = {
-    by_insutype: Fast(
-        select(*_ENR_COLS)
-        .where(
-            _ENR.c.psn_no == bindparam("psn_no"),
-            _ENR.c.begndate <= bindparam("day"),
-            *((_ENR.c.insutype == bindparam("insutype"),) if by_insutype else ()),
-        )
-        .order_by(_ENR.c.begndate.desc())
-    )
-    for by_insutype in (True, False)
-}
 _VISIT_COLS = (
     _VIS.c.mdtrt_id,
     _VIS.c.psn_no,
@@ -218,10 +206,6 @@ _VISIT_COLS = (
     _VIS.c.status,
     _VIS.c.opsp_dise_code,
 )
-_VISIT = {
-    False: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))),
-    True: Fast(select(*_VISIT_COLS).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id")).with_for_update()),
-}
 
 
 # a settlement's visit, locked, with the enrollments in its insurance type begun by its day (latest first; one
@@ -427,29 +411,21 @@ def _institution(session: Session, ctx: Context) -> SimpleNamespace:
     return inst
 
 
-def _visit(
-    session: Session, ctx: Context, mdtrt_id: str, *, lock: bool = False, statement: Fast | None = None
-) -> SimpleNamespace:
-    """:func:`own_visit` as a plain record (no ORM object): the hot path's read."""
-    row = (statement or _VISIT[lock]).first(session, {"mdtrt_id": mdtrt_id})
+def _check_own(row, ctx: Context, mdtrt_id: str) -> None:
+    """:func:`own_visit`'s refusal for a visit read as a plain row (the hot path reads no ORM object)."""
     if row is None or row.fixmedins_code != ctx.fixmedins_code:  # another institution's visit does not exist
         raise NotFound(f"mdtrt_id: 就诊不存在 {mdtrt_id}")
-    return SimpleNamespace(**row._asdict())
 
 
-def _enrollment(session: Session, psn_no: str, insutype: str | None, day: date, *, check_person: bool):
-    """:func:`facts.enrollment_on` in one round trip, optionally also refusing an unknown person first."""
+def _enrollment(session: Session, psn_no: str, insutype: str | None, day: date):
+    """:func:`facts.enrollment_on` in one round trip, refusing an unknown person first."""
     params = {"psn_no": psn_no, "day": day}
     if insutype:
         params["insutype"] = insutype
-    if check_person:
-        rows = _PERSON_ENROLLMENTS[bool(insutype)].rows(session, params)
-        if not rows:
-            raise NotFound(f"psn_no: 人员不存在 {psn_no}")
-        rows = [r for r in rows if r.id is not None]
-    else:
-        rows = _ENROLLMENTS[bool(insutype)].rows(session, params)
-    return facts.choose_enrollment(rows, psn_no, insutype, day)
+    rows = _PERSON_ENROLLMENTS[bool(insutype)].rows(session, params)
+    if not rows:
+        raise NotFound(f"psn_no: 人员不存在 {psn_no}")
+    return facts.choose_enrollment([r for r in rows if r.id is not None], psn_no, insutype, day)
 
 
 # --- visits ------------------------------------------------------------------------------------------
@@ -468,7 +444,7 @@ def register_visit(
 ) -> SimpleNamespace:
     """2201 挂号 / 2401 入院: open a visit for an enrolled person at the caller's institution."""
     inst = _institution(session, ctx)
-    _enrollment(session, psn_no, insutype, begntime.date(), check_person=True)
+    _enrollment(session, psn_no, insutype, begntime.date())
     if inpatient:
         open_adm = session.connection().execute(_OPEN_ADMISSION, {"psn_no": psn_no}).scalar()
         if open_adm:
@@ -606,7 +582,9 @@ def _fee(item, f: FeeInput) -> Fee:
 
 def visit_for_upload(session: Session, ctx: Context, mdtrt_id: str) -> SimpleNamespace:
     """The caller's visit, locked for a fee upload (:func:`upload_fees` may be given it)."""
-    return _visit(session, ctx, mdtrt_id, statement=_VISIT_FOR_UPLOAD)
+    row = _VISIT_FOR_UPLOAD.first(session, {"mdtrt_id": mdtrt_id})
+    _check_own(row, ctx, mdtrt_id)
+    return SimpleNamespace(**row._asdict())
 
 
 def upload_fees(
@@ -622,7 +600,7 @@ def upload_fees(
     Returns the stored lines (column → value). ``visit`` is the visit already locked by
     :func:`visit_for_upload` in this unit of work, if the caller has it."""
     if visit is None:
-        visit = _visit(session, ctx, mdtrt_id, statement=_VISIT_FOR_UPLOAD)
+        visit = visit_for_upload(session, ctx, mdtrt_id)
     if visit.status not in ("open", "admitted", "discharged"):
         raise SettlementError(f"mdtrt_id: 就诊状态为 {visit.status}，不能上传费用")
     if not lines:
@@ -775,8 +753,7 @@ def settle(
     if who_row is None:
         raise NotFound(f"psn_no: 人员不存在 {psn_no}")
     rows = _VISIT_TO_SETTLE.rows(session, {"mdtrt_id": mdtrt_id})
-    if not rows or rows[0].fixmedins_code != ctx.fixmedins_code:  # another institution's visit does not exist
-        raise NotFound(f"mdtrt_id: 就诊不存在 {mdtrt_id}")
+    _check_own(rows[0] if rows else None, ctx, mdtrt_id)
     visit = SimpleNamespace(**{c.name: getattr(rows[0], c.name) for c in _VISIT_COLS})
     if visit.psn_no != psn_no:
         raise InputError(f"psn_no: 就诊 {mdtrt_id} 不属于人员 {psn_no}")
