@@ -223,7 +223,9 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
             raise
         except YibaoError as exc:
             return _store_refusal(envelope, dg, exc.message)
-        except IntegrityError:  # the same msgid committed concurrently: answer with its reply
+        # a unique key taken by a concurrent call: the same msgid (answer with its reply) or, say, the serial
+        # number of a fee line uploaded at the same moment (retry: the next attempt sees it and refuses by name)
+        except IntegrityError:
             with unit_of_work(write=False) as s:
                 stored = _stored(s, msgid, dg)
             if stored is not None:

@@ -372,8 +372,6 @@ def _cursor(session: Session):
         return cached[1], cached[2]
     conn = session.connection()
     cur = cached[2] if cached is not None and cached[1] is conn else None
-    if cur is None and type(session) is Work and session.raw is not None and conn is session._conn:
-        cur = session.raw  # (the Work's own cursor, once its ORM session exists)
     if cur is None:
         cur = _raw_cursor(conn)
     session.info[_RAW] = (session.get_nested_transaction() or session.get_transaction(), conn, cur)
