@@ -350,6 +350,8 @@ def test_register_an_employer_through_the_form(page, server):
     pg.get_by_role("button", name="保存单位").click()
     pg.get_by_text(re.compile(r"已登记单位 测试登记单位，单位编号 \S+")).wait_for(timeout=10_000)
     pg.get_by_role("button", name="保存单位").click()
-    pg.get_by_text("已登记").first.wait_for(timeout=10_000)
-    assert pg.get_by_text(re.compile(r"未保存：统一社会信用代码 .* 已登记")).is_visible()
+    # (wait for the refusal itself: "已登记" alone also matches the success message already on the page)
+    refused = pg.get_by_text(re.compile(r"未保存：统一社会信用代码 .* 已登记"))
+    refused.wait_for(timeout=10_000)
+    assert refused.is_visible()
     assert _db_count(env, "select count(*) from employer where uscc = :c", c=code) == 1
