@@ -41,6 +41,11 @@ def outpatient(
     return r["output"]["setlinfo"]
 
 
+def only_on_postgresql(engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-lock concurrency is a PostgreSQL property; SQLite serialises all writers")
+
+
 def worker(n: int, errors: list) -> None:
     try:
         for k in range(PER_THREAD):
@@ -51,8 +56,7 @@ def worker(n: int, errors: list) -> None:
 
 @pytest.mark.pg
 def test_concurrent_settlements_for_one_person(engine):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row-lock concurrency is a PostgreSQL property; SQLite serialises all writers")
+    only_on_postgresql(engine)
     world.build(engine)
     errors: list = []
     threads = [threading.Thread(target=worker, args=(n, errors)) for n in range(THREADS)]
@@ -94,8 +98,7 @@ def _deadlocks(engine) -> int:
 def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engine):
     """共济 both ways (spouses who are both employees): each settlement locks its patient and the other's
     account. Locking the account owner's person row as well made the two wait for each other."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row-lock concurrency is a PostgreSQL property; SQLite serialises all writers")
+    only_on_postgresql(engine)
     from datetime import date
 
     from tests.world import RETIREE, WORKER
@@ -141,8 +144,7 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
 def test_reading_the_settlement_state_locks_the_paying_account(engine):
     """The accumulators, identities and the paying account's balance come in one statement; the account's
     row must still be locked by it, or two settlements paying from one account could both spend it."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row locks are a PostgreSQL property; SQLite serialises all writers")
+    only_on_postgresql(engine)
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
@@ -165,8 +167,7 @@ def test_reading_the_settlement_state_locks_the_paying_account(engine):
 def test_two_uploads_of_one_serial_number_at_once_one_is_refused(engine):
     """The second upload may have read its visit before the first committed its lines: the unique key
     catches the duplicate, the facade retries the call, and the retry refuses it by name."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row-lock concurrency is a PostgreSQL property; SQLite serialises all writers")
+    only_on_postgresql(engine)
     from sqlalchemy import func
 
     from yibao.store.tables import FeeLine

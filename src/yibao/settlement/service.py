@@ -208,6 +208,9 @@ _VISIT_COLS = (
 )
 
 
+_ENR_LABELS = tuple(f"enr_{c.name}" for c in _ENR_COLS)  # the enrollment's columns beside the visit's
+
+
 # a settlement's visit, locked, with the enrollments in its insurance type begun by its day (latest first; one
 # row of NULLs when there is none): one round trip where two were
 def _visit_and_enrollments(day_of_visit):
@@ -215,7 +218,7 @@ def _visit_and_enrollments(day_of_visit):
         _ENR.c.psn_no == _VIS.c.psn_no, _ENR.c.insutype == _VIS.c.insutype, _ENR.c.begndate <= day_of_visit
     )
     return (
-        select(*_VISIT_COLS, *(c.label(f"enr_{c.name}") for c in _ENR_COLS))
+        select(*_VISIT_COLS, *(c.label(label) for c, label in zip(_ENR_COLS, _ENR_LABELS, strict=True)))
         .select_from(_VIS.outerjoin(_ENR, enrollment))
         .where(_VIS.c.mdtrt_id == bindparam("mdtrt_id"))
         .order_by(_ENR.c.begndate.desc())
@@ -777,9 +780,7 @@ def settle(
         raise InputError(f"medfee_sumamt: {fmt_fen(medfee_sumamt)} 与费用明细合计 {fmt_fen(total)} 不符")
     day = visit.begntime.date()
     enrollments = [
-        EnrollmentRow(*(getattr(r, f"enr_{name}") for name in EnrollmentRow._fields))
-        for r in rows
-        if r.enr_id is not None
+        EnrollmentRow(*(getattr(r, label) for label in _ENR_LABELS)) for r in rows if r.enr_id is not None
     ]
     enrollment = facts.choose_enrollment(enrollments, psn_no, visit.insutype, day)
     bundle = get_bundle(enrollment.insuplc_admdvs)
