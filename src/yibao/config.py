@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     region: str = "990100"
     log_sql: bool = False
     # facade calls one server process runs at once; more wait their turn (see docs/performance.md)
-    facade_concurrency: int = Field(default=3, ge=1, le=256)
+    facade_concurrency: int = Field(default=3, ge=1, le=32)  # ≤ the pool: calls on one loop share it
 
     def require_secrets(self) -> None:
         """Refuse the built-in secret outside demo/test mode (called by servers, not by every CLI command)."""

@@ -1,16 +1,19 @@
-"""16 threads settle for one person at once through the facade: caps hold, nothing is lost or doubled."""
+"""16 threads (or 16 greenlets on one loop) settle for one person at once through the facade: caps hold,
+nothing is lost or doubled."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests import world
 from tests.world import RESIDENT, line
-from yibao.store.db import unit_of_work
+from yibao.store import cooperative
+from yibao.store.db import get_engine, unit_of_work
 from yibao.store.tables import Accumulator, Settlement
 
 THREADS, PER_THREAD = 16, 3
@@ -54,16 +57,42 @@ def worker(n: int, errors: list) -> None:
         errors.append(exc)
 
 
-@pytest.mark.pg
-def test_concurrent_settlements_for_one_person(engine):
-    only_on_postgresql(engine)
-    world.build(engine)
-    errors: list = []
-    threads = [threading.Thread(target=worker, args=(n, errors)) for n in range(THREADS)]
+def _run_on_threads(work) -> None:
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def _run_as_greenlets(work) -> None:
+    """Every worker as a facade greenlet on one event loop (as the server runs them on PostgreSQL): a call
+    waiting for the person's row lock must yield to the loop, or the holder never gets to commit."""
+
+    async def main() -> None:
+        await asyncio.gather(*(cooperative.run(work, n) for n in range(THREADS)))
+
+    # a regression would block the loop in a lock wait for good: cancel the waits, so the test fails instead
+    watchdog = threading.Timer(60, _cancel_lock_waits)
+    watchdog.start()
+    try:
+        asyncio.run(main())
+    finally:
+        watchdog.cancel()
+
+
+def _cancel_lock_waits() -> None:
+    with get_engine().connect() as c:
+        c.execute(text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("run", [_run_on_threads, _run_as_greenlets], ids=["threads", "greenlets"])
+def test_concurrent_settlements_for_one_person(engine, run):
+    only_on_postgresql(engine)
+    world.build(engine)
+    errors: list = []
+    run(lambda n: worker(n, errors))
     assert not errors, errors[:3]
     with unit_of_work(engine, write=False) as s:
         settlements = s.scalars(select(Settlement)).all()

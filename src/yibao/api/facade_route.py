@@ -7,11 +7,13 @@ about as much CPU per call as the settlement kernel itself. This route reads the
 application. FastAPI keeps its route of the same path, so the OpenAPI schema and ``/docs`` still
 describe it (and it answers the same way, should the app be mounted without this front).
 
-Both run the call on a thread, at most ``YIBAO_FACADE_CONCURRENCY`` at once per server process (default 3):
-the others wait their turn before touching the database. On two cores a few units of work in flight
-finish each settlement with less CPU and a shorter tail than one per connected HIS: past a few, every extra
-one adds mostly thread switches, GIL hand-offs and PostgreSQL backends contending for the same rows and CPU
-(measured in docs/performance.md, "Third pass").
+At most ``YIBAO_FACADE_CONCURRENCY`` calls run at once per server process (default 3): the others wait their
+turn before touching the database. On two cores a few units of work in flight finish each settlement with
+less CPU and a shorter tail than one per connected HIS: past a few, every extra one adds mostly switches and
+PostgreSQL backends contending for the same rows and CPU (measured in docs/performance.md, "Third pass").
+On PostgreSQL a call runs as a greenlet on the event loop, yielding at each database wait
+(:mod:`yibao.store.cooperative`): no hand-off to a thread and back ("Fifth pass"). On SQLite it runs on a
+thread.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from starlette.datastructures import Headers
 
 from yibao.api import exactjson, fsi
 from yibao.config import get_settings
+from yibao.store import cooperative
+from yibao.store.db import get_engine
 
 PATH = "/fsi/api/callService"
 MAX_BODY = 16 * 1024 * 1024  # an envelope with thousands of fee lines is a few MB
@@ -81,8 +85,12 @@ def _limiter() -> CapacityLimiter:
 
 
 async def answer(body: bytes, headers) -> bytes:
-    """The reply to one envelope. On a thread: the unit of work blocks on the database, the event loop
-    must not; and under the process's bound, so a crowd of HIS connections queues here, not in the database."""
+    """The reply to one envelope, under the process's bound (a crowd of HIS connections queues here, not in
+    the database). On PostgreSQL the call runs as a greenlet on this loop, its database waits handed to the
+    loop (:mod:`yibao.store.cooperative`); elsewhere on a thread, since its unit of work blocks (SQLite)."""
+    if cooperative.enabled(get_engine()):
+        async with _limiter():
+            return await cooperative.run(fsi.call_service, body, headers)
     return await anyio.to_thread.run_sync(fsi.call_service, body, headers, limiter=_limiter())
 
 

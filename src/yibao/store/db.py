@@ -72,8 +72,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         # No pre-ping (it costs a round trip per transaction); callers that must survive a database restart
         # retry their unit of work on OperationalError, as the facade does. The pool holds one connection per
-        # busy request thread (the facade runs each call on a thread of the server's pool).
-        return create_engine(url, echo=echo, pool_size=16, max_overflow=24, pool_recycle=3600)
+        # busy request thread and facade call in flight (YIBAO_FACADE_CONCURRENCY, far below its size).
+        from yibao.store import cooperative
+
+        engine = create_engine(url, echo=echo, pool_size=16, max_overflow=24, pool_recycle=3600)
+        # its connections' waits yield to the event loop inside a facade call's greenlet (and block elsewhere)
+        event.listen(engine, "do_connect", cooperative.connect)
+        return engine
     raise ConfigError(
         f"YIBAO_DATABASE_URL: 不支持的数据库 {parsed.get_backend_name()!r} (sqlite or postgresql)"
     )
