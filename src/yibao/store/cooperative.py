@@ -27,6 +27,8 @@ import greenlet
 import psycopg
 from psycopg import waiting
 
+from yibao.store import wire
+
 T = TypeVar("T")
 
 _READ, _WRITE = waiting.WAIT_R, waiting.WAIT_W
@@ -42,7 +44,17 @@ class _Waiting(tuple):
 
 class CooperativeConnection(psycopg.Connection):
     """A psycopg connection whose waits yield to the event loop inside a facade greenlet (the engine's
-    connections on PostgreSQL: ``yibao.store.db.make_engine``)."""
+    connections on PostgreSQL: ``yibao.store.db.make_engine``), with the registry of the statements
+    :mod:`yibao.store.wire` prepared on it."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.wire = wire.Registry(self)
+
+    def _deallocate(self, name):
+        if name is None:  # psycopg's DEALLOCATE ALL (after a rollback) takes ours with it
+            self.wire.forget()
+        return super()._deallocate(name)
 
     def wait(self, gen, interval: float = 0.1, timeout: float | None = None):
         current = greenlet.getcurrent()

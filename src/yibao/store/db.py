@@ -2,9 +2,9 @@
 
 The only thing that changes between the two is ``YIBAO_DATABASE_URL``.
 
-:class:`Fast` statements are the facade's hot path: on PostgreSQL they run on the unit of work's own
-psycopg cursor, and writes whose results nobody reads are queued until the next round trip (at the
-latest the unit of work's end, with the audit rows and the COMMIT: :func:`send_and_commit`).
+:class:`Fast` statements are the facade's hot path: on PostgreSQL they go straight over the unit of work's
+psycopg connection (:mod:`yibao.store.wire`), and writes whose results nobody reads are queued until the next
+round trip (at the latest the unit of work's end, with the audit rows and the COMMIT: :func:`send_and_commit`).
 """
 
 from __future__ import annotations
@@ -153,8 +153,8 @@ class Work:
     """A facade call's unit of work on PostgreSQL without an ORM session unless one is needed (工作单元).
 
     Opening, committing and closing a :class:`Session` costs about as much client CPU as two statements, and
-    the hot transactions (2201 / 2204 / 2207) never use the ORM: their :class:`Fast` statements run on this
-    connection's psycopg cursor. Anything else a handler asks of it (``add``, ``execute``, ``begin_nested`` …)
+    the hot transactions (2201 / 2204 / 2207) never use the ORM: their :class:`Fast` statements go straight
+    over this connection's psycopg connection. Anything else a handler asks of it (``add``, ``execute``, ``begin_nested`` …)
     creates a real :class:`Session` joined to the same connection and transaction, so every handler runs
     unchanged and everything still commits or rolls back together (see :func:`facade_unit_of_work`)."""
 
@@ -248,13 +248,13 @@ def is_postgres(engine_or_session) -> bool:
 # --- the hot path's statements --------------------------------------------------------------------------
 
 _WRITES = "yibao.db.writes"  # session.info key: statements queued by Fast.queue, sent before the next read
-_RAW = "yibao.db.raw"  # session.info key: (transaction, connection, psycopg cursor or None)
+_RAW = "yibao.db.raw"  # session.info key: (transaction, connection, psycopg connection or None)
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def positional(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``%(name)s`` placeholders (SQLAlchemy's psycopg dialect) → ``$n`` and the names in order: psycopg's
-    raw cursor then binds a tuple without converting the query on every execution."""
+    """``%(name)s`` placeholders (SQLAlchemy's psycopg dialect) → ``$n`` and the names in order: the statement
+    is then prepared once per connection and executed with a tuple (:mod:`yibao.store.wire`)."""
     names: list[str] = []
 
     def number(m: re.Match) -> str:
@@ -268,10 +268,9 @@ def positional(sql: str) -> tuple[str, tuple[str, ...]]:
 class Fast:
     """A statement of a hot path (the facade's 2201 / 2204 / 2207): built once with SQLAlchemy Core.
 
-    On PostgreSQL it is compiled once and runs on the unit of work's own psycopg connection (one raw
-    cursor per transaction, ``$n`` parameters), without SQLAlchemy's per-execution machinery (compile-cache
-    lookup, parameter and result processing) — less than half the client CPU of a statement; psycopg
-    prepares it on the server after a few uses. Elsewhere (SQLite), or when SQL is being logged, it runs
+    On PostgreSQL it is compiled once (``$n`` parameters) and sent over the unit of work's own psycopg
+    connection by :mod:`yibao.store.wire`, prepared there at first use, without SQLAlchemy's per-execution
+    machinery (compile-cache lookup, parameter and result processing) or psycopg's cursor. Elsewhere (SQLite), or when SQL is being logged, it runs
     through the SQLAlchemy connection as any statement. ``pg`` is an equivalent Core statement for
     PostgreSQL when the portable one cannot be precompiled (``IN`` over a list → ``= ANY``); ``json`` names
     the parameters bound to JSON columns (serialised here with ``json.dumps``, as SQLAlchemy's JSON type
@@ -326,19 +325,15 @@ class Fast:
 
     def rows(self, session: Session, params: dict | None = None) -> list:
         """Run a SELECT (after any queued writes); rows have attribute access and ``_asdict()``."""
-        conn, cur = _cursor(session)
-        if cur is None:
+        conn, pg = _cursor(session)
+        if pg is None:
             return conn.execute(self.core, params or {}).all()
         sql, p = self._bind(conn.dialect, params or {})
         queued = _take_writes(session)
+        from yibao.store import wire
+
         try:
-            if queued:
-                with cur.connection.pipeline():
-                    _send(cur, queued)
-                    cur.execute(sql, p)
-            else:
-                cur.execute(sql, p)
-            return cur.fetchall()
+            return wire.execute(pg, merge_writes(queued) if queued else queued, (sql, p))
         except _psycopg_error() as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError …)
             raise DBAPIError.instance(sql, p, exc, _psycopg_error()) from exc
 
@@ -352,8 +347,8 @@ class Fast:
         unit of work, in one pipeline with the audit rows and COMMIT (:func:`send_and_commit`). Elsewhere it
         runs now. Writes queued inside a savepoint that rolls back are dropped; any left at commit or before
         an ORM flush are sent then, so the writes keep the program's order."""
-        conn, cur = _cursor(session)
-        if cur is None:
+        conn, pg = _cursor(session)
+        if pg is None:
             conn.execute(self.core, params if params is not None else {})
             return
         if session.new or session.dirty or session.deleted:
@@ -363,34 +358,32 @@ class Fast:
 
 
 def _cursor(session: Session):
-    """The unit of work's SQLAlchemy connection and, on PostgreSQL, one raw psycopg cursor on it.
+    """The unit of work's SQLAlchemy connection and, on PostgreSQL, the psycopg connection under it.
 
     Cached per innermost transaction: the first statement inside a savepoint goes through
     ``session.connection()``, which is when SQLAlchemy emits the SAVEPOINT."""
     if type(session) is Work and session.orm is None:
         if session.raw is None:
-            session.raw = _raw_cursor(session._conn)
+            session.raw = _raw_connection(session._conn)
         return session._conn, session.raw
     tx = session.get_nested_transaction() or session.get_transaction()
     cached = session.info.get(_RAW)
     if cached is not None and cached[0] is tx and tx is not None:
         return cached[1], cached[2]
     conn = session.connection()
-    cur = cached[2] if cached is not None and cached[1] is conn else None
-    if cur is None:
-        cur = _raw_cursor(conn)
-    session.info[_RAW] = (session.get_nested_transaction() or session.get_transaction(), conn, cur)
-    return conn, cur
+    pg = cached[2] if cached is not None and cached[1] is conn else None
+    if pg is None:
+        pg = _raw_connection(conn)
+    session.info[_RAW] = (session.get_nested_transaction() or session.get_transaction(), conn, pg)
+    return conn, pg
 
 
-def _raw_cursor(conn):
-    """A raw psycopg cursor on a PostgreSQL connection (None elsewhere, or when SQL is being logged)."""
+def _raw_connection(conn):
+    """The psycopg connection under a PostgreSQL connection, which :mod:`yibao.store.wire` sends the hot
+    path's statements on (None elsewhere, or when SQL is being logged)."""
     if conn.dialect.name != "postgresql" or conn.engine.echo:
         return None
-    import psycopg
-    from psycopg.rows import namedtuple_row
-
-    return psycopg.RawCursor(conn.connection.dbapi_connection, row_factory=namedtuple_row)
+    return conn.connection.dbapi_connection
 
 
 def _psycopg_error():
@@ -522,25 +515,16 @@ def merge_writes(statements: list) -> list:
     return out
 
 
-def _send(cur, statements) -> None:
-    for sql, params in merge_writes(statements):
-        if isinstance(params, list):
-            cur.executemany(sql, params)
-        else:
-            cur.execute(sql, params)
-
-
 def _send_all(session: Session, statements, *, commit: bool = False) -> None:
     """Queued writes, then ``statements`` (and COMMIT), in one pipeline: one round trip."""
-    _, cur = _cursor(session)
+    _, pg = _cursor(session)
     statements = _take_writes(session) + list(statements)
     if not statements and not commit:
         return
+    from yibao.store import wire
+
     try:
-        with cur.connection.pipeline():
-            _send(cur, statements)
-            if commit:
-                cur.connection.commit()
+        wire.execute(pg, merge_writes(statements), commit=commit)
     except _psycopg_error() as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError …)
         sql = statements[-1][0] if statements else "COMMIT"
         raise DBAPIError.instance(sql, None, exc, _psycopg_error()) from exc
@@ -618,8 +602,8 @@ class FastRows(Fast):
         return self._pg
 
     def queue(self, session: Session, rows: list[dict]) -> None:
-        conn, cur = _cursor(session)
-        if cur is None:
+        conn, pg = _cursor(session)
+        if pg is None:
             conn.execute(self.core, rows)
             return
         if session.new or session.dirty or session.deleted:
