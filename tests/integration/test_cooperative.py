@@ -138,3 +138,12 @@ def test_cancelling_a_call_unwinds_it_and_commits_nothing(pg):
     time.sleep(0.6)  # the abandoned statement ends on the server; its transaction never commits
     with pg.connect() as c:
         assert c.execute(text("SELECT n FROM coop_probe")).scalar_one() == 0
+
+
+def test_with_the_database_down_calls_go_to_a_thread_until_it_answers():
+    from yibao.store.db import make_engine
+
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
+    assert cooperative.enabled(down) is False  # the threaded path answers the HIS with the error envelope
+    assert getattr(down, "_yibao_cooperative", None) is None  # asked again on the next call
+    down.dispose()

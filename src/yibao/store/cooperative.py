@@ -87,8 +87,11 @@ def enabled(engine) -> bool:
     if ready is None:
         ready = engine.dialect.name == "postgresql" and not engine.echo
         if ready:
-            with engine.connect():  # SQLAlchemy's first connect holds a threading lock over its queries
-                pass
+            try:
+                with engine.connect():  # SQLAlchemy's first connect holds a threading lock over its queries
+                    pass
+            except Exception:  # the database is down: this call goes to a thread, which answers the error
+                return False
         engine._yibao_cooperative = ready
     return ready
 
