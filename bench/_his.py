@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import signal
@@ -318,6 +319,11 @@ class Connection:
         self.reader = self.writer = None
 
 
+# each run of the load in a process gets its own msgid tag: a second run reusing the first's msgids would be
+# answered from the idempotency store (a cheap replay, not a settlement) and flatter the figures
+_RUNS = itertools.count()
+
+
 # what ends a HIS's run when the server goes away (crash test) or misbehaves
 CALL_ERRORS = (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, RuntimeError)
 
@@ -427,12 +433,13 @@ async def run_load(
     latencies: list[float] = []
     errors: list[str] = []
     stop = time.perf_counter() + duration
+    run = next(_RUNS)
 
     async def his(i: int) -> None:
         rng = random.Random(i)
         http = Connection(base)
         try:
-            client = Client(http, base, INSTITUTIONS[i % len(INSTITUTIONS)], f"{i:03d}")
+            client = Client(http, base, INSTITUTIONS[i % len(INSTITUTIONS)], f"{run}.{i:03d}")
             while time.perf_counter() < stop:
                 try:
                     if sent is not None:
