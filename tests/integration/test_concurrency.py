@@ -182,14 +182,14 @@ def test_reading_the_settlement_state_locks_the_paying_account(engine):
 
     world.build(engine)
     with unit_of_work(engine) as s:
-        *_, balance = service._person_state(s, RESIDENT, 2025, "390", WORKER)
+        *_, balance = service._person_state(s, RESIDENT, "M-none", WORKER)
         assert balance is not None and balance > 0
         with engine.connect() as other, pytest.raises(OperationalError, match="lock"):
             other.execute(
                 text("SELECT 1 FROM personal_account WHERE psn_no = :p FOR UPDATE NOWAIT"), {"p": WORKER}
             )
     with unit_of_work(engine) as s:
-        assert service._person_state(s, RESIDENT, 2025, "390", RESIDENT)[-1] is None  # 居民: no account
+        assert service._person_state(s, RESIDENT, "M-none", RESIDENT)[-1] is None  # 居民: no account
 
 
 @pytest.mark.pg

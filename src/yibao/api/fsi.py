@@ -10,6 +10,7 @@ answered identically and nothing is half-written. Every failure is ``infcode -1`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -26,12 +27,15 @@ from yibao.api.fields import Node
 from yibao.errors import YibaoError
 from yibao.settlement.service import Context
 from yibao.store import audit
-from yibao.store.db import Fast, facade_unit_of_work, unit_of_work
+from yibao.store.db import Fast, PrefetchFailed, facade_unit_of_work, unit_of_work
 from yibao.store.tables import ApiClient, Institution, MessageLog
 
 log = logging.getLogger("yibao.fsi")
 Handler = Callable[[Session, Context, Node, dict], dict]
 HANDLERS: dict[str, Handler] = {}
+# per transaction, what declares the reads its handler will make that need only the message (Fast.prefetch):
+# they travel with the authentication's round trip (PostgreSQL)
+AHEAD: dict[str, Callable[[Session, Node], None]] = {}
 TOMBSTONE = "*"  # digest of a msgid reserved by 2601 冲正 before the original arrived
 
 
@@ -44,6 +48,25 @@ def transaction(*infnos: str):
         return fn
 
     return deco
+
+
+def reads_ahead(*infnos: str):
+    """Register what declares a transaction's reads ahead. It may stop at any bad input (the handler then
+    refuses it by name); everything it declares must be what the handler reads first, in that order."""
+
+    def deco(fn: Callable[[Session, Node], None]):
+        for n in infnos:
+            AHEAD[n] = fn
+        return fn
+
+    return deco
+
+
+def _declare_ahead(session: Session, infno: str, envelope: dict) -> None:
+    declare = AHEAD.get(infno)
+    if declare is not None:
+        with contextlib.suppress(YibaoError):  # (bad input: the handler refuses it by name)
+            declare(session, Node(envelope.get("input") or {}, "input"))
 
 
 class Refusal(YibaoError):
@@ -191,11 +214,14 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
     """Authenticate, answer a retry from the log, or run the transaction and log its reply — one unit of work."""
     msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
     dg = digest(envelope)
-    for attempt in range(attempts):
+    ahead, attempt = True, 0
+    while True:
         ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
         try:
             with facade_unit_of_work() as s:
                 audit.defer(s)  # audit rows go last, with the commit: the chain's head is locked briefly
+                if ahead:
+                    _declare_ahead(s, infno, envelope)
                 auth = _authenticate(s, creds, envelope, body, ctx)
                 stored = _check_stored(msgid, dg, auth.request_digest, auth.response)
                 if stored is not None:
@@ -221,6 +247,9 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
             return reply
         except Refusal:  # authentication and msgid misuse are not logged under the msgid
             raise
+        except PrefetchFailed:  # (not an attempt: the call runs again as if nothing had been read ahead)
+            ahead = False
+            continue
         except YibaoError as exc:
             return _store_refusal(envelope, dg, exc.message)
         # a unique key taken by a concurrent call: the same msgid (answer with its reply) or, say, the serial
@@ -230,12 +259,13 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
                 stored = _stored(s, msgid, dg)
             if stored is not None:
                 return stored
-            if attempt == attempts - 1:
+            attempt += 1
+            if attempt == attempts:
                 raise
         except OperationalError:  # deadlock / serialization / busy: retry the whole unit of work
-            if attempt == attempts - 1:
+            attempt += 1
+            if attempt == attempts:
                 raise
-    raise RuntimeError("unreachable")
 
 
 def _store_refusal(envelope: dict, dg: str, message: str) -> bytes:

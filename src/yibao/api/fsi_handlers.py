@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from yibao import ids
 from yibao.api.fields import Node
-from yibao.api.fsi import original_message, tombstone, transaction
+from yibao.api.fsi import original_message, reads_ahead, tombstone, transaction
 from yibao.errors import InputError, NotFound, SettlementError
 from yibao.money import fmt_bp, fmt_fen
 from yibao.policy.registry import get_bundle
@@ -326,6 +326,14 @@ def register(s: Session, ctx, inp: Node, env) -> dict:
     }
 
 
+@reads_ahead("2201")
+def register_ahead(s: Session, inp: Node) -> None:
+    d = inp.child("data")
+    svc.prefetch_register(
+        s, psn_no=d.str("psn_no"), insutype=d.str("insutype"), day=d.datetime("begntime").date()
+    )
+
+
 @transaction("2202")
 def unregister(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
@@ -386,6 +394,15 @@ def upload(s: Session, ctx, inp: Node, env) -> dict:
     return {"result": result}
 
 
+@reads_ahead("2204", "2301")
+def upload_ahead(s: Session, inp: Node) -> None:
+    codes: dict[str, set[str]] = {}
+    for r in inp.items("feedetail"):
+        codes.setdefault(r.str("mdtrt_id"), set()).add(r.str("med_list_codg", max_len=50))
+    for mdtrt_id, of_visit in codes.items():
+        svc.prefetch_upload(s, mdtrt_id=mdtrt_id, codes=of_visit)
+
+
 @transaction("2205")
 def cancel_outpatient_fees(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
@@ -417,6 +434,28 @@ def _settle(s: Session, ctx, inp: Node, *, pre: bool, inpatient: bool) -> dict:
         pre=pre,
     )
     return settlement_reply(s, ctx, outcome)
+
+
+def _settle_ahead(s: Session, inp: Node, *, inpatient: bool) -> None:
+    d = inp.child("data")
+    svc.prefetch_settle(
+        s,
+        mdtrt_id=d.str("mdtrt_id"),
+        psn_no=d.str("psn_no"),
+        chrg_bchno=d.str("chrg_bchno", required=False),
+        own_account=d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0) != 2,
+        inpatient=inpatient,
+    )
+
+
+@reads_ahead("2206", "2207")
+def outpatient_settle_ahead(s: Session, inp: Node) -> None:
+    _settle_ahead(s, inp, inpatient=False)
+
+
+@reads_ahead("2303", "2304")
+def inpatient_settle_ahead(s: Session, inp: Node) -> None:
+    _settle_ahead(s, inp, inpatient=True)
 
 
 @transaction("2206")

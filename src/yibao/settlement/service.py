@@ -23,17 +23,18 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Date,
+    Integer,
     String,
     and_,
     any_,
     bindparam,
     cast,
     exists,
+    extract,
     func,
     insert,
     literal_column,
     null,
-    or_,
     select,
     union_all,
     update,
@@ -261,6 +262,8 @@ _VISIT_KEYS = (
 _INSERT_VISIT = Fast(insert(_VIS), keys=_VISIT_KEYS)
 _FEE_SNS = Fast(select(_FEE.c.feedetl_sn).where(_FEE.c.mdtrt_id == bindparam("mdtrt_id")))
 _CAT = CatalogueItem.__table__
+# every version of the codes (the day's is chosen in :func:`_catalogue`): the read needs nothing but the
+# upload's own message, so it can travel with the call's first round trip (:func:`prefetch_upload`)
 _CATALOGUE = Fast(
     *(
         select(
@@ -270,11 +273,11 @@ _CATALOGUE = Fast(
             _CAT.c.pric_uplmt_amt,
             _CAT.c.lmt_used_flag,
             _CAT.c.med_chrgitm_type,
-        ).where(
-            codes,
-            _CAT.c.begndate <= bindparam("day"),
-            or_(_CAT.c.enddate.is_(None), _CAT.c.enddate >= bindparam("day")),
+            _CAT.c.begndate,
+            _CAT.c.enddate,
         )
+        .where(codes)
+        .order_by(_CAT.c.med_list_codg, _CAT.c.begndate)
         for codes in (
             _CAT.c.med_list_codg.in_(bindparam("codes", expanding=True)),
             _CAT.c.med_list_codg == any_(bindparam("codes", type_=ARRAY(String))),
@@ -340,12 +343,20 @@ _PRIOR_DEDUCTIBLES = Fast(
     )
     .order_by(_SETL.c.setl_time, _SETL.c.setl_id)  # the first opened the admission
 )
-# identities, approved chronic registrations, 惠民保 years, the year's accumulators and the balance of the
+# identities, approved chronic registrations, 惠民保 years, the visit year's accumulators and the balance of the
 # account that pays (its row locked: FOR UPDATE in the WITH), in one round trip: (kind, code, begin, end, number)
 _NO_CODE, _NO_DATE, _NO_NUMBER = cast(null(), String), cast(null(), Date), cast(null(), BigInteger)
 _OWNER_ACCOUNT = (
     select(_ACCT.c.balance).where(_ACCT.c.psn_no == bindparam("owner")).with_for_update().cte("owner_account")
 )
+
+
+def _of_visit(column):
+    """A column of the settlement's visit: the accumulators' year and insurance type are the visit's, read
+    by the statement itself so it needs only the message's keys (:func:`prefetch_settle`)."""
+    return select(column).where(_VIS.c.mdtrt_id == bindparam("mdtrt_id")).scalar_subquery()
+
+
 _PERSON_STATE = Fast(
     union_all(
         select(
@@ -367,8 +378,8 @@ _PERSON_STATE = Fast(
         ),
         select(literal_column("'a'"), _ACC.c.acc_key, _NO_DATE, _NO_DATE, _ACC.c.value).where(
             _ACC.c.psn_no == bindparam("psn_no"),
-            _ACC.c.year == bindparam("year"),
-            _ACC.c.insutype == bindparam("insutype"),
+            _ACC.c.year == _of_visit(cast(extract("year", _VIS.c.begntime), Integer)),
+            _ACC.c.insutype == _of_visit(_VIS.c.insutype),
         ),
         select(literal_column("'b'"), _NO_CODE, _NO_DATE, _NO_DATE, _OWNER_ACCOUNT.c.balance),
     )
@@ -420,12 +431,17 @@ def _check_own(row, ctx: Context, mdtrt_id: str) -> None:
         raise NotFound(f"mdtrt_id: 就诊不存在 {mdtrt_id}")
 
 
-def _enrollment(session: Session, psn_no: str, insutype: str | None, day: date):
-    """:func:`facts.enrollment_on` in one round trip, refusing an unknown person first."""
+def _enrollments_read(psn_no: str, insutype: str | None, day: date) -> tuple[Fast, dict]:
     params = {"psn_no": psn_no, "day": day}
     if insutype:
         params["insutype"] = insutype
-    rows = _PERSON_ENROLLMENTS[bool(insutype)].rows(session, params)
+    return _PERSON_ENROLLMENTS[bool(insutype)], params
+
+
+def _enrollment(session: Session, psn_no: str, insutype: str | None, day: date):
+    """:func:`facts.enrollment_on` in one round trip, refusing an unknown person first."""
+    read, params = _enrollments_read(psn_no, insutype, day)
+    rows = read.rows(session, params)
     if not rows:
         raise NotFound(f"psn_no: 人员不存在 {psn_no}")
     return facts.choose_enrollment([r for r in rows if r.id is not None], psn_no, insutype, day)
@@ -562,8 +578,9 @@ def undo_discharge(session: Session, ctx: Context, mdtrt_id: str) -> Visit:
 def _catalogue(session: Session, codes: set[str], day: date) -> dict:
     if not codes:
         return {}
-    rows = _CATALOGUE.rows(session, {"codes": sorted(codes), "day": day})
-    return {r.med_list_codg: r for r in rows}
+    rows = _CATALOGUE.rows(session, {"codes": sorted(codes)})
+    # the version in force on the day (the latest begun, should two overlap)
+    return {r.med_list_codg: r for r in rows if r.begndate <= day and (r.enddate is None or r.enddate >= day)}
 
 
 def _fee(item, f: FeeInput) -> Fee:
@@ -718,11 +735,16 @@ class SettleOutcome:
     enrollment: Enrollment | None = None  # the enrollment the settlement applied (pre-settlements)
 
 
-def _person_state(session: Session, psn_no: str, year: int, insutype: str, owner: str):
-    """Identities, approved chronic registrations, 惠民保 years, the (year, insutype) accumulators, and the
-    balance of ``owner``'s personal account, locked (None: no account)."""
+def _open_lines_read(mdtrt_id: str, chrg_bchno: str | None) -> tuple[Fast, dict]:
+    by_batch = bool(chrg_bchno and chrg_bchno != "0000")
+    return _OPEN_LINES[by_batch], {"mdtrt_id": mdtrt_id, **({"chrg_bchno": chrg_bchno} if by_batch else {})}
+
+
+def _person_state(session: Session, psn_no: str, mdtrt_id: str, owner: str):
+    """Identities, approved chronic registrations, 惠民保 years, the accumulators of the visit's year and
+    insurance type, and the balance of ``owner``'s personal account, locked (None: no account)."""
     ids, chronic, years, accum, balance = [], [], set(), {}, None
-    rows = _PERSON_STATE.rows(session, {"psn_no": psn_no, "year": year, "insutype": insutype, "owner": owner})
+    rows = _PERSON_STATE.rows(session, {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "owner": owner})
     for kind, code, begn, end, n in rows:
         if kind == "b":
             balance = int(n)
@@ -769,10 +791,8 @@ def settle(
         )
     if inpatient and not mid_setl_flag and visit.status != "discharged":
         raise SettlementError("mdtrt_id: 住院须先办理出院 (2402) 才能出院结算；中途结算请传 mid_setl_flag=1")
-    by_batch = bool(chrg_bchno and chrg_bchno != "0000")
-    lines = _OPEN_LINES[by_batch].rows(
-        session, {"mdtrt_id": mdtrt_id, **({"chrg_bchno": chrg_bchno} if by_batch else {})}
-    )
+    read, params = _open_lines_read(mdtrt_id, chrg_bchno)
+    lines = read.rows(session, params)
     if not lines:
         raise SettlementError("feedetail: 没有未结算的费用明细")
     total = sum(r.det_item_fee_sumamt for r in lines)
@@ -798,9 +818,7 @@ def settle(
     facts.check_alive(who_row, day)
     # the owner's account row is locked, never the owner: two persons paying from each other's account at
     # once would each hold their own person row and wait for the other's (a deadlock, one of them retried)
-    ids, chronic, years, accum, account_balance = _person_state(
-        session, psn_no, day.year, visit.insutype, owner
-    )
+    ids, chronic, years, accum, account_balance = _person_state(session, psn_no, mdtrt_id, owner)
     who = PersonFacts(
         enrollment.insutype, enrollment.psn_type, ids, chronic, years, has_account=account_balance is not None
     )
@@ -849,6 +867,44 @@ def settle(
         visit.status = "settled"
     audit_settlement(session, settled, row, actor=ctx.actor)  # last: the chain's head is locked until commit
     return SettleOutcome(settled, setl_id, visit, row, person=who_row)
+
+
+# --- reads ahead (PostgreSQL): a call's reads that need only its message travel with its first round trip
+
+
+def prefetch_register(session: Session, *, psn_no: str, insutype: str | None, day: date) -> None:
+    """The reads of :func:`register_visit` (an outpatient visit)."""
+    read, params = _enrollments_read(psn_no, insutype, day)
+    read.prefetch(session, params)
+
+
+def prefetch_upload(session: Session, *, mdtrt_id: str, codes: set[str]) -> None:
+    """The reads of :func:`upload_fees` for a visit without lines yet (the usual single upload)."""
+    _VISIT_FOR_UPLOAD.prefetch(session, {"mdtrt_id": mdtrt_id})
+    if codes:
+        _CATALOGUE.prefetch(session, {"codes": sorted(codes)})
+
+
+def prefetch_settle(
+    session: Session,
+    *,
+    mdtrt_id: str,
+    psn_no: str,
+    chrg_bchno: str | None,
+    own_account: bool,
+    inpatient: bool,
+) -> None:
+    """The reads of :func:`settle`, in its order (its locks: the person, the visit, the paying account).
+    ``own_account``: the person's own account pays (not a 共济 relative's); ``inpatient``: an admission (a
+    hint: a wrong one costs a read, never a wrong answer)."""
+    _LOCK_PERSON.prefetch(session, {"psn_no": psn_no})
+    _VISIT_TO_SETTLE.prefetch(session, {"mdtrt_id": mdtrt_id})
+    read, params = _open_lines_read(mdtrt_id, chrg_bchno)
+    read.prefetch(session, params)
+    if inpatient:
+        _PRIOR_DEDUCTIBLES.prefetch(session, {"psn_no": psn_no, "mdtrt_id": mdtrt_id})
+    if own_account:
+        _PERSON_STATE.prefetch(session, {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "owner": psn_no})
 
 
 def settled_from_row(row: Settlement, details: list[SettlementDetail]) -> Settled:

@@ -179,6 +179,7 @@ class Work:
         if self._session is None:
             # joins the connection's transaction: the session's commit leaves it to us, its rollback rolls it back
             session = Session(bind=self._conn, join_transaction_mode="rollback_only", expire_on_commit=False)
+            drop_prefetched(self._info)  # (the ORM's statements do not pass through Fast)
             session.info.update(self._info)
             self._session = session
         return self._session
@@ -187,7 +188,10 @@ class Work:
         return getattr(self._orm(), name)
 
     def connection(self, *args, **kw):
-        return self._conn if self._session is None else self._session.connection(*args, **kw)
+        if self._session is None:
+            drop_prefetched(self._info)  # (what is executed on it does not pass through Fast)
+            return self._conn
+        return self._session.connection(*args, **kw)
 
     def flush(self) -> None:
         if self._session is not None:
@@ -248,6 +252,8 @@ def is_postgres(engine_or_session) -> bool:
 # --- the hot path's statements --------------------------------------------------------------------------
 
 _WRITES = "yibao.db.writes"  # session.info key: statements queued by Fast.queue, sent before the next read
+_AHEAD = "yibao.db.ahead"  # session.info key: reads declared by Fast.prefetch, sent with the next read
+_FETCHED = "yibao.db.fetched"  # session.info key: their rows by (SQL, parameters), until a write
 _RAW = "yibao.db.raw"  # session.info key: (transaction, connection, psycopg connection or None)
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -324,18 +330,49 @@ class Fast:
         return self._bind(dialect, params or {})
 
     def rows(self, session: Session, params: dict | None = None) -> list:
-        """Run a SELECT (after any queued writes); rows have attribute access and ``_asdict()``."""
+        """Run a SELECT (after any queued writes); rows have attribute access and ``_asdict()``. On
+        PostgreSQL the reads :meth:`prefetch` declared travel with it, and a read already fetched that way
+        is answered from there without a round trip."""
         conn, pg = _cursor(session)
         if pg is None:
             return conn.execute(self.core, params or {}).all()
         sql, p = self._bind(conn.dialect, params or {})
+        info = session.info
+        fetched = info.get(_FETCHED)
+        if fetched:
+            rows = fetched.pop(_read_key(sql, p), None)
+            if rows is not None:
+                return rows
         queued = _take_writes(session)
+        ahead = info.pop(_AHEAD, None) or []
         from yibao.store import wire
 
         try:
-            return wire.execute(pg, merge_writes(queued) if queued else queued, (sql, p))
+            found = wire.execute_reads(pg, merge_writes(queued) if queued else queued, [(sql, p), *ahead])
         except _psycopg_error() as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError …)
+            if ahead:  # (the reads ahead are an optimisation: the caller runs again without them)
+                raise PrefetchFailed(str(exc)) from exc
             raise DBAPIError.instance(sql, p, exc, _psycopg_error()) from exc
+        if ahead:
+            info[_FETCHED] = {_read_key(*read): rows for read, rows in zip(ahead, found[1:], strict=True)}
+        return found[0]
+
+    def prefetch(self, session: Session, params: dict | None = None) -> None:
+        """Declare a read the caller will make (PostgreSQL; nothing elsewhere): it travels with the next
+        :meth:`rows`, and when the caller makes it with the same parameters it is answered from there.
+
+        The server runs statements in the order sent, each on its own snapshot as ever, so a read fetched
+        ahead returns what it would have had the caller sent it right after the reads before it, provided
+        nothing is written in between: any write queued or sent, any ORM use or direct use of the
+        connection drops what was fetched ahead. A locking read may be declared (its locks are taken in
+        the order declared, which must be the order the caller takes them in). If the burst fails, the
+        caller gets :class:`PrefetchFailed` and runs its unit of work again without prefetching."""
+        if type(session) is not Work or session.orm is not None:
+            return  # (an ORM session's own statements would not drop it)
+        conn, pg = _cursor(session)
+        if pg is None:
+            return
+        session.info.setdefault(_AHEAD, []).append(self._bind(conn.dialect, params or {}))
 
     def first(self, session: Session, params: dict | None = None):
         rows = self.rows(session, params)
@@ -353,8 +390,24 @@ class Fast:
             return
         if session.new or session.dirty or session.deleted:
             session.flush()
+        drop_prefetched(session.info)
         tx = session.get_nested_transaction() or session.get_transaction()
         session.info.setdefault(_WRITES, []).append((tx, self._prepared(conn.dialect, params)))
+
+
+class PrefetchFailed(Exception):
+    """A burst carrying reads fetched ahead failed: the unit of work is rolled back and run again without
+    them, so any error is raised where the caller makes the read that causes it."""
+
+
+def _read_key(sql: str, params: tuple) -> tuple:
+    return sql, tuple(tuple(v) if isinstance(v, list) else v for v in params)
+
+
+def drop_prefetched(info: dict) -> None:
+    """A write or ORM use: what was fetched ahead may no longer be what a read would return."""
+    info.pop(_AHEAD, None)
+    info.pop(_FETCHED, None)
 
 
 def _cursor(session: Session):
@@ -518,6 +571,7 @@ def merge_writes(statements: list) -> list:
 def _send_all(session: Session, statements, *, commit: bool = False) -> None:
     """Queued writes, then ``statements`` (and COMMIT), in one pipeline: one round trip."""
     _, pg = _cursor(session)
+    drop_prefetched(session.info)
     statements = _take_writes(session) + list(statements)
     if not statements and not commit:
         return
@@ -611,5 +665,6 @@ class FastRows(Fast):
         sql, _, _ = self._compiled(conn.dialect)
         keys = self.keys  # (datetimes as ISO 8601, which PostgreSQL reads back exactly)
         params = (_orjson.dumps([{k: r[k] for k in keys} for r in rows]).decode(),)
+        drop_prefetched(session.info)
         tx = session.get_nested_transaction() or session.get_transaction()
         session.info.setdefault(_WRITES, []).append((tx, (sql, params)))

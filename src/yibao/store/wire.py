@@ -60,17 +60,25 @@ def execute(conn, writes: list, read: tuple | None = None, *, commit: bool = Fal
     ``read`` and COMMIT if asked, in one round trip; a BEGIN first if no transaction is open. Returns the
     read's rows (attribute access, ``_asdict()``), or None. Raises psycopg's error for the first statement
     that fails (the transaction is then aborted, as with a cursor)."""
+    found = execute_reads(conn, writes, [read] if read is not None else [], commit=commit)
+    return found[0] if found else None
+
+
+def execute_reads(conn, writes: list, reads: list, *, commit: bool = False) -> list[list]:
+    """:func:`execute` with several reads after the writes, in their order; returns each read's rows. The
+    error raised for a failed read carries its index in ``reads`` as ``read_index`` (None: a write or COMMIT
+    failed)."""
     pg = conn.pgconn
     registry: Registry = conn.wire
     dump = registry.tx.dump_sequence
-    plan: list = []  # what each result group answers: None, a name being prepared, or the read's row key
+    plan: list = []  # what each result group answers: None, a name being prepared, or (read, key, index)
     sends: list = []
     if pg.transaction_status == _IDLE:
         sends.append((pg.send_query_params, (_BEGIN, None)))
         plan.append(None)
-    statements = [*writes, read] if read is not None else writes
+    n_writes = len(writes)
     pending: dict[str, bytes] = {}
-    for k, (sql, params) in enumerate(statements):
+    for k, (sql, params) in enumerate([*writes, *reads]):
         name = registry.names.get(sql) or pending.get(sql)
         if name is None:
             name = b""  # (unnamed: parsed again at each use)
@@ -79,17 +87,17 @@ def execute(conn, writes: list, read: tuple | None = None, *, commit: bool = Fal
                 name = pending[sql] = b"y%d" % registry.count
             sends.append((pg.send_prepare, (name, sql.encode())))
             plan.append(("prepare", sql, name))
-        is_read = read is not None and k == len(statements) - 1
+        what = ("read", name, k - n_writes) if k >= n_writes else None
         for p in params if isinstance(params, list) else (params,):
             sends.append((pg.send_query_prepared, (name, dump(p, (PyFormat.TEXT,) * len(p)) if p else None)))
-            plan.append(("read", name) if is_read else None)
+            plan.append(what)
     if commit:
         sends.append((pg.send_query_params, (_COMMIT, None)))
         plan.append(None)
     if len(sends) == 1:  # one statement: no pipeline needed
         fn, args = sends[0]
         fn(*args)
-        return _outcome(registry, plan, [conn.wait(generators.execute(pg))])
+        return _outcome(registry, plan, [conn.wait(generators.execute(pg))], len(reads))
     pg.enter_pipeline_mode()
     try:
         for fn, args in sends:
@@ -103,16 +111,17 @@ def execute(conn, writes: list, read: tuple | None = None, *, commit: bool = Fal
             # (results left unread: the connection broke, and it is discarded anyway)
             with contextlib.suppress(Exception):
                 pg.exit_pipeline_mode()
-    return _outcome(registry, plan, groups)
+    return _outcome(registry, plan, groups, len(reads))
 
 
-def _outcome(registry: Registry, plan: list, groups: list) -> list | None:
-    rows = failure = None
+def _outcome(registry: Registry, plan: list, groups: list, n_reads: int) -> list[list]:
+    found: list = [None] * n_reads
+    failure = failed = None
     for what, results in zip(plan, groups, strict=True):
         res = results[-1] if results else None
         if res is None or res.status not in _OK:
             if failure is None and res is not None and res.status == _FATAL:
-                failure = res
+                failure, failed = res, what[2] if what is not None and what[0] == "read" else None
             continue  # (a statement after a failure is aborted: PIPELINE_ABORTED)
         if what is None:
             continue
@@ -122,7 +131,9 @@ def _outcome(registry: Registry, plan: list, groups: list) -> list | None:
         else:
             tx = registry.tx
             tx.set_pgresult(res)
-            rows = tx.load_rows(0, res.ntuples, _row_class(registry, what[1], res)._make)
+            found[what[2]] = tx.load_rows(0, res.ntuples, _row_class(registry, what[1], res)._make)
     if failure is not None:
-        raise errors.error_from_result(failure, encoding=registry.tx.encoding)
-    return rows
+        exc = errors.error_from_result(failure, encoding=registry.tx.encoding)
+        exc.read_index = failed
+        raise exc
+    return found

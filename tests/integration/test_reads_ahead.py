@@ -1,0 +1,142 @@
+"""Reads ahead (PostgreSQL): the reads a hot call will make that need only its message travel with the
+authentication's round trip, and answer exactly what the call would have read itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import bindparam, select, text
+
+from tests import world
+from tests.world import HOSP2, RESIDENT, WORKER, line
+from yibao.api import fsi
+from yibao.store import wire
+from yibao.store.db import Fast, PrefetchFailed, facade_unit_of_work
+from yibao.store.tables import MessageLog
+
+_n = iter(range(1, 10**9))
+_MSG = MessageLog.__table__
+_BY_MSGID = Fast(select(_MSG.c.msgid, _MSG.c.infno).where(_MSG.c.msgid == bindparam("msgid")))
+_ONE = Fast(select(text("1 AS one")))
+_INSERT = Fast(
+    _MSG.insert(),
+    keys=("msgid", "infno", "fixmedins_code", "request_digest", "infcode", "response", "received_at"),
+)
+
+
+@pytest.fixture
+def pg_engine(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("reads ahead travel in libpq pipelines: PostgreSQL only")
+    world.build(engine)
+    return engine
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """How many bursts (round trips) the facade sends, in order of the calls made."""
+    sent: list[int] = []
+    real = wire.execute_reads
+
+    def counting(conn, writes, reads, **kw):
+        sent.append(1)
+        return real(conn, writes, reads, **kw)
+
+    monkeypatch.setattr(wire, "execute_reads", counting)
+    return sent
+
+
+def ok(infno: str, input_: dict) -> dict:
+    reply = world.call_in_process(infno, input_, f"AHEAD{next(_n):010d}", HOSP2)
+    assert reply["infcode"] == 0, f"{infno}: {reply['err_msg']}"
+    return reply["output"]
+
+
+def visit_with_fees(psn: str, ins: str) -> str:
+    mdtrt = ok("2201", {"data": {"psn_no": psn, "insutype": ins, "begntime": "2025-03-01 09:00:00"}})["data"][
+        "mdtrt_id"
+    ]
+    ok(
+        "2204",
+        {"feedetail": [line("1", "A1", "60.00", mdtrt_id=mdtrt), line("2", "B1", "10.00", mdtrt_id=mdtrt)]},
+    )
+    return mdtrt
+
+
+def settle(infno: str, psn: str, ins: str, mdtrt: str) -> dict:
+    data = {
+        "psn_no": psn,
+        "mdtrt_id": mdtrt,
+        "medfee_sumamt": "70.00",
+        "insutype": ins,
+        "acct_used_flag": "1",
+    }
+    setl = ok(infno, {"data": data})["setlinfo"]
+    return {k: v for k, v in setl.items() if k not in ("setl_id", "setl_time", "medins_setl_id")}
+
+
+def test_each_hot_call_reads_in_the_authentications_round_trip(pg_engine, round_trips, monkeypatch):
+    def trips(fn, *args):
+        before = len(round_trips)
+        fn(*args)
+        return len(round_trips) - before
+
+    # 2201: auth + enrollments, then the writes and COMMIT; 2204: auth + visit + catalogue, then the writes;
+    # 2207: auth + person + visit + lines + state, then the writes
+    mdtrt = []
+    assert trips(lambda: mdtrt.append(visit_with_fees(WORKER, "310"))) == 2 + 2
+    assert trips(settle, "2207", WORKER, "310", mdtrt[0]) == 2
+    monkeypatch.setattr(fsi, "AHEAD", {})
+    assert trips(lambda: mdtrt.append(visit_with_fees(WORKER, "310"))) == 3 + 4
+    assert trips(settle, "2207", WORKER, "310", mdtrt[1]) == 6
+
+
+@pytest.mark.parametrize(("psn", "ins"), [(WORKER, "310"), (RESIDENT, "390")])
+def test_the_split_read_ahead_equals_the_split_read_in_turn(pg_engine, monkeypatch, psn, ins):
+    mdtrt = visit_with_fees(psn, ins)
+    ok("2207", {"data": {"psn_no": psn, "mdtrt_id": visit_with_fees(psn, ins), "medfee_sumamt": "70.00"}})
+    ahead = settle("2206", psn, ins, mdtrt)  # (on accumulators and an account balance already used)
+    with monkeypatch.context() as m:
+        m.setattr(fsi, "AHEAD", {})
+        in_turn = settle("2206", psn, ins, mdtrt)
+    assert ahead == in_turn
+    assert settle("2207", psn, ins, mdtrt) == ahead
+
+
+def test_a_failing_read_ahead_runs_the_call_again_without_it(pg_engine, round_trips, monkeypatch):
+    failing = Fast(select(text("1 / 0 AS boom")))
+    monkeypatch.setitem(fsi.AHEAD, "2201", lambda s, inp: failing.prefetch(s))
+    mdtrt = ok("2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}})
+    assert mdtrt["data"]["mdtrt_id"]
+    assert len(round_trips) == 1 + 3  # the failed burst, then the call as without reads ahead
+
+
+def test_a_read_ahead_answers_only_its_own_parameters_and_not_after_a_write(pg_engine, round_trips):
+    row = {
+        "msgid": "AHEAD-W-1",
+        "infno": "9001",
+        "fixmedins_code": HOSP2,
+        "request_digest": "d",
+        "infcode": 0,
+        "response": "{}",
+        "received_at": datetime(2025, 3, 1),
+    }
+    with pytest.raises(RuntimeError), facade_unit_of_work() as s:
+        _BY_MSGID.prefetch(s, {"msgid": "AHEAD-W-1"})
+        _BY_MSGID.prefetch(s, {"msgid": "AHEAD-W-2"})
+        assert _ONE.first(s).one == 1 and len(round_trips) == 1
+        assert _BY_MSGID.rows(s, {"msgid": "AHEAD-W-2"}) == [] and len(round_trips) == 1  # fetched ahead
+        assert _BY_MSGID.rows(s, {"msgid": "AHEAD-W-3"}) == [] and len(round_trips) == 2  # not declared
+        _INSERT.queue(s, row)
+        assert _BY_MSGID.first(s, {"msgid": "AHEAD-W-1"}).infno == "9001"  # read again, after the write
+        assert len(round_trips) == 3
+        raise RuntimeError("leave nothing behind")
+
+
+def test_the_unit_of_work_rolls_back_when_a_burst_with_reads_ahead_fails(pg_engine):
+    with pytest.raises(PrefetchFailed), facade_unit_of_work() as s:
+        Fast(select(text("1 / 0 AS boom"))).prefetch(s)
+        _ONE.first(s)
+    with facade_unit_of_work() as s:  # the pool's connection is usable again
+        assert _ONE.first(s).one == 1
