@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from yibao.api import exactjson, signing
+from yibao.api.http_protocol import PROTOCOL
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -192,8 +193,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int, concurrency: int | None = None) -> subprocess.Popen:
-    """uvicorn with ``workers`` processes; ``concurrency``: facade calls in flight per process (None: the default)."""
+def start_server(
+    url: str, port: int, workers: int, concurrency: int | None = None, http: str = PROTOCOL
+) -> subprocess.Popen:
+    """uvicorn with ``workers`` processes, as ``yibao serve`` runs it; ``concurrency``: facade calls in flight per
+    process (None: the default); ``http``: uvicorn's HTTP protocol (default: the server's own)."""
     env = {
         **os.environ,
         "YIBAO_DATABASE_URL": url,
@@ -214,6 +218,8 @@ def start_server(url: str, port: int, workers: int, concurrency: int | None = No
             str(port),
             "--workers",
             str(workers),
+            "--http",
+            http,
             "--no-access-log",
             "--log-level",
             "warning",

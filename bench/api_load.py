@@ -43,11 +43,18 @@ def main() -> None:
         default=None,
         help="facade calls in flight per worker (YIBAO_FACADE_CONCURRENCY)",
     )
+    ap.add_argument(
+        "--http",
+        default=None,
+        help="uvicorn's HTTP protocol (default: the server's own, as yibao serve runs it; httptools: uvicorn's)",
+    )
     args = ap.parse_args()
     url = fresh_database(args.db)
     build_world(url, args.persons)
     port = free_port()
-    server = start_server(url, port, args.workers, args.concurrency)
+    server = start_server(
+        url, port, args.workers, args.concurrency, **({"http": args.http} if args.http else {})
+    )
     try:
         asyncio.run(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
         cpu0, db0, own0 = server_cpu(server), database_cpu(url), time.process_time()

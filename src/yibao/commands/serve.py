@@ -40,9 +40,12 @@ def serve(
     console.print(
         f"  健康检查 health   {base}/health\n  接口文档 API docs {base}/docs\n  管理台 console    {base}/console/"
     )
+    from yibao.api.http_protocol import PROTOCOL
+
     uvicorn.run(
         "yibao.api.app:get_app",
         factory=True,
+        http=PROTOCOL,
         host=host,
         port=port,
         workers=workers if not reload else 1,
