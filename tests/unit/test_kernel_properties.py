@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,3 +121,33 @@ def test_reverse_restores_accumulators(case, data):
     again, _, _ = online.settle(b, person, visits[k], acc_after, bal_after)
     if k == len(results) - 1:
         assert again.setlinfo == target.setlinfo
+
+
+@SETTINGS
+@given(person_year(max_visits=10))
+def test_a_visit_with_its_stored_split_settles_as_one_split_anew(case):
+    """2207 passes the split its upload stored (VisitRequest.split): the same settlement, to the fen."""
+    from dataclasses import replace
+
+    person, balance, visits = case
+    anew, _, _ = settle_year(person, balance, visits)
+    stored = [replace(v, split=online.split_fees(v.fees)[1]) for v in visits]
+    again, _, _ = settle_year(person, balance, stored)
+    for s, t in zip(anew, again, strict=True):
+        assert (s.setlinfo, s.setldetail, s.lines, s.delta) == (t.setlinfo, t.setldetail, t.lines, t.delta)
+
+
+def test_the_stored_split_is_what_settles():  # (the test above cannot tell reuse from recomputation)
+    from dataclasses import replace
+
+    from tests.kernel_helpers import fee
+    from yibao.settlement.inputs import PersonFacts, VisitRequest
+
+    b = demo_bundle()
+    person = PersonFacts("310", "11")
+    visit = VisitRequest("11", date(2025, 3, 1), [fee(1, "100.00")], hosp_lv=2)
+    split = online.split_fees(visit.fees)[1]
+    assert split[0]["inscp_scp_amt"] == 10000
+    shifted = [{**split[0], "fulamt_ownpay_amt": 4000, "inscp_scp_amt": 6000}]
+    s, _, _ = online.settle(b, person, replace(visit, split=shifted), {}, 0)
+    assert (s.setlinfo["fulamt_ownpay_amt"], s.setlinfo["inscp_scp_amt"]) == (4000, 6000)

@@ -66,6 +66,8 @@ class VisitRequest:
     new_admission: bool = True  # False: a later segment (中途结算) of an admission already counted
     adm_dedc_used: int = 0  # deductible that admission already consumed (fen)
     adm_dedc: int | None = None  # a continuation: the deductible its admission carries (None: derive)
+    # the lines' split as their upload (费用明细上传) stored it, in the order of ``fees`` (None: split them here)
+    split: list[dict[str, int]] | None = None
 
 
 @dataclass(frozen=True)

@@ -54,27 +54,23 @@ def split_fees(fees: list[Fee]) -> tuple[LineArrays, list[dict[str, int]], tuple
     lines = line_arrays(fees)
     sp = split_lines(lines)
     per_line = [
-        {
-            "det_item_fee_sumamt": int(lines.amt[k]),
-            "fulamt_ownpay_amt": int(sp.ful[k]),
-            "overlmt_amt": int(sp.over[k]),
-            "preselfpay_amt": int(sp.pre[k]),
-            "inscp_scp_amt": int(sp.inscp[k]),
-        }
-        for k in range(len(fees))
+        dict(zip(LINE_SPLIT, values, strict=True))
+        for values in zip(*(a.tolist() for a in (lines.amt, sp.ful, sp.over, sp.pre, sp.inscp)), strict=True)
     ]
-    sums = (
-        int(lines.amt.sum()),
-        int(sp.ful.sum()),
-        int(sp.over.sum()),
-        int(sp.pre.sum()),
-        int(sp.inscp.sum()),
-    )
-    names = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
-    for name, value in zip(names, sums, strict=True):
+    return lines, per_line, split_sums(per_line)
+
+
+LINE_SPLIT = ("det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt")
+_SUMS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+
+
+def split_sums(per_line: list[dict[str, int]]) -> tuple[int, int, int, int, int]:
+    """The settlement's sums of its lines' split (medfee, ful, over, pre, inscp); a negative one is refused."""
+    sums = tuple(sum(line[k] for line in per_line) for k in LINE_SPLIT)
+    for name, value in zip(_SUMS, sums, strict=True):
         if value < 0:
             raise SettlementError(f"{name}: 费用明细合计为负 ({fmt_fen(value)})，退费须冲抵同一结算内的收费")
-    return lines, per_line, sums
+    return sums  # type: ignore[return-value]
 
 
 def settle(
@@ -91,7 +87,11 @@ def settle(
     Returns the settlement, the new accumulators and the new account balance.
     """
     ix = resolve(bundle, person, visit)
-    _, per_line, (medfee, ful, over, pre, inscp) = split_fees(visit.fees)
+    if visit.split is not None:  # (split at upload by split_lines, from the same line attributes)
+        per_line = visit.split
+        medfee, ful, over, pre, inscp = split_sums(per_line)
+    else:
+        _, per_line, (medfee, ful, over, pre, inscp) = split_fees(visit.fees)
     st = AccumState.zeros(bundle, 1, 1)
     if accum:
         st.load_slot(bundle, accum)

@@ -311,6 +311,7 @@ _FEE_KEYS = (
 _INSERT_FEES = FastRows(_FEE, _FEE_KEYS)
 _OPEN_LINE_COLS = (
     _FEE.c.id,
+    *(_FEE.c[k] for k in online.LINE_SPLIT[1:]),  # the split the upload stored (the kernel's own)
     _FEE.c.pric,
     _FEE.c.cnt,
     _FEE.c.det_item_fee_sumamt,
@@ -826,6 +827,7 @@ def settle(
         med_type=visit.med_type,
         begndate=day,
         fees=[_stored_fee(r) for r in lines],
+        split=[{k: getattr(r, k) for k in online.LINE_SPLIT} for r in lines],
         hosp_lv=inst.dedc_hosp_lv,
         opsp_dise_code=visit.opsp_dise_code,
         acct_used_flag=acct_used_flag,
