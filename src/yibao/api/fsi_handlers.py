@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao import ids
+from yibao.api import exactjson
 from yibao.api.fields import Node
 from yibao.api.fsi import original_message, reads_ahead, tombstone, transaction
 from yibao.errors import InputError, NotFound, SettlementError
@@ -43,8 +44,9 @@ FUND_NAMES = {
 }
 
 
-def yuan(fen: int | None) -> Decimal | None:
-    return None if fen is None else Decimal(fmt_fen(fen))
+def yuan(fen: int | None):
+    """An amount for a reply: a JSON number with two decimals (None: null)."""
+    return None if fen is None else exactjson.number(fmt_fen(fen))
 
 
 def age_on(brdy: date, day: date) -> Decimal:
@@ -622,8 +624,6 @@ def cancel_message(s: Session, ctx, inp: Node, env) -> dict:
     if original.infcode != 0:
         return {"result": {"omsgid": omsgid, "stas": "0", "memo": "原交易未成功，无需冲正"}}
     if oinfno == "2401":
-        from yibao.api import exactjson
-
         mdtrt_id = exactjson.loads(original.response)["output"]["result"]["mdtrt_id"]
         svc.cancel_visit(s, ctx, mdtrt_id)
         return {"result": {"omsgid": omsgid, "stas": "1", "mdtrt_id": mdtrt_id}}
