@@ -134,6 +134,21 @@ def test_a_read_ahead_answers_only_its_own_parameters_and_not_after_a_write(pg_e
         raise RuntimeError("leave nothing behind")
 
 
+@pytest.mark.parametrize("use", ["connection", "orm"])
+def test_direct_or_orm_use_drops_what_was_read_ahead(pg_engine, round_trips, use):
+    with pytest.raises(RuntimeError), facade_unit_of_work() as s:
+        _BY_MSGID.prefetch(s, {"msgid": "AHEAD-D-1"})
+        _ONE.first(s)
+        if use == "connection":
+            s.connection().exec_driver_sql("SELECT 1")
+        else:
+            s.get(MessageLog, "AHEAD-D-0")
+        before = len(round_trips)
+        assert _BY_MSGID.rows(s, {"msgid": "AHEAD-D-1"}) == []
+        assert len(round_trips) == before + 1  # (sent again, not answered from what was read ahead)
+        raise RuntimeError("leave nothing behind")
+
+
 def test_the_unit_of_work_rolls_back_when_a_burst_with_reads_ahead_fails(pg_engine):
     with pytest.raises(PrefetchFailed), facade_unit_of_work() as s:
         Fast(select(text("1 / 0 AS boom"))).prefetch(s)
