@@ -283,6 +283,30 @@ def database_cpu(url: str) -> float:
     return total
 
 
+def machine_ticks() -> list[int]:
+    """The machine's CPU time so far by kind (``/proc/stat``: user, nice, system, idle, iowait, irq, softirq,
+    steal), in clock ticks; [] where there is no /proc."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return []
+
+
+def machine_shares(before: list[int], after: list[int]) -> str:
+    """How the machine's CPU went between two :func:`machine_ticks`: busy, idle, waiting on disk, and stolen
+    by the hypervisor (time this VM was ready to run and was not given a core)."""
+    if not before or not after:
+        return "machine CPU shares: unknown (no /proc/stat)"
+    d = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(d) or 1
+    user, nice, system, idle, iowait, irq, softirq, steal = (100 * x / total for x in d)
+    return (
+        f"machine CPU: busy {user + nice + system + irq + softirq:.0f} %, idle {idle:.0f} %, "
+        f"waiting on disk {iowait:.0f} %, stolen by the hypervisor {steal:.0f} %"
+    )
+
+
 def kill_server(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

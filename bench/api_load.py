@@ -22,10 +22,13 @@ from _his import (
     free_port,
     fresh_database,
     kill_server,
+    machine_shares,
+    machine_ticks,
     run_load,
     server_cpu,
     start_server,
 )
+from kernel_online import QUIET_P50_MS, yardstick
 
 from yibao.config import get_settings
 
@@ -49,6 +52,7 @@ def main() -> None:
         help="uvicorn's HTTP protocol (default: the server's own, as yibao serve runs it; httptools: uvicorn's)",
     )
     args = ap.parse_args()
+    speed = yardstick()
     url = fresh_database(args.db)
     build_world(url, args.persons)
     port = free_port()
@@ -58,7 +62,9 @@ def main() -> None:
     try:
         asyncio.run(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
         cpu0, db0, own0 = server_cpu(server), database_cpu(url), time.process_time()
+        ticks0 = machine_ticks()
         r = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.persons))
+        ticks1 = machine_ticks()
         cpu1, db1, own1 = server_cpu(server), database_cpu(url), time.process_time()
     finally:
         kill_server(server)
@@ -79,6 +85,13 @@ def main() -> None:
         f"{1000 * (db1 - db0) / n:.2f} ms, load generator {1000 * (own1 - own0) / n:.2f} ms "
         f"(machine load average {os.getloadavg()[0]:.1f}: other work on the machine skews every figure)"
     )
+    total = 1000 * ((cpu1 - cpu0) + (db1 - db0) + (own1 - own0)) / n
+    print(
+        f"machine speed: kernel yardstick p50 {speed:.3f} ms ({QUIET_P50_MS} ms on a quiet day); CPU per settlement "
+        f"for server, database and load together {total:.2f} ms = {total / speed:.1f} yardsticks "
+        f"(the goal needs ≤ {2000 / 300:.2f} ms on 2 cores: ≤ {2000 / 300 / QUIET_P50_MS:.0f} on a quiet day)"
+    )
+    print(machine_shares(ticks0, ticks1))
     print("goal: ≥ 300 settlements/s, 2207 p99 ≤ 50 ms")
 
 

@@ -55,24 +55,45 @@ def ten_lines() -> list[Fee]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=10_000)
-    args = ap.parse_args()
+QUIET_P50_MS = 0.22  # this benchmark's p50 on the project's machine on a quiet day (docs/performance.md)
+
+
+def _case():
     bundle = load_region_policy("990100", REPO / "regions")
     person = PersonFacts("310", "11", [Dated("2303")], [], {2025}, has_account=True)
     visit = VisitRequest("11", date(2025, 5, 20), ten_lines(), hosp_lv=2, acct_used_flag=1)
     accum = {"dedc:outpatient": 4_000, "cap:outpatient": 52_000}
+    return bundle, person, visit, accum
+
+
+def timings(runs: int) -> list[int]:
+    """Nanoseconds of each of ``runs`` settlements (after a warm-up), sorted."""
+    bundle, person, visit, accum = _case()
     for _ in range(500):  # warm up
         online.settle(bundle, person, visit, accum, 120_000)
     times = []
-    for _ in range(args.runs):
+    for _ in range(runs):
         t0 = time.perf_counter_ns()
         online.settle(bundle, person, visit, accum, 120_000)
         times.append(time.perf_counter_ns() - t0)
     times.sort()
+    return times
+
+
+def yardstick(runs: int = 3000) -> float:
+    """This minute's speed of the machine: the p50 of this benchmark in ms (other benchmarks print it beside
+    their figures, which on a shared VM vary with the minute more than with the code)."""
+    return statistics.median(timings(runs)) / 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10_000)
+    args = ap.parse_args()
+    times = timings(args.runs)
     p50 = statistics.median(times) / 1e6
     p99 = times[int(len(times) * 0.99) - 1] / 1e6
+    bundle, person, visit, accum = _case()
     result, _, _ = online.settle(bundle, person, visit, accum, 120_000)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
