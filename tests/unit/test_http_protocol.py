@@ -127,3 +127,19 @@ def test_held_writes_go_at_the_end_of_the_step_and_not_after_abort():
         assert real.calls[-1] == ("abort", None)
 
     asyncio.run(go())
+
+
+def test_a_long_body_goes_out_as_it_grows():
+    async def go():
+        real = FakeTransport()
+        t = _Gathering(real, asyncio.get_running_loop())
+        chunk = b"x" * 40_000
+        t.write(chunk)
+        assert real.calls == []
+        t.write(chunk)  # past HOLD_AT_MOST: sent now, so the real transport's flow control sees it
+        assert real.calls == [("write", chunk * 2)]
+        t.write(b"tail")
+        await asyncio.sleep(0)
+        assert real.calls == [("write", chunk * 2), ("write", b"tail")]
+
+    asyncio.run(go())
