@@ -16,7 +16,7 @@ from yibao.api import exactjson
 from yibao.api.fields import Node
 from yibao.api.fsi import original_message, reads_ahead, tombstone, transaction
 from yibao.errors import InputError, NotFound, SettlementError
-from yibao.money import fmt_bp, fmt_fen
+from yibao.money import fmt_bp, fmt_fen, fmt_scaled
 from yibao.policy.registry import get_bundle
 from yibao.settlement import facts
 from yibao.settlement import service as svc
@@ -47,6 +47,13 @@ FUND_NAMES = {
 def yuan(fen: int | None):
     """An amount for a reply: a JSON number with two decimals (None: null)."""
     return None if fen is None else exactjson.number(fmt_fen(fen))
+
+
+def scaled(value: int, scale: int, places: int):
+    """``value / scale`` for a reply (a count in 1e-4, a price in 1e-6): a JSON number written as the exact
+    quotient, with no trailing zeros (as ``Decimal(value) / scale`` writes it)."""
+    text = fmt_scaled(value, scale, places).rstrip("0")
+    return exactjson.number(text[:-1] if text.endswith(".") else text)
 
 
 def age_on(brdy: date, day: date) -> Decimal:
@@ -177,10 +184,10 @@ def split_result(lines: list[dict]) -> list[dict]:
         {
             "feedetl_sn": r["feedetl_sn"],
             "det_item_fee_sumamt": yuan(r["det_item_fee_sumamt"]),
-            "cnt": Decimal(r["cnt"]) / 10_000,
-            "pric": Decimal(r["pric"]) / 1_000_000,
-            "pric_uplmt_amt": Decimal(r["pric_uplmt_amt"] or 0) / 1_000_000,
-            "selfpay_prop": Decimal(fmt_bp(r["selfpay_prop"])),
+            "cnt": scaled(r["cnt"], 10_000, 4),
+            "pric": scaled(r["pric"], 1_000_000, 6),
+            "pric_uplmt_amt": scaled(r["pric_uplmt_amt"] or 0, 1_000_000, 6),
+            "selfpay_prop": exactjson.number(fmt_bp(r["selfpay_prop"])),
             "fulamt_ownpay_amt": yuan(r["fulamt_ownpay_amt"]),
             "overlmt_amt": yuan(r["overlmt_amt"]),
             "preselfpay_amt": yuan(r["preselfpay_amt"]),
