@@ -16,7 +16,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 from yibao.api import exactjson, signing
-from yibao.api.http_protocol import PROTOCOL
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -191,6 +190,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# the server's own HTTP protocol (yibao.api.http_protocol.PROTOCOL), named here so the harness also drives
+# an older tree's server (--http httptools) for before/after pairs
+PROTOCOL = "yibao.api.http_protocol:CoalescingHttpTools"
 
 
 def start_server(

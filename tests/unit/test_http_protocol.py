@@ -143,3 +143,17 @@ def test_a_long_body_goes_out_as_it_grows():
         assert real.calls == [("write", chunk * 2), ("write", b"tail")]
 
     asyncio.run(go())
+
+
+def test_the_benchmarks_name_the_servers_protocol():
+    import sys
+    from pathlib import Path
+
+    from yibao.api.http_protocol import PROTOCOL
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    try:
+        import _his
+    finally:
+        sys.path.pop(0)
+    assert _his.PROTOCOL == PROTOCOL
