@@ -192,8 +192,11 @@ def line(sn: str, codg: str, pric: str, cnt: int = 1, **extra) -> dict:
     }
 
 
-def call_in_process(infno: str, input_: dict, msgid: str, code: str = HOSP2) -> dict:
-    """One signed envelope straight into the facade (no HTTP): what the threaded tests drive."""
+def call_in_process(
+    infno: str, input_: dict, msgid: str, code: str = HOSP2, secret: str | None = None
+) -> dict:
+    """One signed envelope straight into the facade (no HTTP): what the threaded tests drive (``secret``: sign
+    with another secret than the client's)."""
     from yibao.api import fsi, fsi_handlers  # noqa: F401 - registers the handlers
 
     env = {
@@ -209,6 +212,6 @@ def call_in_process(infno: str, input_: dict, msgid: str, code: str = HOSP2) -> 
     headers = {
         signing.HEADER_CLIENT: f"c-{code}",
         signing.HEADER_TIMESTAMP: ts,
-        signing.HEADER_SIGNATURE: signing.sign("sha256", f"secret-{code}", ts, body),
+        signing.HEADER_SIGNATURE: signing.sign("sha256", secret or f"secret-{code}", ts, body),
     }
     return exactjson.loads(fsi.call_service(body, headers))

@@ -26,21 +26,23 @@ _INSERT = Fast(
 
 
 @pytest.fixture
-def pg_engine(engine):
+def pg_engine(engine, monkeypatch):
     if engine.dialect.name != "postgresql":
         pytest.skip("reads ahead travel in libpq pipelines: PostgreSQL only")
     world.build(engine)
+    monkeypatch.setattr(fsi, "_SIGNED_BY", {})
+    ok("9001", {})  # (reads ahead go with requests signed as the client's last authenticated one)
     return engine
 
 
 @pytest.fixture
 def round_trips(monkeypatch):
-    """How many bursts (round trips) the facade sends, in order of the calls made."""
+    """The bursts (round trips) the facade sends, in order: how many reads each carried."""
     sent: list[int] = []
     real = wire.execute_reads
 
     def counting(conn, writes, reads, **kw):
-        sent.append(1)
+        sent.append(len(reads))
         return real(conn, writes, reads, **kw)
 
     monkeypatch.setattr(wire, "execute_reads", counting)
@@ -102,6 +104,20 @@ def test_the_split_read_ahead_equals_the_split_read_in_turn(pg_engine, monkeypat
         in_turn = settle("2206", psn, ins, mdtrt)
     assert ahead == in_turn
     assert settle("2207", psn, ins, mdtrt) == ahead
+
+
+def test_only_a_request_signed_as_before_reads_ahead(pg_engine, round_trips):
+    """A forged or unsigned request never takes the row locks a read ahead would: it is refused on the
+    authentication's own read. A client this process has not yet authenticated reads in turn."""
+    data = {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}}
+    forged = world.call_in_process("2201", data, f"AHEAD{next(_n):010d}", HOSP2, secret="not-the-secret")
+    assert forged["infcode"] == -1 and "签名错误" in forged["err_msg"]
+    assert round_trips == [1]
+    assert fsi._SIGNED_BY == {}  # (a refusal forgets the client until it authenticates again)
+    ok("2201", data)
+    assert round_trips[1:] == [1, 1, 0]  # (authentication, the enrollments in turn, then the writes)
+    ok("2201", data)
+    assert round_trips[4:] == [2, 0]  # (the enrollments read ahead)
 
 
 def test_a_failing_read_ahead_runs_the_call_again_without_it(pg_engine, round_trips, monkeypatch):

@@ -62,6 +62,18 @@ def reads_ahead(*infnos: str):
     return deco
 
 
+# client_id → (secret, sign_algo) as this process last read them in an authentication that succeeded
+_SIGNED_BY: dict[str, tuple[str, str]] = {}
+
+
+def _signed_as_before(creds: signing.Credentials, body: bytes) -> bool:
+    """Whether the request verifies against its client's secret as last read here. Reads ahead (and the row
+    locks some take) go only with such a request, so an unsigned or forged one never takes a lock; the
+    authentication itself still decides on the row it reads."""
+    known = _SIGNED_BY.get(creds.client_id or "")
+    return known is not None and signing.check(creds, secret=known[0], algo=known[1], body=body) is None
+
+
 def _declare_ahead(session: Session, infno: str, envelope: dict) -> None:
     declare = AHEAD.get(infno)
     if declare is not None:
@@ -155,6 +167,7 @@ def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, 
         raise Refusal(f"fixmedins_code: 与客户端所属机构 {code} 不符")
     if row.inst_status != "active":
         raise Refusal(f"fixmedins_code: 定点医药机构 {code} 已暂停或终止协议，拒绝服务")
+    _SIGNED_BY[creds.client_id] = (row.secret, row.sign_algo)
     ctx.admdvs, ctx.dedc_hosp_lv, ctx.inst_status = row.admdvs, row.dedc_hosp_lv, row.inst_status
     return row
 
@@ -214,7 +227,7 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
     """Authenticate, answer a retry from the log, or run the transaction and log its reply — one unit of work."""
     msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
     dg = digest(envelope)
-    ahead, attempt = True, 0
+    ahead, attempt = infno in AHEAD and _signed_as_before(creds, body), 0
     while True:
         ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
         try:
@@ -246,6 +259,7 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
                 audit.commit_deferred(s)
             return reply
         except Refusal:  # authentication and msgid misuse are not logged under the msgid
+            _SIGNED_BY.pop(creds.client_id or "", None)  # (a suspended client's next calls read nothing ahead)
             raise
         except PrefetchFailed:  # (not an attempt: the call runs again as if nothing had been read ahead)
             ahead = False
