@@ -66,12 +66,14 @@ def reads_ahead(*infnos: str):
 _SIGNED_BY: dict[str, tuple[str, str]] = {}
 
 
-def _signed_as_before(creds: signing.Credentials, body: bytes) -> bool:
-    """Whether the request verifies against its client's secret as last read here. Reads ahead (and the row
-    locks some take) go only with such a request, so an unsigned or forged one never takes a lock; the
-    authentication itself still decides on the row it reads."""
+def _signed_as_before(creds: signing.Credentials, body: bytes) -> tuple[str, str] | None:
+    """The (secret, sign_algo) the request verifies against, if it does against its client's as last read
+    here. Reads ahead (and the row locks some take) go only with such a request, so an unsigned or forged one
+    never takes a lock; the authentication still decides, on the row it reads."""
     known = _SIGNED_BY.get(creds.client_id or "")
-    return known is not None and signing.check(creds, secret=known[0], algo=known[1], body=body) is None
+    if known is None or signing.check(creds, secret=known[0], algo=known[1], body=body) is not None:
+        return None
+    return known
 
 
 def _declare_ahead(session: Session, infno: str, envelope: dict) -> None:
@@ -152,17 +154,27 @@ _LOG_REPLY = Fast(
 )
 
 
-def _authenticate(session: Session, creds: signing.Credentials, envelope: dict, body: bytes, ctx: Context):
-    """Check the client, its signature and institution; return the msgid's stored row (or None)."""
+def _authenticate(
+    session: Session,
+    creds: signing.Credentials,
+    envelope: dict,
+    body: bytes,
+    ctx: Context,
+    verified: tuple[str, str] | None = None,
+):
+    """Check the client, its signature and institution; return the msgid's stored row (or None).
+    ``verified``: the (secret, sign_algo) the signature was already checked against (checked again only if
+    the client's row now holds others)."""
     if not creds.client_id:
         raise Refusal(f"未认证的请求 (missing {signing.HEADER_CLIENT})")
     row = _AUTH.first(session, {"client_id": creds.client_id, "msgid": envelope["msgid"]})
     if row is None or row.status != "active":
         raise Refusal(f"{signing.HEADER_CLIENT}: 客户端不存在或已停用")
     code = row.fixmedins_code
-    problem = signing.check(creds, secret=row.secret, algo=row.sign_algo, body=body)
-    if problem:
-        raise Refusal(problem)
+    if verified != (row.secret, row.sign_algo):
+        problem = signing.check(creds, secret=row.secret, algo=row.sign_algo, body=body)
+        if problem:
+            raise Refusal(problem)
     if envelope.get("fixmedins_code") != code:
         raise Refusal(f"fixmedins_code: 与客户端所属机构 {code} 不符")
     if row.inst_status != "active":
@@ -227,7 +239,8 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
     """Authenticate, answer a retry from the log, or run the transaction and log its reply — one unit of work."""
     msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
     dg = digest(envelope)
-    ahead, attempt = infno in AHEAD and _signed_as_before(creds, body), 0
+    verified = _signed_as_before(creds, body) if infno in AHEAD else None
+    ahead, attempt = verified is not None, 0
     while True:
         ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
         try:
@@ -235,7 +248,7 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
                 audit.defer(s)  # audit rows go last, with the commit: the chain's head is locked briefly
                 if ahead:
                     _declare_ahead(s, infno, envelope)
-                auth = _authenticate(s, creds, envelope, body, ctx)
+                auth = _authenticate(s, creds, envelope, body, ctx, verified)
                 stored = _check_stored(msgid, dg, auth.request_digest, auth.response)
                 if stored is not None:
                     return stored
@@ -259,7 +272,9 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
                 audit.commit_deferred(s)
             return reply
         except Refusal:  # authentication and msgid misuse are not logged under the msgid
-            _SIGNED_BY.pop(creds.client_id or "", None)  # (a suspended client's next calls read nothing ahead)
+            _SIGNED_BY.pop(
+                creds.client_id or "", None
+            )  # (a suspended client's next calls read nothing ahead)
             raise
         except PrefetchFailed:  # (not an attempt: the call runs again as if nothing had been read ahead)
             ahead = False

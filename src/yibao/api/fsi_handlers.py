@@ -314,15 +314,18 @@ def treatment_check(s: Session, ctx, inp: Node, env) -> dict:
 # --- outpatient 22xx --------------------------------------------------------------------------------
 
 
+def _visit_keys(d: Node) -> dict:
+    """What 2201 registers a visit for (its reads ahead need the same)."""
+    return {"psn_no": d.str("psn_no"), "insutype": d.str("insutype"), "begntime": d.datetime("begntime")}
+
+
 @transaction("2201")
 def register(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
     visit = svc.register_visit(
         s,
         ctx,
-        psn_no=d.str("psn_no"),
-        insutype=d.str("insutype"),
-        begntime=d.datetime("begntime"),
+        **_visit_keys(d),
         atddr_no=d.str("atddr_no", required=False),
         dept_code=d.str("dept_code", required=False),
     )
@@ -337,10 +340,8 @@ def register(s: Session, ctx, inp: Node, env) -> dict:
 
 @reads_ahead("2201")
 def register_ahead(s: Session, inp: Node) -> None:
-    d = inp.child("data")
-    svc.prefetch_register(
-        s, psn_no=d.str("psn_no"), insutype=d.str("insutype"), day=d.datetime("begntime").date()
-    )
+    keys = _visit_keys(inp.child("data"))
+    svc.prefetch_register(s, psn_no=keys["psn_no"], insutype=keys["insutype"], day=keys["begntime"].date())
 
 
 @transaction("2202")
@@ -431,12 +432,7 @@ def _settle(s: Session, ctx, inp: Node, *, pre: bool, inpatient: bool) -> dict:
     outcome = svc.settle(
         s,
         ctx,
-        mdtrt_id=d.str("mdtrt_id"),
-        psn_no=d.str("psn_no"),
-        insutype=d.str("insutype", required=False),
-        acct_used_flag=d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0),
-        medfee_sumamt=d.amount("medfee_sumamt"),
-        chrg_bchno=d.str("chrg_bchno", required=False),
+        **_settle_fields(d),
         mid_setl_flag=bool(d.int("mid_setl_flag", required=False, choices=(0, 1), default=0))
         if inpatient
         else False,
@@ -445,14 +441,26 @@ def _settle(s: Session, ctx, inp: Node, *, pre: bool, inpatient: bool) -> dict:
     return settlement_reply(s, ctx, outcome)
 
 
+def _settle_fields(d: Node) -> dict:
+    """A (pre-)settlement's fields, checked in this order (its reads ahead are read from the same)."""
+    return {
+        "mdtrt_id": d.str("mdtrt_id"),
+        "psn_no": d.str("psn_no"),
+        "insutype": d.str("insutype", required=False),
+        "acct_used_flag": d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0),
+        "medfee_sumamt": d.amount("medfee_sumamt"),
+        "chrg_bchno": d.str("chrg_bchno", required=False),
+    }
+
+
 def _settle_ahead(s: Session, inp: Node, *, inpatient: bool) -> None:
-    d = inp.child("data")
+    f = _settle_fields(inp.child("data"))
     svc.prefetch_settle(
         s,
-        mdtrt_id=d.str("mdtrt_id"),
-        psn_no=d.str("psn_no"),
-        chrg_bchno=d.str("chrg_bchno", required=False),
-        own_account=d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0) != 2,
+        mdtrt_id=f["mdtrt_id"],
+        psn_no=f["psn_no"],
+        chrg_bchno=f["chrg_bchno"],
+        own_account=f["acct_used_flag"] != 2,
         inpatient=inpatient,
     )
 
