@@ -10,7 +10,6 @@ settlements per second and the p50/p99 latency of 2207. Server and load share th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import time
@@ -18,6 +17,7 @@ import time
 from _his import (
     build_world,
     database_cpu,
+    drive,
     drop_database,
     free_port,
     fresh_database,
@@ -60,10 +60,10 @@ def main() -> None:
         url, port, args.workers, args.concurrency, **({"http": args.http} if args.http else {})
     )
     try:
-        asyncio.run(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
+        drive(run_load(f"http://127.0.0.1:{port}", 4, 3, args.persons))  # warm up
         cpu0, db0, own0 = server_cpu(server), database_cpu(url), time.process_time()
         ticks0 = machine_ticks()
-        r = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.persons))
+        r = drive(run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.persons))
         ticks1 = machine_ticks()
         cpu1, db1, own1 = server_cpu(server), database_cpu(url), time.process_time()
     finally:

@@ -12,7 +12,6 @@ server answers a retry of an acknowledged msgid with the identical reply.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import time
 from _his import (
     REPO,
     build_world,
+    drive,
     drop_database,
     free_port,
     fresh_database,
@@ -49,7 +49,7 @@ def main() -> None:
     replies: list[tuple[str, bytes, dict]] = []
     killer = threading.Timer(args.before_kill, kill_server, args=(server,))
     killer.start()
-    load = asyncio.run(
+    load = drive(
         run_load(
             f"http://127.0.0.1:{port}",
             args.clients,
@@ -66,7 +66,7 @@ def main() -> None:
         problems = verify(url, acknowledged, sent)
         retried = replies[-20:]  # the last acknowledged before the kill: a retry must get the same reply
         for code, body, reply in retried:
-            again = asyncio.run(retry(f"http://127.0.0.1:{port}", code, body))
+            again = drive(retry(f"http://127.0.0.1:{port}", code, body))
             if again != reply:
                 problems.append(f"a retry of {reply['output']['setlinfo']['setl_id']} got another reply")
         same = len(retried) - sum(1 for p in problems if p.startswith("a retry"))

@@ -144,9 +144,19 @@ _ACC_KEY = (
     & (_ACC.c.insutype == bindparam("k_insutype"))
     & (_ACC.c.acc_key == bindparam("k_acc_key"))
 )
-_ACC_UPDATE = Fast(update(_ACC).where(_ACC_KEY).values(value=bindparam("k_value")))
 _ACC_DELETE = Fast(delete(_ACC).where(_ACC_KEY))
-_ACC_INSERT = FastRows(_ACC, ("psn_no", "year", "insutype", "acc_key", "value"))
+
+
+def _set_values(dialect_insert) -> FastRows:
+    """New and changed values in one statement (on PostgreSQL it then joins the settlement's other writes)."""
+    stmt = dialect_insert(_ACC)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=list(_ACC.primary_key.columns), set_={"value": stmt.excluded.value}
+    )
+    return FastRows(_ACC, ("psn_no", "year", "insutype", "acc_key", "value"), update=("value",), core=upsert)
+
+
+_ACC_SET = {"postgresql": _set_values(pg_insert), "sqlite": _set_values(sqlite_insert)}
 # The header row: created at the first settlement of the year, its revision bumped by every later one.
 _YEAR_BUMP = {
     name: Fast(
@@ -169,24 +179,21 @@ def save_accumulators(
 
     The writes are queued (:meth:`yibao.store.db.Fast.queue`): on PostgreSQL they travel with the
     transaction's next round trip."""
-    updates, deletes, inserts = [], [], []
+    deletes, values = [], []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key, 0), new.get(key, 0)
         if before == after:
             continue
-        k = {"k_psn_no": psn_no, "k_year": year, "k_insutype": insutype, "k_acc_key": key}
         if after == 0:
-            deletes.append(k)
-        elif key in old:
-            updates.append({**k, "k_value": after})
+            deletes.append({"k_psn_no": psn_no, "k_year": year, "k_insutype": insutype, "k_acc_key": key})
         else:
-            inserts.append(
+            values.append(
                 {"psn_no": psn_no, "year": year, "insutype": insutype, "acc_key": key, "value": after}
             )
     session.flush()
-    for stmt, rows in ((_ACC_DELETE, deletes), (_ACC_UPDATE, updates), (_ACC_INSERT, inserts)):
-        if rows:
-            stmt.queue(session, rows)
-    _YEAR_BUMP[session.connection().dialect.name].queue(
-        session, {"psn_no": psn_no, "year": year, "insutype": insutype}
-    )
+    dialect = session.connection().dialect.name
+    if deletes:
+        _ACC_DELETE.queue(session, deletes)
+    if values:
+        _ACC_SET[dialect].queue(session, values)
+    _YEAR_BUMP[dialect].queue(session, {"psn_no": psn_no, "year": year, "insutype": insutype})

@@ -633,11 +633,16 @@ class FastRows(Fast):
     executemany of the Core INSERT. Each value is converted by the column type's own input, so a string too
     long for its column is refused, never cut."""
 
-    __slots__ = ("table",)
+    __slots__ = ("table", "update")
 
-    def __init__(self, table, keys: tuple[str, ...]):
-        super().__init__(insert(table), keys=keys)
-        self.table = table
+    def __init__(self, table, keys: tuple[str, ...], *, update: tuple[str, ...] = (), core=None):
+        """``update``: columns a row whose primary key exists already takes from the new row (an upsert, one
+        statement for new and changed rows); ``core``: the statement run elsewhere (the dialect's own
+        ``INSERT … ON CONFLICT``, executemany)."""
+        if update and core is None:
+            raise TypeError("an upsert needs the dialect's statement for the other databases (core=)")
+        super().__init__(core if core is not None else insert(table), keys=keys)
+        self.table, self.update = table, update
 
     def _compiled(self, dialect):
         if self._pg is None:
@@ -652,6 +657,11 @@ class FastRows(Fast):
                 f"FROM json_array_elements(CAST(%(rows)s AS JSON)) WITH ORDINALITY AS e (j, n), "
                 f"json_populate_record(NULL::{name}, e.j) AS r ORDER BY e.n"
             )
+            if self.update:
+                key = ", ".join(c.name for c in self.table.primary_key.columns)
+                sql += f" ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(
+                    f"{c} = EXCLUDED.{c}" for c in self.update
+                )
             self._pg = (*positional(sql), {})
         return self._pg
 
