@@ -36,8 +36,6 @@ def fresh_database(kind: str, name: str | None = None) -> str:
         c.execute(text(f'drop database if exists "{name}" with (force)'))
         c.execute(text(f'create database "{name}"'))
     admin.dispose()
-    if os.environ.get("BENCH_PG_SOCKET"):
-        return f"postgresql+psycopg://postgres@/{name}?host=/var/run/postgresql"
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 

@@ -315,3 +315,79 @@ def test_merged_writes_check_foreign_keys_at_the_end_and_fail_whole(engine):
         assert cur.fetchone() == (True,)
     finally:
         raw.close()
+
+
+def test_accumulator_values_are_set_new_changed_and_removed(engine):
+    """One upsert for new and changed values (a key already stored takes the new value), a delete for a value
+    back to zero; the header's revision bumped once per save."""
+    from yibao.settlement import facts
+    from yibao.store.tables import Accumulator
+
+    world.build(engine)
+
+    def save(old: dict, new: dict) -> dict:
+        with facade_unit_of_work() as work:
+            facts.save_accumulators(work, WORKER, 2031, "310", old, new)
+        with unit_of_work(engine, write=False) as s:
+            rows = s.execute(
+                select(Accumulator.acc_key, Accumulator.value).where(
+                    Accumulator.psn_no == WORKER, Accumulator.year == 2031
+                )
+            ).all()
+        return dict(rows)
+
+    assert save({}, {"dedc": 120000, "cap:outpatient": 5}) == {"dedc": 120000, "cap:outpatient": 5}
+    assert save(
+        {"dedc": 120000, "cap:outpatient": 5}, {"dedc": 130000, "cap:outpatient": 5, "visits": 2}
+    ) == {
+        "dedc": 130000,
+        "cap:outpatient": 5,
+        "visits": 2,
+    }
+    assert save({"dedc": 130000, "cap:outpatient": 5, "visits": 2}, {"dedc": 130000, "visits": 3}) == {
+        "dedc": 130000,
+        "visits": 3,
+    }
+    with unit_of_work(engine, write=False) as s:
+        revision = s.scalar(
+            select(AccumulatorYear.revision).where(
+                AccumulatorYear.psn_no == WORKER, AccumulatorYear.year == 2031
+            )
+        )
+    assert revision == 3
+
+
+def test_a_settlement_writes_in_one_statement(engine, monkeypatch):
+    """PostgreSQL: a 2207's writes (settlement, details, ledger, accumulators, header, account, lines, visit,
+    reply) go as one statement of CTEs, then the audit append and COMMIT, in the call's last round trip; also
+    for the person's second settlement of the year, whose accumulators change values already stored."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("statements are merged on PostgreSQL only")
+    from yibao.store import wire
+
+    world.build(engine)
+    bursts: list[list[str]] = []
+    real = wire.execute_reads
+
+    def recording(conn, writes, reads, **kw):
+        bursts.append([sql for sql, _ in writes])
+        return real(conn, writes, reads, **kw)
+
+    def settle() -> None:
+        mdtrt = ok(
+            "2201", {"data": {"psn_no": WORKER, "insutype": "310", "begntime": "2025-03-01 09:00:00"}}
+        )["data"]["mdtrt_id"]
+        lines = [line("1", "A1", "300.00", mdtrt_id=mdtrt), line("2", "B1", "10.00", mdtrt_id=mdtrt)]
+        ok("2204", {"feedetail": lines})
+        data = {"psn_no": WORKER, "mdtrt_id": mdtrt, "medfee_sumamt": "310.00", "insutype": "310"}
+        assert ok("2207", {"data": {**data, "acct_used_flag": "1"}})["setlinfo"]["acct_pay"] != "0.00"
+
+    settle()
+    monkeypatch.setattr(wire, "execute_reads", recording)
+    settle()
+    *_, last = bursts
+    assert len(last) == 2, [sql[:60] for sql in last]
+    merged, append = last
+    for table in ("settlement", "settlement_detail", "accumulator", "accumulator_year", "personal_account"):
+        assert f"{table} " in merged or f"{table}(" in merged
+    assert "audit_log" in append

@@ -9,10 +9,14 @@ from typing import Any
 
 import orjson
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # (json.loads with a hook builds a decoder per call)
+
 
 def loads(data: bytes | str) -> Any:
     """Parse a request body; numbers with a fraction become Decimal, never float."""
-    return json.loads(data, parse_float=Decimal)
+    if not isinstance(data, str):
+        data = data.decode(json.detect_encoding(data), "surrogatepass")  # as json.loads reads bytes
+    return _DECODER.decode(data)
 
 
 def _default(obj: Any) -> Any:
