@@ -4,6 +4,7 @@ until the next round trip, savepoints that roll back leave nothing, concurrent a
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import datetime
 
@@ -391,3 +392,64 @@ def test_a_settlement_writes_in_one_statement(engine, monkeypatch):
     for table in ("settlement", "settlement_detail", "accumulator", "accumulator_year", "personal_account"):
         assert f"{table} " in merged or f"{table}(" in merged
     assert "audit_log" in append
+
+
+@pytest.fixture
+def pg_only(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("facade calls keep connections on PostgreSQL only (SQLite calls use a session)")
+    world.build(engine)
+    return engine
+
+
+def _backend_pid(conn) -> int:
+    return conn.connection.dbapi_connection.info.backend_pid
+
+
+def test_facade_calls_keep_their_connection_between_calls(pg_only, monkeypatch):
+    """One pool checkout for a run of calls: each call takes the connection the last one left."""
+    from yibao.store import db
+
+    db._release_held(pg_only)
+    checkouts = []
+    real = type(pg_only).connect
+
+    def counting(self):
+        checkouts.append(1)
+        return real(self)
+
+    monkeypatch.setattr(type(pg_only), "connect", counting)
+    for _ in range(3):
+        outpatient(WORKER, "310")
+    assert len(checkouts) == 1
+    assert len(pg_only._yibao_held) == 1
+
+
+def test_a_kept_connection_the_server_dropped_is_not_used_again(pg_only):
+    """The database restarted (here: the backend terminated): the next call fails over to a new connection
+    and still answers; the broken one is gone."""
+    from yibao.store import db
+
+    outpatient(WORKER, "310")
+    [kept] = pg_only._yibao_held
+    pid = _backend_pid(kept)
+    with pg_only.connect() as admin:
+        admin.execute(select(func.pg_terminate_backend(pid)))
+        admin.commit()
+    time.sleep(0.2)
+    setl = outpatient(WORKER, "310")["setlinfo"]
+    assert setl["setl_id"]
+    assert all(not c.invalidated and _backend_pid(c) != pid for c in pg_only._yibao_held)
+    assert len(pg_only._yibao_held) <= db.KEEP_CONNECTIONS
+
+
+def test_a_connection_left_in_a_transaction_goes_back_to_the_pool(pg_only):
+    from yibao.store import db
+
+    db._release_held(pg_only)
+    with pytest.raises(RuntimeError), facade_unit_of_work() as work:
+        work.connection().execute(select(func.now()))
+        raise RuntimeError("the handler failed")
+    assert len(pg_only._yibao_held) == 1  # rolled back cleanly: kept
+    [kept] = pg_only._yibao_held
+    assert kept.connection.dbapi_connection.pgconn.transaction_status == 0

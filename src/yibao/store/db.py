@@ -12,6 +12,7 @@ from __future__ import annotations
 import json as _json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -99,6 +100,7 @@ def get_engine(url: str | None = None) -> Engine:
 
 def dispose_engines() -> None:
     for engine in _ENGINES.values():
+        _release_held(engine)
         engine.dispose()
     _ENGINES.clear()
 
@@ -110,6 +112,8 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 # A unit of work is opened per facade call, so its set-up is on the hot path: the engine keeps one
 # sessionmaker per mode (bound to the engine with the ``write`` option), built on first use.
 _SETUP_LOCK = threading.Lock()
+_PG_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection
+_HELD_SINCE = "yibao.held_since"  # the DBAPI connection's info key: when facade calls began keeping it
 
 
 def _factory(engine: Engine, write: bool) -> tuple[sessionmaker[Session], threading.RLock | None]:
@@ -215,6 +219,61 @@ class Work:
 BEFORE_COMMIT: list[Callable[[Work], None]] = []
 
 
+# Facade calls keep their connections between calls: checking a SQLAlchemy connection out of the pool and
+# back in (pool queue, connection record, reset on return) costs the client more CPU than a statement. A
+# process keeps at most this many per engine (it needs one per facade call in flight); the others go back.
+# Every few minutes each goes back to the pool anyway, which recycles it when it is old (``pool_recycle``).
+KEEP_CONNECTIONS = 8
+KEEP_SECONDS = 300
+
+
+def _held(engine: Engine) -> list:
+    held = getattr(engine, "_yibao_held", None)
+    if held is None:
+        with _SETUP_LOCK:
+            held = getattr(engine, "_yibao_held", None)
+            if held is None:
+                held = engine._yibao_held = []
+    return held
+
+
+def _connect(engine: Engine):
+    held = _held(engine)
+    while held:
+        try:
+            conn = held.pop()  # (atomic: threads and greenlets may share the list)
+        except IndexError:
+            break
+        if not conn.closed and not conn.invalidated:
+            return conn
+    return engine.connect()
+
+
+def _put_back(engine: Engine, conn) -> None:
+    """Keep a connection whose transaction ended cleanly for the next call; anything else goes back to the
+    pool (which resets it) or, broken, is discarded by it."""
+    held = _held(engine)
+    raw = None if conn.closed or conn.invalidated else conn.connection.dbapi_connection
+    if (
+        raw is not None
+        and len(held) < KEEP_CONNECTIONS
+        and not conn.in_transaction()
+        and raw.pgconn.transaction_status == _PG_IDLE
+        and time.monotonic() - conn.info.setdefault(_HELD_SINCE, time.monotonic()) < KEEP_SECONDS
+    ):
+        held.append(conn)
+        return
+    if raw is not None:
+        conn.info.pop(_HELD_SINCE, None)
+    conn.close()
+
+
+def _release_held(engine: Engine) -> None:
+    held = getattr(engine, "_yibao_held", None) or []
+    while held:
+        held.pop().close()
+
+
 @contextmanager
 def facade_unit_of_work() -> Iterator[Session]:
     """The facade's unit of work: a :class:`Work` on PostgreSQL (without SQL logging), a session elsewhere."""
@@ -223,7 +282,8 @@ def facade_unit_of_work() -> Iterator[Session]:
         with unit_of_work(engine) as session:
             yield session
         return
-    with engine.connect() as conn:
+    conn = _connect(engine)
+    try:
         conn.begin()
         work = Work(conn)
         try:
@@ -236,12 +296,15 @@ def facade_unit_of_work() -> Iterator[Session]:
                 if work.orm is not None:
                     work.orm.rollback()
                 conn.rollback()
-            except Exception:  # the connection itself failed (the server went away): never reuse it
-                conn.invalidate()
+            except Exception:  # the connection itself failed (the server went away): never reuse it,
+                conn.invalidate()  # nor those kept with it (the next attempt connects afresh)
+                _release_held(engine)
             raise
         finally:
             if work.orm is not None:
                 work.orm.close()
+    finally:
+        _put_back(engine, conn)
 
 
 def is_postgres(engine_or_session) -> bool:
