@@ -204,7 +204,7 @@ def split_result(lines: list[dict]) -> list[dict]:
 
 
 def check_med_type(session: Session, psn_no: str, insutype: str, med_type: str, day: date, path: str) -> None:
-    enr = facts.enrollment_on(session, psn_no, insutype, day)
+    enr = svc.enrollment_on(session, psn_no, insutype, day)
     bundle = get_bundle(enr.insuplc_admdvs)
     ver = bundle.version_index(day)
     if ver is None or bundle.class_index(ver, med_type) is None:
@@ -511,26 +511,49 @@ def reverse(s: Session, ctx, inp: Node, env) -> dict:
 # --- pharmacy 21xx ---------------------------------------------------------------------------------
 
 
-def _pharmacy(s: Session, ctx, inp: Node, env, pre: bool) -> dict:
-    d = inp.child("data")
+def _pharmacy_keys(d: Node) -> tuple[str, str, str, datetime]:
+    """psn_no, insutype, med_type and begntime of a 2101 / 2102 (what its reads depend on)."""
     psn_no, insutype = d.str("psn_no"), d.str("insutype")
     med_type = d.str("med_type", required=False) or "41"
     begntime = d.datetime("begntime", required=False) or datetime.now().replace(microsecond=0)
+    return psn_no, insutype, med_type, begntime
+
+
+def _pharmacy(s: Session, ctx, inp: Node, env, pre: bool) -> dict:
+    d = inp.child("data")
+    psn_no, insutype, med_type, begntime = _pharmacy_keys(d)
     check_med_type(s, psn_no, insutype, med_type, begntime.date(), d.path)
     lines = fee_inputs(inp.items("drugdetail"))
     savepoint = s.begin_nested() if pre else None
     try:
         visit = svc.register_visit(
-            s, ctx, psn_no=psn_no, insutype=insutype, begntime=begntime, med_type=med_type
+            s,
+            ctx,
+            psn_no=psn_no,
+            insutype=insutype,
+            begntime=begntime,
+            med_type=med_type,
+            enrollment_checked=True,  # (check_med_type read it)
         )
+        # each step's reads travel with the previous step's writes: one round trip per step, not per read
+        svc.prefetch_upload(s, mdtrt_id=visit.mdtrt_id, codes={f.med_list_codg for f in lines})
         svc.upload_fees(s, ctx, visit.mdtrt_id, lines)
+        acct_used_flag = d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0)
+        svc.prefetch_settle(
+            s,
+            mdtrt_id=visit.mdtrt_id,
+            psn_no=psn_no,
+            chrg_bchno=None,
+            own_account=acct_used_flag != 2,
+            inpatient=False,
+        )
         outcome = svc.settle(
             s,
             ctx,
             mdtrt_id=visit.mdtrt_id,
             psn_no=psn_no,
             insutype=insutype,
-            acct_used_flag=d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0),
+            acct_used_flag=acct_used_flag,
             medfee_sumamt=d.amount("medfee_sumamt"),
             pre=pre,
         )
@@ -538,6 +561,12 @@ def _pharmacy(s: Session, ctx, inp: Node, env, pre: bool) -> dict:
     finally:
         if savepoint is not None:
             savepoint.rollback()  # 预结算: computed, nothing recorded
+
+
+@reads_ahead("2101", "2102")
+def pharmacy_ahead(s: Session, inp: Node) -> None:
+    psn_no, insutype, _, begntime = _pharmacy_keys(inp.child("data"))
+    svc.prefetch_register(s, psn_no=psn_no, insutype=insutype, day=begntime.date())
 
 
 @transaction("2101")

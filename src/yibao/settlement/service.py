@@ -439,8 +439,9 @@ def _enrollments_read(psn_no: str, insutype: str | None, day: date) -> tuple[Fas
     return _PERSON_ENROLLMENTS[bool(insutype)], params
 
 
-def _enrollment(session: Session, psn_no: str, insutype: str | None, day: date):
-    """:func:`facts.enrollment_on` in one round trip, refusing an unknown person first."""
+def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date):
+    """:func:`facts.enrollment_on` in one round trip, refusing an unknown person first (without an ORM
+    session: a facade call's later reads can still travel ahead)."""
     read, params = _enrollments_read(psn_no, insutype, day)
     rows = read.rows(session, params)
     if not rows:
@@ -460,11 +461,15 @@ def register_visit(
     begntime: datetime,
     med_type: str | None = None,
     inpatient: bool = False,
+    enrollment_checked: bool = False,
     **details,
 ) -> SimpleNamespace:
-    """2201 挂号 / 2401 入院: open a visit for an enrolled person at the caller's institution."""
+    """2201 挂号 / 2401 入院: open a visit for an enrolled person at the caller's institution.
+    ``enrollment_checked``: the caller has read :func:`enrollment_on` for this person, type and day in this
+    unit of work (a pharmacy's 2102 checks the medical type first)."""
     inst = _institution(session, ctx)
-    _enrollment(session, psn_no, insutype, begntime.date())
+    if not enrollment_checked:
+        enrollment_on(session, psn_no, insutype, begntime.date())
     if inpatient:
         open_adm = session.connection().execute(_OPEN_ADMISSION, {"psn_no": psn_no}).scalar()
         if open_adm:
