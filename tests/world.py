@@ -215,3 +215,14 @@ def call_in_process(
         signing.HEADER_SIGNATURE: signing.sign("sha256", secret or f"secret-{code}", ts, body),
     }
     return exactjson.loads(fsi.call_service(body, headers))
+
+
+def cancel_lock_waits(engine=None) -> None:
+    """A watchdog for PostgreSQL lock tests: cancel every statement waiting on a lock, so a regression fails
+    instead of hanging the suite."""
+    from sqlalchemy import text
+
+    from yibao.store.db import get_engine
+
+    with (engine or get_engine()).connect() as c:
+        c.execute(text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))

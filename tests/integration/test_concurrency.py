@@ -8,12 +8,12 @@ import threading
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tests import world
 from tests.world import RESIDENT, line
 from yibao.store import cooperative
-from yibao.store.db import get_engine, unit_of_work
+from yibao.store.db import unit_of_work
 from yibao.store.tables import Accumulator, Settlement
 
 THREADS, PER_THREAD = 16, 3
@@ -73,17 +73,12 @@ def _run_as_greenlets(work) -> None:
         await asyncio.gather(*(cooperative.run(work, n) for n in range(THREADS)))
 
     # a regression would block the loop in a lock wait for good: cancel the waits, so the test fails instead
-    watchdog = threading.Timer(60, _cancel_lock_waits)
+    watchdog = threading.Timer(60, world.cancel_lock_waits)
     watchdog.start()
     try:
         asyncio.run(main())
     finally:
         watchdog.cancel()
-
-
-def _cancel_lock_waits() -> None:
-    with get_engine().connect() as c:
-        c.execute(text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
 
 
 @pytest.mark.pg

@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import text
 
+from tests import world
 from yibao.store import cooperative
 
 
@@ -22,17 +23,14 @@ def pg(engine):
         c.execute(text("CREATE TABLE coop_probe (id int PRIMARY KEY, n int NOT NULL)"))
         c.execute(text("INSERT INTO coop_probe VALUES (1, 0)"))
     assert cooperative.enabled(engine)
-    watchdog = threading.Timer(60, _cancel_all_waits, args=(engine,))  # a regression fails, it does not hang
+    watchdog = threading.Timer(
+        60, world.cancel_lock_waits, args=(engine,)
+    )  # a regression fails, it does not hang
     watchdog.start()
     yield engine
     watchdog.cancel()
     with engine.begin() as c:
         c.execute(text("DROP TABLE coop_probe"))
-
-
-def _cancel_all_waits(engine) -> None:
-    with engine.connect() as c:
-        c.execute(text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
 
 
 def _ticks_during(coroutine_factory) -> tuple[int, object]:
