@@ -65,7 +65,7 @@ def run_flows(url: str, flows: int, tag: str, count: bool) -> tuple[int, int]:
         )
         return real(conn, writes, reads, commit=commit)
 
-    rng = random.Random(tag)
+    rng = random.Random(0)  # (the same persons and lines in every run: counts compare between runs)
     client = Client(_InProcess(), "", INSTITUTIONS[0], tag)
 
     async def go(n: int) -> None:
@@ -81,14 +81,16 @@ def run_flows(url: str, flows: int, tag: str, count: bool) -> tuple[int, int]:
     return trips, statements
 
 
-def instructions(url: str, flows: int, tag: str) -> int:
-    """Instructions of this script run with ``flows`` flows under callgrind (start-up included)."""
+def instructions(flows: int, tag: str) -> int:
+    """Instructions of this script run with ``flows`` flows under callgrind, on a database of its own built
+    the same way each time (start-up and build included: they cancel out between two runs)."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
     out = subprocess.run(
-        [*command, "--child", url, str(flows), tag],
+        [*command, "--child", str(flows), tag],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     found = re.search(r"Collected : (\d+)", out.stderr)
     if found is None:
@@ -97,8 +99,13 @@ def instructions(url: str, flows: int, tag: str) -> int:
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":  # (under callgrind)
-        run_flows(sys.argv[2], int(sys.argv[3]), sys.argv[4], count=False)
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":  # (under callgrind)
+        url = fresh_database("postgresql")
+        try:
+            build_world(url, PERSONS)
+            run_flows(url, int(sys.argv[2]), sys.argv[3], count=False)
+        finally:
+            drop_database(url)
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--flows", type=int, default=200)
@@ -117,8 +124,8 @@ def main() -> None:
         )
         if args.instructions:
             small, large = 30, 30 + args.flows
-            a = instructions(url, small, f"ia{os.getpid()}")
-            b = instructions(url, large, f"ib{os.getpid()}")
+            a = instructions(small, f"ia{os.getpid()}")
+            b = instructions(large, f"ib{os.getpid()}")
             print(
                 f"Python instructions per settlement (client and server, callgrind, {large} − {small} flows): "
                 f"{(b - a) / args.flows / 1e6:.2f} M"
