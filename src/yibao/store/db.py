@@ -271,7 +271,11 @@ def _put_back(engine: Engine, conn) -> None:
 def _release_held(engine: Engine) -> None:
     held = getattr(engine, "_yibao_held", None) or []
     while held:
-        held.pop().close()
+        try:
+            conn = held.pop()
+        except IndexError:  # (another thread took the last one)
+            break
+        conn.close()
 
 
 @contextmanager
