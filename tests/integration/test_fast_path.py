@@ -453,3 +453,26 @@ def test_a_connection_left_in_a_transaction_goes_back_to_the_pool(pg_only):
     assert len(pg_only._yibao_held) == 1  # rolled back cleanly: kept
     [kept] = pg_only._yibao_held
     assert kept.connection.dbapi_connection.pgconn.transaction_status == 0
+
+
+@pytest.mark.parametrize("path", ["facade", "orm"])
+def test_registering_a_visit_does_not_wait_for_the_persons_settlement(engine, path):
+    """The person is locked FOR NO KEY UPDATE while settling: a visit registered for them meanwhile (its
+    foreign-key check takes KEY SHARE on the person) goes ahead instead of queueing behind the settlement."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only")
+    from sqlalchemy import text
+
+    from yibao.settlement import facts, service
+
+    world.build(engine)
+    with facade_unit_of_work() if path == "facade" else unit_of_work(engine) as holder:
+        # (a settlement of WORKER in progress: the facade's read, or the ORM's)
+        if path == "facade":
+            assert service._LOCK_PERSON.first(holder, {"psn_no": WORKER}) is not None
+        else:
+            facts.lock_person(holder, WORKER)
+        with engine.connect() as other:
+            other.execute(text("SET lock_timeout = '2s'"))
+            other.execute(text("SELECT 1 FROM person WHERE psn_no = :p FOR KEY SHARE"), {"p": WORKER})
+            other.rollback()

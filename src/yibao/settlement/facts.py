@@ -1,6 +1,6 @@
 """Store adapter: what a settlement needs about a person, and their accumulators, read and written.
 
-Concurrency: :func:`lock_person` takes a row lock on the person (PostgreSQL ``FOR UPDATE``;
+Concurrency: :func:`lock_person` takes a row lock on the person (PostgreSQL ``FOR NO KEY UPDATE``;
 SQLite write transactions are already serial), so two settlements of one person — in any
 year, insutype or account — never interleave.
 """
@@ -33,7 +33,7 @@ INSU_STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4
 
 def lock_person(session: Session, psn_no: str) -> Person:
     person = session.execute(
-        select(Person).where(Person.psn_no == psn_no).with_for_update()
+        select(Person).where(Person.psn_no == psn_no).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if person is None:
         raise NotFound(f"psn_no: 人员不存在 {psn_no}")

@@ -165,7 +165,11 @@ _PERSON_COLS = (
     _PSN.c.naty,
     _PSN.c.death_date,
 )
-_LOCK_PERSON = Fast(select(*_PERSON_COLS).where(_PSN.c.psn_no == bindparam("psn_no")).with_for_update())
+# FOR NO KEY UPDATE: settlements of one person still take turns, but another call's foreign-key check on the
+# person (a visit registered meanwhile) does not wait for them
+_LOCK_PERSON = Fast(
+    select(*_PERSON_COLS).where(_PSN.c.psn_no == bindparam("psn_no")).with_for_update(key_share=True)
+)
 _ENR_COLS = (
     _ENR.c.id,
     _ENR.c.insutype,
