@@ -23,14 +23,22 @@ CNT = 10_000
 
 
 class AmountError(ValueError):
-    """A value that is not a valid amount/ratio/price/count; the message is the reason."""
+    """A value that is not a valid amount/ratio/price/count; the message is the reason, in Chinese first
+    (it reaches HIS systems as an ``err_msg`` and staff as an import error), English in brackets."""
+
+
+_WHAT = {"a number": "数值", "an amount": "金额", "a ratio": "比例", "a price": "单价", "a count": "数量"}
+
+
+def _not(value: Any, what: str = "a number") -> str:
+    return f"{value} 不是有效的{_WHAT[what]} (not {what})"
 
 
 def to_decimal(value: Any) -> Decimal:
     """Read a user-supplied number exactly. Strings and ints are exact; a float is read by its
     shortest repr (what the user typed), never by binary arithmetic."""
     if isinstance(value, bool) or value is None:
-        raise AmountError(f"{value!r} is not a number")
+        raise AmountError(_not(repr(value)))
     if isinstance(value, Decimal):
         d = value
     elif isinstance(value, int):
@@ -42,11 +50,11 @@ def to_decimal(value: Any) -> Decimal:
         try:
             d = Decimal(s)
         except InvalidOperation:
-            raise AmountError(f'"{value}" is not a number') from None
+            raise AmountError(_not(f'"{value}"')) from None
     else:
-        raise AmountError(f"{value!r} is not a number")
+        raise AmountError(_not(repr(value)))
     if not d.is_finite():
-        raise AmountError(f'"{value}" is not a finite number')
+        raise AmountError(f'"{value}" 不是有限数值 (not a finite number)')
     return d
 
 
@@ -54,10 +62,10 @@ def _scaled(value: Any, scale: int, places: int, what: str) -> int:
     try:
         d = to_decimal(value)
     except AmountError:
-        raise AmountError(f'"{value}" is not {what}') from None
+        raise AmountError(_not(f'"{value}"', what)) from None
     scaled = d * scale
     if scaled != scaled.to_integral_value():
-        raise AmountError(f'"{value}" has more than {places} decimals')
+        raise AmountError(f'"{value}" 小数位超过 {places} 位 (more than {places} decimals)')
     return int(scaled)
 
 

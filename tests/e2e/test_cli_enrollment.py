@@ -308,7 +308,7 @@ def test_refusals_are_one_line_with_exit_2(loaded, tmp_path, capsys):
         (["contributions", "run", "--month", "2025-03", "--wages", str(tmp_path / "none.csv")], "文件不存在"),
         (
             ["contributions", "run", "--month", "2025-03", "--wages", str(bad_wages)],
-            'bad.csv 第2行 wage: "12.345" has more than 2 decimals',
+            'bad.csv 第2行 wage: "12.345" 小数位超过 2 位 (more than 2 decimals)',
         ),
         (["contributions", "collect", "--month", "2025-03", "--employer", "E404"], "emp_no: 单位不存在 E404"),
         (["contributions", "collect", "--month", "2025-03", "--date", "soon"], '--date: "soon" 不是日期'),
@@ -323,7 +323,7 @@ def test_refusals_are_one_line_with_exit_2(loaded, tmp_path, capsys):
                 "--wages",
                 str(bad_wages),
             ],
-            'bad.csv 第2行 wage: "12.345" has more than 2 decimals',
+            'bad.csv 第2行 wage: "12.345" 小数位超过 2 位 (more than 2 decimals)',
         ),
         (["accounts", "statement", "NOPE"], "psn_no: 人员不存在 NOPE"),
         (["contributions", "run", "--month", "2024-03"], "date: 2024-03-01 没有缴费政策"),

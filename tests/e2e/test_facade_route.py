@@ -39,7 +39,7 @@ def test_calls_beyond_the_bound_wait_their_turn(monkeypatch):
     reset_settings()
     guard, running, peak = threading.Lock(), [0], [0]
 
-    def slow_call(body: bytes, headers) -> bytes:
+    def slow_call(body: bytes, headers, received) -> bytes:
         with guard:
             running[0] += 1
             peak[0] = max(peak[0], running[0])

@@ -3,7 +3,9 @@ retries are idempotent by msgid; 2601 cancels a settlement whose reply was lost;
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -94,7 +96,7 @@ def test_business_refusals_name_the_field(client, engine):
     his.fails(
         "2204",
         {"feedetail": [{**line("3", "A1", "10.00", mdtrt_id=mdtrt), "pric": "abc"}]},
-        'input.feedetail[0].pric: "abc" is not a price',
+        'input.feedetail[0].pric: "abc" 不是有效的单价 (not a price)',
     )
     his.fails(
         "2207",
@@ -114,6 +116,30 @@ def test_business_refusals_name_the_field(client, engine):
     other.fails("5203", {"data": {"psn_no": RESIDENT, "setl_id": setl["setl_id"]}}, "结算不存在")
     # none of the refusals left anything behind: one visit, one line, one settlement
     assert (count(engine, Visit), count(engine, FeeLine), count(engine, Settlement)) == (1, 1, 1)
+
+
+def test_the_reply_envelope_is_the_national_one(client):
+    """inf_refmsgid = this region's admdvs (6) + yyyyMMddHHmmss (14) + serial (10); refmsg_time and
+    respond_time are yyyyMMddHHmmssSSS, when the message arrived and when it was answered."""
+    his = His(client, HOSP2)
+    before = datetime.now().replace(microsecond=0)
+    replies = [
+        his.call("2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}})
+    ]
+    replies.append(
+        his.call("2201", {"data": {"psn_no": "NOBODY", "insutype": "390", "begntime": "2025-03-01 09:00:00"}})
+    )
+    after = datetime.now() + timedelta(seconds=1)
+    assert [r["infcode"] for r in replies] == [0, -1] and replies[0]["err_msg"] == ""
+    assert replies[1]["err_msg"].startswith("psn_no: 人员不存在") and replies[1]["output"] == {}
+    for r in replies:
+        assert re.fullmatch(r"990100\d{24}", r["inf_refmsgid"]), r["inf_refmsgid"]
+        received, responded = (
+            datetime.strptime(r[k], "%Y%m%d%H%M%S%f") for k in ("refmsg_time", "respond_time")
+        )
+        assert before <= received <= responded <= after
+        assert before <= datetime.strptime(r["inf_refmsgid"][6:20], "%Y%m%d%H%M%S") <= after
+    assert replies[0]["inf_refmsgid"] != replies[1]["inf_refmsgid"]
 
 
 def test_retries_are_idempotent(client, engine):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
@@ -88,10 +89,11 @@ async def answer(body: bytes, headers) -> bytes:
     """The reply to one envelope, under the process's bound (a crowd of HIS connections queues here, not in
     the database). On PostgreSQL the call runs as a greenlet on this loop, its database waits handed to the
     loop (:mod:`yibao.store.cooperative`); elsewhere on a thread, since its unit of work blocks (SQLite)."""
+    received = datetime.now()  # (refmsg_time: before the call waits for its turn)
     if cooperative.enabled(get_engine()):
         async with _limiter():
-            return await cooperative.run(fsi.call_service, body, headers)
-    return await anyio.to_thread.run_sync(fsi.call_service, body, headers, limiter=_limiter())
+            return await cooperative.run(fsi.call_service, body, headers, received)
+    return await anyio.to_thread.run_sync(fsi.call_service, body, headers, received, limiter=_limiter())
 
 
 async def _answer(send: Callable, reply: bytes) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from yibao import ids
 from yibao.api import exactjson, signing
 from yibao.api.fields import Node
+from yibao.config import get_settings
 from yibao.errors import YibaoError
 from yibao.settlement.service import Context
 from yibao.store import audit
@@ -91,22 +92,27 @@ def _now() -> datetime:
     return datetime.now()
 
 
-def _envelope(infcode: int, output: Any = None, err_msg: str = "", admdvs: str = "990100") -> dict:
+def _stamp(t: datetime) -> str:
+    return f"{t:%Y%m%d%H%M%S}{t.microsecond // 1000:03d}"  # yyyyMMddHHmmssSSS
+
+
+def _envelope(infcode: int, output: Any = None, err_msg: str = "", received: datetime | None = None) -> dict:
+    """The national reply envelope. ``inf_refmsgid`` is the receiver's (this region's) admdvs + time + serial;
+    ``refmsg_time`` is when the message arrived, ``respond_time`` when the reply was made."""
     now = _now()
-    stamp = f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}"
     return {
         "infcode": infcode,
-        "inf_refmsgid": f"{admdvs[:6]}{now:%Y%m%d%H%M%S}{ids.digits(10)}",
-        "refmsg_time": stamp,
-        "respond_time": stamp,
+        "inf_refmsgid": f"{get_settings().region[:6]}{now:%Y%m%d%H%M%S}{ids.digits(10)}",
+        "refmsg_time": _stamp(received or now),
+        "respond_time": _stamp(now),
         "err_msg": err_msg,
         "warn_msg": "",
         "output": output if output is not None else {},
     }
 
 
-def refuse(message: str) -> dict:
-    return _envelope(-1, err_msg=message)
+def refuse(message: str, received: datetime | None = None) -> dict:
+    return _envelope(-1, err_msg=message, received=received)
 
 
 def digest(envelope: dict) -> str:
@@ -204,17 +210,18 @@ def _parse(body: bytes) -> dict:
     return envelope
 
 
-def call_service(body: bytes, headers) -> bytes:
-    """Answer one envelope with the reply's UTF-8 JSON (never raises)."""
+def call_service(body: bytes, headers, received: datetime | None = None) -> bytes:
+    """Answer one envelope with the reply's UTF-8 JSON (never raises); ``received``: when it arrived."""
+    received = received or _now()
     try:
         envelope = _parse(body)
-        return _run(envelope, signing.Credentials.from_headers(headers), body)
+        return _run(envelope, signing.Credentials.from_headers(headers), body, received)
     except YibaoError as exc:
-        return exactjson.dumps_bytes(refuse(exc.message))
+        return exactjson.dumps_bytes(refuse(exc.message, received))
     except Exception:  # a bug must still answer in the envelope (and be logged with its traceback)
         log.exception("callService failed")
         return exactjson.dumps_bytes(
-            refuse("系统内部错误，请稍后重试 (internal error; the request was not applied)")
+            refuse("系统内部错误，请稍后重试 (internal error; the request was not applied)", received)
         )
 
 
@@ -235,7 +242,9 @@ def _stored(session: Session, msgid: str, dg: str) -> bytes | None:
     return None if row is None else _check_stored(msgid, dg, row.request_digest, row.response)
 
 
-def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int = 3) -> bytes:
+def _run(
+    envelope: dict, creds: signing.Credentials, body: bytes, received: datetime, attempts: int = 3
+) -> bytes:
     """Authenticate, answer a retry from the log, or run the transaction and log its reply — one unit of work."""
     msgid, infno, code = envelope["msgid"], envelope["infno"], envelope["fixmedins_code"]
     dg = digest(envelope)
@@ -253,7 +262,7 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
                 if stored is not None:
                     return stored
                 output = HANDLERS[infno](s, ctx, Node(envelope.get("input") or {}, "input"), envelope)
-                reply = exactjson.dumps_bytes(_envelope(0, output))
+                reply = exactjson.dumps_bytes(_envelope(0, output, received=received))
                 setlinfo = output.get("setlinfo") if isinstance(output, dict) else None
                 # a concurrent duplicate msgid fails (primary key) when this is sent, inside this unit of work
                 _LOG_REPLY.queue(
@@ -280,7 +289,7 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
             ahead = False
             continue
         except YibaoError as exc:
-            return _store_refusal(envelope, dg, exc.message)
+            return _store_refusal(envelope, dg, exc.message, received)
         # a unique key taken by a concurrent call: the same msgid (answer with its reply) or, say, the serial
         # number of a fee line uploaded at the same moment (retry: the next attempt sees it and refuses by name)
         except IntegrityError:
@@ -297,9 +306,9 @@ def _run(envelope: dict, creds: signing.Credentials, body: bytes, attempts: int 
                 raise
 
 
-def _store_refusal(envelope: dict, dg: str, message: str) -> bytes:
+def _store_refusal(envelope: dict, dg: str, message: str, received: datetime) -> bytes:
     """A business refusal is deterministic: keep it so a retry gets the same answer."""
-    reply = exactjson.dumps_bytes(refuse(message))
+    reply = exactjson.dumps_bytes(refuse(message, received))
     try:
         with unit_of_work() as s:
             stored = _stored(s, envelope["msgid"], dg)
@@ -313,7 +322,7 @@ def _store_refusal(envelope: dict, dg: str, message: str) -> bytes:
                     request_digest=dg,
                     infcode=-1,
                     response=reply.decode("utf-8"),
-                    received_at=_now(),
+                    received_at=received,
                 )
             )
     except IntegrityError:

@@ -204,7 +204,7 @@ def split_result(lines: list[dict]) -> list[dict]:
 
 
 def check_med_type(session: Session, psn_no: str, insutype: str, med_type: str, day: date, path: str) -> None:
-    enr = svc.enrollment_on(session, psn_no, insutype, day)
+    enr = svc.read_enrollment(session, psn_no, insutype, day)
     bundle = get_bundle(enr.insuplc_admdvs)
     ver = bundle.version_index(day)
     if ver is None or bundle.class_index(ver, med_type) is None:

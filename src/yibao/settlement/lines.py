@@ -119,13 +119,15 @@ def check_lines(lines: LineArrays) -> None:
             i, "selfpay_prop", f"甲类项目的先行自付比例必须为 0 (got {fmt_scaled(int(sp[i]), 10_000, 4)})"
         )
     if not 0 <= sp[i] <= 10_000:
-        raise LineError(i, "selfpay_prop", f"{fmt_scaled(int(sp[i]), 10_000, 4)} is not a ratio in [0, 1]")
+        raise LineError(
+            i, "selfpay_prop", f"{fmt_scaled(int(sp[i]), 10_000, 4)} 不在 [0, 1] 内 (not a ratio in [0, 1])"
+        )
     if lines.pric[i] < 0:
         raise LineError(i, "pric", "单价不能为负 (returns keep pric positive with a negative cnt)")
     if not 0 <= lines.lmt[i] <= 1:
-        raise LineError(i, "lmt_used_flag", "must be 0 or 1")
+        raise LineError(i, "lmt_used_flag", "须为 0 或 1 (must be 0 or 1)")
     if not 0 <= lines.appr[i] <= 2:
-        raise LineError(i, "hosp_appr_flag", "must be 0, 1 or 2")
+        raise LineError(i, "hosp_appr_flag", "须为 0、1 或 2 (must be 0, 1 or 2)")
     raise LineError(
         i,
         "det_item_fee_sumamt",

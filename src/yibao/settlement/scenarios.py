@@ -7,6 +7,7 @@ Unknown keys are ignored with a warning, so files may carry extra national field
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -141,8 +142,9 @@ def _value(parse, raw: Any, where: str, what: str) -> int:
     except AmountError as exc:
         text = format(raw, "f") if isinstance(raw, Decimal) else str(raw)
         reason = str(exc)
-        if "decimals" in reason:
-            raise StepError(f'{where}: "{text}" {reason.split(" ", 1)[1]}') from None
+        places = re.search(r"more than (\d+) decimals", reason)
+        if places:  # (the scenario format's own English wording, kept stable for the files that expect it)
+            raise StepError(f'{where}: "{text}" has more than {places[1]} decimals') from None
         raise StepError(f'{where}: "{text}" is not {what}') from None
 
 

@@ -443,7 +443,7 @@ def _enrollments_read(psn_no: str, insutype: str | None, day: date) -> tuple[Fas
     return _PERSON_ENROLLMENTS[bool(insutype)], params
 
 
-def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date):
+def read_enrollment(session: Session, psn_no: str, insutype: str | None, day: date):
     """:func:`facts.enrollment_on` in one round trip, refusing an unknown person first (without an ORM
     session: a facade call's later reads can still travel ahead)."""
     read, params = _enrollments_read(psn_no, insutype, day)
@@ -469,11 +469,11 @@ def register_visit(
     **details,
 ) -> SimpleNamespace:
     """2201 挂号 / 2401 入院: open a visit for an enrolled person at the caller's institution.
-    ``enrollment_checked``: the caller has read :func:`enrollment_on` for this person, type and day in this
+    ``enrollment_checked``: the caller has read :func:`read_enrollment` for this person, type and day in this
     unit of work (a pharmacy's 2102 checks the medical type first)."""
     inst = _institution(session, ctx)
     if not enrollment_checked:
-        enrollment_on(session, psn_no, insutype, begntime.date())
+        read_enrollment(session, psn_no, insutype, begntime.date())
     if inpatient:
         open_adm = session.connection().execute(_OPEN_ADMISSION, {"psn_no": psn_no}).scalar()
         if open_adm:
