@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -83,6 +84,26 @@ def test_settlement_list_filters_and_detail(api):
     assert page["total"] == 2 and len(page["items"]) == 1
     assert c.get("/api/settlements", params={"min_amount": "500"}).json()["total"] == 1
     assert c.get("/api/settlements", params={"min_amount": "5.001"}).status_code == 422
+    # newest first; page 2 of size 1 is the first settlement
+    pages = [c.get("/api/settlements", params={"size": 1, "page": n}).json() for n in (1, 2, 3)]
+    assert [[i["setl_id"] for i in p["items"]] for p in pages] == [[setl_ids[1]], [setl_ids[0]], []]
+    today = date.fromisoformat(
+        pages[0]["items"][0]["setl_time"][:10]
+    )  # (the day it settled, not the visit's)
+    for params, total in (
+        ({"fixmedins_code": HOSP2}, 2),
+        ({"fixmedins_code": "H99010300009"}, 0),
+        ({"med_type": "11"}, 2),
+        ({"med_type": "21"}, 0),
+        ({"insutype": "310"}, 2),
+        ({"insutype": "390"}, 0),
+        ({"max_amount": "500"}, 1),
+        ({"min_amount": "310.00", "max_amount": "310.00"}, 1),
+        ({"from": str(today), "to": str(today)}, 2),
+        ({"to": str(today - timedelta(days=1))}, 0),
+        ({"from": str(today + timedelta(days=1))}, 0),
+    ):
+        assert c.get("/api/settlements", params=params).json()["total"] == total, params
     detail = c.get(f"/api/settlements/{setl_ids[0]}").json()
     assert detail["setlinfo"]["hifp_pay"] == "350.00" and detail["setlinfo"]["fulamt_ownpay_amt"] == "10.00"
     assert [ln["feedetl_sn"] for ln in detail["fee_lines"]] == ["1", "2"]
@@ -108,3 +129,76 @@ def test_fhir_views_validate(api):
     assert eob.provider.identifier.value == HOSP2 and eob.insurance[0].focal
     assert b'"value":350.00' in c.get(f"/fhir/ClaimResponse/{setl_ids[0]}").content  # exact, two decimals
     assert c.get("/fhir/ClaimResponse/NOPE").status_code == 404
+
+
+def _categories(total) -> dict[tuple[str, str], Decimal]:
+    return {(t.category.coding[0].code, t.category.coding[-1].code): t.amount.value for t in total}
+
+
+def test_every_adjudication_category_maps_its_setlinfo_amount(api):
+    """A bill with 全自费, 超限价 and 先行自付 parts, paid in cash: each adjudication category carries the
+    setlinfo/setldetail amount named in the issue, in ClaimResponse and ExplanationOfBenefit alike."""
+    c, _ = api
+    his = His(c, HOSP2)
+    mdtrt = his.ok(
+        "2201", {"data": {"psn_no": WORKER, "insutype": "310", "begntime": "2025-03-02 09:00:00"}}
+    )["data"]["mdtrt_id"]
+    lines = [
+        line("1", "A1", "600.00", mdtrt_id=mdtrt),  # 甲类
+        line("2", "B1", "200.00", mdtrt_id=mdtrt),  # 乙类, 先行自付 10 %: 20.00
+        line(
+            "3", "B2", "1500.00", mdtrt_id=mdtrt
+        ),  # 乙类 capped at 1,200.00: 超限价 300.00, 先行自付 20 % of 1,200
+        line("4", "C1", "10.00", mdtrt_id=mdtrt),  # 丙类: 全自费
+    ]
+    his.ok("2204", {"feedetail": lines})
+    data = {
+        "psn_no": WORKER,
+        "mdtrt_id": mdtrt,
+        "insutype": "310",
+        "acct_used_flag": "0",
+        "medfee_sumamt": "2310.00",
+    }
+    out = his.ok("2207", {"data": data})
+    info, setl_id = out["setlinfo"], out["setlinfo"]["setl_id"]
+    # by hand: the parts of the bill that fall outside the policy's scope
+    assert (info["fulamt_ownpay_amt"], info["overlmt_selfpay"], info["preselfpay_amt"]) == (
+        Decimal("10.00"),
+        Decimal("300.00"),
+        Decimal("260.00"),
+    )
+    assert info["inscp_scp_amt"] == Decimal("1740.00") and info["acct_pay"] == Decimal("0.00")
+    expected = {
+        ("submitted", "submitted"): Decimal("2310.00"),
+        ("eligible", "eligible"): Decimal("1740.00"),
+        ("deductible", "deductible"): info["act_pay_dedc"],
+        ("paidbypatientother", "paidbypatientother"): Decimal("0.00"),
+        ("paidbypatientcash", "paidbypatientcash"): info["psn_cash_pay"],
+        ("noncovered", "fulamt_ownpay"): Decimal("10.00"),
+        ("noncovered", "overlmt_selfpay"): Decimal("300.00"),
+        ("noncovered", "preselfpay"): Decimal("260.00"),
+    }
+    funds = {
+        d["fund_pay_type"]: d["fund_payamt"] for d in out["setldetail"] if d["fund_pay_type"] != "310200"
+    }
+    assert funds and sum(funds.values()) == info["fund_pay_sumamt"]
+    expected |= {("benefit", code): amount for code, amount in funds.items()}
+    cr = ClaimResponse.model_validate_json(c.get(f"/fhir/ClaimResponse/{setl_id}").content)
+    eob = ExplanationOfBenefit.model_validate_json(c.get(f"/fhir/ExplanationOfBenefit/{setl_id}").content)
+    for resource in (cr, eob):
+        got = _categories(resource.total)
+        assert got == expected
+        assert resource.payment.amount.value == info["fund_pay_sumamt"]
+        # the bill is whole: what the funds paid, the account and the cash add up to what was submitted
+        benefit = sum(v for (cat, _), v in got.items() if cat == "benefit")
+        patient = (
+            got[("paidbypatientother", "paidbypatientother")]
+            + got[("paidbypatientcash", "paidbypatientcash")]
+        )
+        assert benefit + patient == got[("submitted", "submitted")] - info.get("hosp_part_amt", Decimal("0"))
+    codings = {
+        t.category.coding[-1].system
+        for t in cr.total
+        if t.category.coding[0].code in ("benefit", "noncovered")
+    }
+    assert len(codings) == 2 and all("yibao" in s for s in codings)  # the project's own CodeSystems
