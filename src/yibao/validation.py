@@ -43,7 +43,7 @@ def resident_id(value: str, today: date | None = None) -> str:
     v = str(value).strip().upper()
     if len(v) != 18:
         raise ValidationError(f"长度应为18位 (got {len(v)})")
-    if not v[:17].isdigit() or not (v[17].isdigit() or v[17] == "X"):
+    if not (v.isascii() and v[:17].isdigit() and (v[17].isdigit() or v[17] == "X")):  # ("²".isdigit())
         raise ValidationError("前17位应为数字，末位为数字或X")
     if int(v[:2]) not in PROVINCES:
         raise ValidationError(f"行政区划代码无效 ({v[:6]})")

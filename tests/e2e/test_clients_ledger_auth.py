@@ -167,11 +167,6 @@ def test_clients_bad_input_is_one_line(client, engine, capsys):
         assert s.scalar(select(func.count()).select_from(AuditLog)) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clients create does not check --client-id against api_client.client_id String(40): SQLite stores "
-    "a 41-character id, PostgreSQL fails with a multi-line DataError instead of a one-line --client-id error",
-)
 def test_clients_create_refuses_a_client_id_too_long(client, engine, capsys):
     too_long = "x" * 41
     assert_one_line_error(*run(capsys, "clients", "create", HOSP2, "--client-id", too_long), "--client-id")
@@ -308,11 +303,6 @@ def test_suspended_client_of_an_active_institution(client, engine):
     assert His(client, HOSP2).ok("9001", SIGN_IN)["signinoutb"]["sign_no"]  # the institution is still served
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signing.check tests str.isdigit() then int(): a timestamp of Unicode digits such as '²' passes "
-    "isdigit, int() raises ValueError and the facade answers 系统内部错误 instead of naming x-yibao-timestamp",
-)
 def test_a_non_ascii_digit_timestamp_is_refused_by_name(client, engine):
     """As served: the ASGI route hands ``fsi.call_service`` Starlette's headers, decoded as Latin-1 (the test
     client would re-encode a raw header byte as UTF-8, so the call goes in directly)."""
@@ -424,8 +414,11 @@ def test_ledger_check_catches_fund_totals_differing_from_settlements(settled, en
         assert d.fund_payamt == 35000
         d.fund_payamt = 35100
     rc, out, err = ledger_check(capsys)
-    assert rc == 2 and "账务核对失败: 1 处不符" in err
+    assert rc == 2 and "账务核对失败: 2 处不符" in err
     assert f"{day} {HOSP2} 310100: 结算合计 351.00 ≠ 账务合计 350.00" in out
+    assert (
+        f"结算 {first['setl_id']}: 基金支付明细合计 351.00 ≠ fund_pay_sumamt 350.00" in out
+    )  # and its setlinfo
     with unit_of_work(engine) as s:
         s.execute(
             update(SettlementDetail)
@@ -474,11 +467,6 @@ def test_ledger_check_catches_a_changed_account_payment(settled, engine, capsys)
     assert f"{day} {HOSP2} cash: 结算合计 51.00 ≠ 账务合计 50.00" in out  # with the resident's 50.00
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="funds/check.py skips the 310200 (personal account) keys: a setldetail 310200 row that no longer "
-    "equals the settlement's acct_pay (what 5203 returns to the HIS) is not reported",
-)
 def test_ledger_check_catches_a_changed_account_row_of_setldetail(settled, engine, capsys):
     setl_id = settled[0]["setlinfo"]["setl_id"]
     with unit_of_work(engine) as s:
@@ -491,11 +479,6 @@ def test_ledger_check_catches_a_changed_account_row_of_setldetail(settled, engin
     assert rc == 2 and (setl_id in out or "310200" in out), out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="funds/check.py groups postings by ledger_entry.fixmedins_code while GET /api/ledger/balances groups "
-    "by ledger_posting.fixmedins_code: a fund posting moved to another institution passes the check",
-)
 def test_ledger_check_catches_a_posting_moved_to_another_institution(settled, engine, capsys):
     setl_id = settled[0]["setlinfo"]["setl_id"]
     with unit_of_work(engine) as s:

@@ -80,6 +80,13 @@ def test_hand_checked_examples():
         v.resident_id("1101051949123100")
     with pytest.raises(v.ValidationError, match="出生日期无效"):
         v.resident_id("110105194902300020")
+    for other_digits in (
+        "1²0105194912310021",
+        "11010519491231002²",
+        "１10105194912310021",
+    ):  # isdigit(), not 0-9
+        with pytest.raises(v.ValidationError, match="前17位应为数字"):
+            v.resident_id(other_digits)
     assert v.uscc("91350100M000100Y43") == "91350100M000100Y43"  # GB 32100 standard example
     assert v.fixmedins_code("H99010200001") and v.practitioner_code("D990102000123")
     assert v.icd10("I10.x00") and v.icd10("A49.100x004") and v.icd9cm3("74.1x00") and v.icd9cm3("47.0900")

@@ -61,7 +61,7 @@ def check(
     """None if the request is authentic and fresh, else the reason (Chinese first)."""
     if not creds.timestamp or not creds.signature:
         return f"未签名的请求 (missing {HEADER_TIMESTAMP} / {HEADER_SIGNATURE})"
-    if not creds.timestamp.isdigit():
+    if not (creds.timestamp.isascii() and creds.timestamp.isdigit()):  # ("²".isdigit(), but int() refuses it)
         return f"{HEADER_TIMESTAMP}: 应为13位毫秒时间戳"
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if abs(now_ms - int(creds.timestamp)) > WINDOW_MS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import typer
@@ -12,6 +13,9 @@ from yibao.errors import InputError, NotFound
 
 clients_app = typer.Typer(help="HIS API clients (接口客户端): create, list, suspend.", no_args_is_help=True)
 console = Console()
+
+# it travels in the x-yibao-client header and is stored in api_client.client_id (40 characters)
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,40}", re.ASCII)
 
 
 @clients_app.command("create")
@@ -31,7 +35,11 @@ def create(
     from yibao.store.tables import ApiClient, Institution
 
     if algo not in ("sha256", "sm3"):
-        raise InputError(f'--algo: "{algo}" must be sha256 or sm3')
+        raise InputError(f'--algo: 不支持的签名算法 "{algo}" (must be sha256 or sm3)')
+    if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
+        raise InputError(
+            f'--client-id: "{client_id}" 须为 1–40 位字母、数字或 . _ - (1-40 letters, digits or . _ -)'
+        )
     with unit_of_work() as s:
         if s.get(Institution, fixmedins_code) is None:
             raise NotFound(f"fixmedins_code: 定点医药机构不存在 {fixmedins_code}")

@@ -154,7 +154,9 @@ def collect_cmd(
     from yibao.enrollment.contributions import collect, parse_month
     from yibao.store.db import get_engine
 
-    period = int(month) * 100 if month.isdigit() and len(month) == 4 else parse_month(month)[0]
+    period = (
+        int(month) * 100 if month.isascii() and month.isdigit() and len(month) == 4 else parse_month(month)[0]
+    )
     if on:
         try:
             when = datetime.combine(date.fromisoformat(on), datetime.min.time())

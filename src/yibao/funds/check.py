@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from yibao.funds.ledger import FUND_EXPENSE, PATIENT_CASH, PERSONAL_ACCOUNT
@@ -94,10 +94,12 @@ def check_ledger(session: Session, limit: int = 50) -> LedgerReport:
     account_fpts = {"310200"}
     actual: dict[tuple, int] = defaultdict(int)
     eday = _day(session, LedgerEntry.posted_at)
+    # each posting's own institution (what the balances by institution report), the entry's if it has none
+    pinst = func.coalesce(LedgerPosting.fixmedins_code, LedgerEntry.fixmedins_code)
     for day, inst, account, fpt, amount in session.execute(
         select(
             eday,
-            LedgerEntry.fixmedins_code,
+            pinst,
             LedgerPosting.account,
             LedgerPosting.fund_pay_type,
             func.sum(LedgerPosting.amount),
@@ -107,7 +109,7 @@ def check_ledger(session: Session, limit: int = 50) -> LedgerReport:
             LedgerEntry.entry_type.in_(("settlement", "reversal")),
             LedgerPosting.account.in_((FUND_EXPENSE, PERSONAL_ACCOUNT, PATIENT_CASH)),
         )
-        .group_by(eday, LedgerEntry.fixmedins_code, LedgerPosting.account, LedgerPosting.fund_pay_type)
+        .group_by(eday, pinst, LedgerPosting.account, LedgerPosting.fund_pay_type)
     ):
         key = "cash" if account == PATIENT_CASH else ("account" if account == PERSONAL_ACCOUNT else fpt)
         actual[(str(day), inst, key)] += int(amount)
@@ -141,6 +143,33 @@ def check_ledger(session: Session, limit: int = 50) -> LedgerReport:
         .all()
     )
     r.problems.extend(f"结算 {x}: fund_pay_sumamt 不等于各基金之和" for x in bad)
+    # every settlement's setldetail agrees with its setlinfo: the fund rows sum to fund_pay_sumamt and the
+    # account row (310200) is acct_pay — what 5203 returns to the HIS must be what was paid
+    is_account = SettlementDetail.fund_pay_type.in_(account_fpts)
+    detail = (
+        select(
+            SettlementDetail.setl_id,
+            func.sum(case((is_account, 0), else_=SettlementDetail.fund_payamt)).label("funds"),
+            func.sum(case((is_account, SettlementDetail.fund_payamt), else_=0)).label("account"),
+        )
+        .group_by(SettlementDetail.setl_id)
+        .subquery()
+    )
+    funds, account = func.coalesce(detail.c.funds, 0), func.coalesce(detail.c.account, 0)
+    for setl_id, fund_sum, fund_rows, acct, acct_rows in session.execute(
+        select(Settlement.setl_id, Settlement.fund_pay_sumamt, funds, Settlement.acct_pay, account)
+        .outerjoin(detail, detail.c.setl_id == Settlement.setl_id)
+        .where((Settlement.fund_pay_sumamt != funds) | (Settlement.acct_pay != account))
+        .limit(limit)
+    ):
+        if fund_sum != fund_rows:
+            r.problems.append(
+                f"结算 {setl_id}: 基金支付明细合计 {fmt_fen(int(fund_rows))} ≠ fund_pay_sumamt {fmt_fen(int(fund_sum))}"
+            )
+        if acct != acct_rows:
+            r.problems.append(
+                f"结算 {setl_id}: 个人账户明细 (310200) {fmt_fen(int(acct_rows))} ≠ acct_pay {fmt_fen(int(acct))}"
+            )
     # every personal account's balance equals what its postings say (credits raise it, debits lower it)
     posted = (
         select(LedgerPosting.psn_no, (-func.sum(LedgerPosting.amount)).label("bal"))

@@ -56,7 +56,7 @@ def a_date(x: Any, ctx: Context) -> date:
 def an_int(lo: int, hi: int) -> Callable:
     def parse(x: Any, ctx: Context) -> int:
         s = as_text(x)
-        if not s.lstrip("-").isdigit() or not lo <= int(s) <= hi:
+        if not (s.isascii() and s.lstrip("-").isdigit()) or not lo <= int(s) <= hi:
             raise ValidationError(f'"{s}" 应为 {lo}–{hi} 的整数')
         return int(s)
 
