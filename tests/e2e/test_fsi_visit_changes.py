@@ -395,12 +395,6 @@ def test_2403_changes_the_admission_until_it_is_settled(client, engine):
     ledger_ok(engine)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 2403 accepts an outpatient visit (fsi_handlers.visit_info checks only the new med_type): "
-    "the open 门诊 visit becomes med_type 21 with status open, 2402 refuses to discharge it, 2207/2304 want a "
-    "discharge, and every later 2401 of the person is refused 人员已在院",
-)
 def test_2403_refuses_an_outpatient_visit(client, engine):
     his = His(client, HOSP2)
     mdtrt = register(his)
@@ -530,11 +524,6 @@ def test_2405_undoes_a_discharge_until_the_final_settlement(client, engine):
     assert ledger_ok(engine).settlements == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 2405 after the final settlement answers with the internal English status "
-    "(service.undo_discharge: 就诊状态为 settled，不能撤销出院) where 2203/2403/2207 say 就诊已结算",
-)
 def test_2405_after_the_final_settlement_gives_a_chinese_reason(client, engine):
     his = His(client, HOSP3)
     mdtrt = admit(his)
@@ -586,11 +575,6 @@ def test_another_institutions_visit_or_one_never_issued_does_not_exist(client, e
     owner.ok(infno, CHANGES[infno](mdtrt))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 2404/2405/2205/2302 ignore input.data.psn_no (only 2202 checks it against the visit), so a "
-    "wrong patient's visit is changed",
-)
 @pytest.mark.parametrize("infno", ["2205", "2302", "2404", "2405"])
 def test_a_psn_no_that_is_not_the_visits_person_is_refused(client, engine, infno):
     his = His(client, HOSP2)
@@ -748,11 +732,6 @@ def test_2601_of_a_2401_refused_once_the_stay_has_a_settlement(client, engine):
     assert ledger_ok(engine).settlements == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a second 2601 of an already-cancelled 2401 is refused (cancel_visit raises 就诊已撤销), while a "
-    "second 2601 of a settlement answers stas 1 / 已撤销",
-)
 def test_2601_of_a_2401_again_is_harmless(client, engine):
     his = His(client, HOSP3)
     mdtrt = admit(his, msgid="ADMIT-2")

@@ -344,12 +344,35 @@ def register_ahead(s: Session, inp: Node) -> None:
     svc.prefetch_register(s, psn_no=keys["psn_no"], insutype=keys["insutype"], day=keys["begntime"].date())
 
 
+# the same change for the other kind of visit (门诊 ↔ 住院)
+_COUNTERPART = {
+    "2202": "2404",
+    "2404": "2202",
+    "2203": "2403",
+    "2403": "2203",
+    "2205": "2302",
+    "2302": "2205",
+}
+
+
+def visit_of(s: Session, ctx, d: Node, infno: str, *, inpatient: bool, psn_required: bool = False):
+    """The caller's visit named by ``d.mdtrt_id``: of the kind ``infno`` serves, and of ``d.psn_no`` if given
+    (a wrong patient's visit is never changed)."""
+    visit = svc.own_visit(s, ctx, d.str("mdtrt_id"))
+    psn_no = d.str("psn_no", required=psn_required)
+    if psn_no is not None and psn_no != visit.psn_no:
+        raise InputError(f"{d.path}.psn_no: 与就诊登记的人员不符")
+    if visit.med_type.startswith(svc.INPATIENT_PREFIX) != inpatient:
+        kind, other = "门诊" if inpatient else "住院", _COUNTERPART.get(infno)
+        raise InputError(
+            f"{d.path}.mdtrt_id: {kind}就诊不能办理 {infno}" + (f"，请使用 {other}" if other else "")
+        )
+    return visit
+
+
 @transaction("2202")
 def unregister(s: Session, ctx, inp: Node, env) -> dict:
-    d = inp.child("data")
-    visit = svc.own_visit(s, ctx, d.str("mdtrt_id"))
-    if visit.psn_no != d.str("psn_no"):
-        raise InputError("input.data.psn_no: 与就诊登记的人员不符")
+    visit = visit_of(s, ctx, inp.child("data"), "2202", inpatient=False, psn_required=True)
     svc.cancel_visit(s, ctx, visit.mdtrt_id)
     return {}
 
@@ -359,12 +382,17 @@ def visit_info(s: Session, ctx, inp: Node, env) -> dict:
     key = "mdtrtinfo" if env["infno"] == "2203" else "adminfo"
     m = inp.child(key)
     mdtrt_id = m.str("mdtrt_id")
-    visit = svc.own_visit(s, ctx, mdtrt_id)
-    med_type = m.str("med_type", required=env["infno"] == "2203")
+    inpatient = env["infno"] == "2403"
+    visit = visit_of(s, ctx, m, env["infno"], inpatient=inpatient)
+    med_type = m.str("med_type", required=not inpatient)
     if med_type:
         check_med_type(s, visit.psn_no, visit.insutype, med_type, visit.begntime.date(), m.path)
-        if env["infno"] == "2403" and not med_type.startswith(svc.INPATIENT_PREFIX):
+        if inpatient and not med_type.startswith(svc.INPATIENT_PREFIX):
             raise InputError(f'{m.path}.med_type: 住院就诊的医疗类别须为住院类 (got "{med_type}")')
+        if not inpatient and med_type.startswith(svc.INPATIENT_PREFIX):  # (an admission is a 2401)
+            raise InputError(
+                f'{m.path}.med_type: 门诊就诊的医疗类别不能为住院类 (got "{med_type}")，住院请办理 2401'
+            )
     dise = m.str("dise_codg", required=False)
     opsp = m.str("opsp_dise_code", required=False) or (dise if med_type == "14" else None)
     diseases = inp.items("diseinfo", required=False)
@@ -416,14 +444,16 @@ def upload_ahead(s: Session, inp: Node) -> None:
 @transaction("2205")
 def cancel_outpatient_fees(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    svc.cancel_fees(s, ctx, d.str("mdtrt_id"), chrg_bchno=d.str("chrg_bchno", required=False) or "0000")
+    visit = visit_of(s, ctx, d, "2205", inpatient=False)
+    svc.cancel_fees(s, ctx, visit.mdtrt_id, chrg_bchno=d.str("chrg_bchno", required=False) or "0000")
     return {}
 
 
 @transaction("2302")
 def cancel_inpatient_fees(s: Session, ctx, inp: Node, env) -> dict:
     for d in inp.items("data"):
-        svc.cancel_fees(s, ctx, d.str("mdtrt_id"), feedetl_sn=d.str("feedetl_sn", required=False) or "0000")
+        visit = visit_of(s, ctx, d, "2302", inpatient=True)
+        svc.cancel_fees(s, ctx, visit.mdtrt_id, feedetl_sn=d.str("feedetl_sn", required=False) or "0000")
     return {}
 
 
@@ -638,13 +668,15 @@ def discharge(s: Session, ctx, inp: Node, env) -> dict:
 
 @transaction("2404")
 def cancel_admission(s: Session, ctx, inp: Node, env) -> dict:
-    svc.cancel_visit(s, ctx, inp.child("data").str("mdtrt_id"))
+    visit = visit_of(s, ctx, inp.child("data"), "2404", inpatient=True)
+    svc.cancel_visit(s, ctx, visit.mdtrt_id)
     return {}
 
 
 @transaction("2405")
 def cancel_discharge(s: Session, ctx, inp: Node, env) -> dict:
-    svc.undo_discharge(s, ctx, inp.child("data").str("mdtrt_id"))
+    visit = visit_of(s, ctx, inp.child("data"), "2405", inpatient=True)
+    svc.undo_discharge(s, ctx, visit.mdtrt_id)
     return {}
 
 
@@ -669,6 +701,8 @@ def cancel_message(s: Session, ctx, inp: Node, env) -> dict:
         return {"result": {"omsgid": omsgid, "stas": "0", "memo": "原交易未成功，无需冲正"}}
     if oinfno == "2401":
         mdtrt_id = exactjson.loads(original.response)["output"]["result"]["mdtrt_id"]
+        if svc.own_visit(s, ctx, mdtrt_id).status == "cancelled":  # (a 2601 resent, or a 2404 came first)
+            return {"result": {"omsgid": omsgid, "stas": "1", "mdtrt_id": mdtrt_id, "memo": "已撤销"}}
         svc.cancel_visit(s, ctx, mdtrt_id)
         return {"result": {"omsgid": omsgid, "stas": "1", "mdtrt_id": mdtrt_id}}
     row = s.get(Settlement, original.setl_id) if original.setl_id else None

@@ -118,6 +118,20 @@ def institution(session: Session, code: str) -> Institution:
     return inst
 
 
+# a visit's status as a refusal says it (the stored codes are English)
+VISIT_STATE = {
+    "open": "门诊就诊中",
+    "admitted": "患者在院",
+    "discharged": "已办理出院",
+    "settled": "就诊已结算",
+    "cancelled": "就诊已撤销",
+}
+
+
+def visit_state(status: str) -> str:
+    return VISIT_STATE.get(status, f"就诊状态为 {status}")
+
+
 def own_visit(session: Session, ctx: Context, mdtrt_id: str, *, lock: bool = False) -> Visit:
     q = select(Visit).where(Visit.mdtrt_id == mdtrt_id)
     visit = session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
@@ -554,7 +568,7 @@ def discharge(
     """2402 出院办理."""
     visit = own_visit(session, ctx, mdtrt_id)
     if not visit.med_type.startswith(INPATIENT_PREFIX) or visit.status != "admitted":
-        raise SettlementError(f"mdtrt_id: 就诊状态为 {visit.status}，不能办理出院")
+        raise SettlementError(f"mdtrt_id: {visit_state(visit.status)}，不能办理出院")
     if endtime < visit.begntime:
         raise InputError(f"endtime: 出院时间 {endtime} 早于入院时间 {visit.begntime}")
     visit.endtime, visit.dscg_way, visit.status = endtime, dscg_way, "discharged"
@@ -576,7 +590,7 @@ def undo_discharge(session: Session, ctx: Context, mdtrt_id: str) -> Visit:
     """2405 出院撤销: back to admitted, unless the final settlement was made."""
     visit = own_visit(session, ctx, mdtrt_id)
     if visit.status != "discharged":
-        raise SettlementError(f"mdtrt_id: 就诊状态为 {visit.status}，不能撤销出院")
+        raise SettlementError(f"mdtrt_id: {visit_state(visit.status)}，不能撤销出院")
     visit.status, visit.endtime = "admitted", None
     audit.record(session, actor=ctx.actor, action="undo_discharge", entity="visit", entity_id=mdtrt_id)
     return visit
@@ -632,7 +646,7 @@ def upload_fees(
     if visit is None:
         visit = visit_for_upload(session, ctx, mdtrt_id)
     if visit.status not in ("open", "admitted", "discharged"):
-        raise SettlementError(f"mdtrt_id: 就诊状态为 {visit.status}，不能上传费用")
+        raise SettlementError(f"mdtrt_id: {visit_state(visit.status)}，不能上传费用")
     if not lines:
         raise InputError("feedetail: 没有费用明细")
     existing = (
