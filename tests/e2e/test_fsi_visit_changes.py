@@ -739,3 +739,28 @@ def test_2601_of_a_2401_again_is_harmless(client, engine):
     again = his.ok("2601", {"data": {"psn_no": RESIDENT, "omsgid": "ADMIT-2", "oinfno": "2401"}})["result"]
     assert again["stas"] == "1" and again["mdtrt_id"] == mdtrt
     assert actions(engine) == ["admit", "cancel"]
+
+
+def test_2402_2301_and_2601_of_another_institution_or_person(client, engine):
+    owner, other = His(client, HOSP3), His(client, OTHER)
+    mdtrt = admit(owner, msgid="ADMIT-OWN")
+    other.fails("2301", {"feedetail": [line("1", "A1", "10.00", mdtrt_id=mdtrt)]}, "mdtrt_id: 就诊不存在")
+    end = {"mdtrt_id": mdtrt, "psn_no": RESIDENT, "endtime": "2025-02-20 10:00:00", "dscg_way": "1"}
+    other.fails("2402", {"dscginfo": end}, "mdtrt_id: 就诊不存在")
+    owner.fails(
+        "2402", {"dscginfo": {**end, "psn_no": WORKER}}, "input.dscginfo.psn_no: 与就诊登记的人员不符"
+    )
+    assert visit(engine, mdtrt).status == "admitted" and lines_of(engine, mdtrt) == {}
+    # another institution cannot 冲正 this one's message, nor name it as another transaction
+    other.fails(
+        "2601",
+        {"data": {"psn_no": RESIDENT, "omsgid": "ADMIT-OWN", "oinfno": "2401"}},
+        "input.data.omsgid: 原交易 ADMIT-OWN 不是本机构的 2401 交易",
+    )
+    owner.fails(
+        "2601",
+        {"data": {"psn_no": RESIDENT, "omsgid": "ADMIT-OWN", "oinfno": "2207"}},
+        "不是本机构的 2207 交易",
+    )
+    assert visit(engine, mdtrt).status == "admitted"
+    discharge(owner, mdtrt)

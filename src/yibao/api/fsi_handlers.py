@@ -654,10 +654,11 @@ def admit(s: Session, ctx, inp: Node, env) -> dict:
 @transaction("2402")
 def discharge(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("dscginfo")
+    visit = visit_of(s, ctx, d, "2402", inpatient=True)
     svc.discharge(
         s,
         ctx,
-        d.str("mdtrt_id"),
+        visit.mdtrt_id,
         d.datetime("endtime"),
         d.str("dscg_way", required=False),
         dise_codg=d.str("dise_codg", required=False),
