@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from tests.e2e.test_fsi_flows import ledger_ok
 from tests.world import HOSP2, HOSP3, OTHER, RESIDENT, WORKER, His, line
-from yibao.funds.check import check_ledger
 from yibao.store.db import unit_of_work
 from yibao.store.tables import AuditLog, FeeLine, Settlement, Visit
 
@@ -20,13 +20,6 @@ NEVER = "990100M20250301000000999999"  # an mdtrt_id of the right shape that was
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def ledger_ok(engine):
-    with unit_of_work(engine, write=False) as s:
-        report = check_ledger(s)
-    assert report.ok, report.problems
-    return report
 
 
 def visit(engine, mdtrt: str) -> Visit:
@@ -77,20 +70,21 @@ def register(his: His, psn=RESIDENT, ins="390") -> str:
     ]["mdtrt_id"]
 
 
+def admission(begin="2025-02-10 10:00:00", psn=RESIDENT) -> dict:
+    """A 2401's input: a 390 resident admitted for appendicitis."""
+    return {
+        "mdtrtinfo": {
+            "psn_no": psn,
+            "insutype": "390",
+            "med_type": "21",
+            "begntime": begin,
+            "dise_codg": "K35.800",
+        }
+    }
+
+
 def admit(his: His, begin="2025-02-10 10:00:00", psn=RESIDENT, msgid: str | None = None) -> str:
-    return his.ok(
-        "2401",
-        {
-            "mdtrtinfo": {
-                "psn_no": psn,
-                "insutype": "390",
-                "med_type": "21",
-                "begntime": begin,
-                "dise_codg": "K35.800",
-            }
-        },
-        msgid,
-    )["result"]["mdtrt_id"]
+    return his.ok("2401", admission(begin, psn), msgid)["result"]["mdtrt_id"]
 
 
 def discharge(his: His, mdtrt: str, end="2025-02-20 10:00:00", psn=RESIDENT) -> None:
@@ -675,18 +669,7 @@ def test_2601_of_a_mid_settlement_waits_for_the_later_one(client, engine):
 
 def test_2601_cancels_a_2401_whose_reply_was_lost(client, engine):
     his = His(client, HOSP3)
-    lost = his.call(
-        "2401",
-        {
-            "mdtrtinfo": {
-                "psn_no": RESIDENT,
-                "insutype": "390",
-                "med_type": "21",
-                "begntime": "2025-02-10 10:00:00",
-            }
-        },
-        msgid="LOST-2401",
-    )
+    lost = his.call("2401", admission(), msgid="LOST-2401")
     assert lost["infcode"] == 0
     mdtrt = lost["output"]["result"]["mdtrt_id"]
     his.fails(
