@@ -133,8 +133,13 @@ def visit_state(status: str) -> str:
 
 
 def own_visit(session: Session, ctx: Context, mdtrt_id: str, *, lock: bool = False) -> Visit:
-    q = select(Visit).where(Visit.mdtrt_id == mdtrt_id)
-    visit = session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+    """The caller's visit. Unlocked, a visit this unit of work already holds costs no statement (a handler's
+    checks and the service function it calls both ask for it); locked, it is always read FOR UPDATE."""
+    if lock:
+        q = select(Visit).where(Visit.mdtrt_id == mdtrt_id).with_for_update()
+        visit = session.execute(q).scalar_one_or_none()
+    else:
+        visit = session.get(Visit, mdtrt_id)
     if (
         visit is None or visit.fixmedins_code != ctx.fixmedins_code
     ):  # another institution's visit does not exist for you
