@@ -165,6 +165,77 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
 
 
 @pytest.mark.pg
+def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_deadlock(engine):
+    """The lock order every unit of work keeps: the patient's row, the visit, the paying account, and the audit
+    chain's head last, at commit. Two persons bound to each other's accounts settle (共济) and reverse at the
+    same moment as a staff unit of work that writes an audit row and credits both accounts: before the head
+    was taken last, the staff work held the head while waiting for an account a settlement held, and the
+    settlement waited for the head (PostgreSQL reported a deadlock)."""
+    only_on_postgresql(engine)
+    from datetime import date, datetime
+
+    from tests.world import RETIREE, WORKER
+    from yibao.enrollment import service as svc
+    from yibao.funds.check import check_ledger
+    from yibao.store import audit
+    from yibao.store.tables import PersonalAccount
+
+    world.build(engine)
+    with unit_of_work(engine) as s:
+        for owner, member in ((WORKER, RETIREE), (RETIREE, WORKER)):
+            svc.bind_family(
+                s,
+                owner_psn_no=owner,
+                member_psn_no=member,
+                relation="spouse",
+                begndate=date(2025, 1, 1),
+                actor="t",
+            )
+        balances = {p: s.get(PersonalAccount, p).balance for p in (WORKER, RETIREE)}
+    before, rounds, errors = _deadlocks(engine), 6, []
+    barrier = threading.Barrier(3)
+
+    def patient(psn: str) -> None:
+        try:
+            for k in range(rounds):
+                info = outpatient(f"X{psn}{k}", psn, "310", "30.00", "2", lambda: barrier.wait(timeout=30))
+                data = {"setl_id": info["setl_id"], "psn_no": psn, "mdtrt_id": info["mdtrt_id"]}
+                r = call("2208", {"data": data}, f"X{psn}{k}-2208")
+                assert r["infcode"] == 0, r["err_msg"]
+        except Exception as exc:  # re-raised in the test thread
+            errors.append(exc)
+            barrier.abort()
+
+    def staff() -> None:
+        try:
+            for _ in range(rounds):
+                barrier.wait(timeout=30)
+                with unit_of_work(engine) as s:
+                    audit.record(s, actor="t", action="review", entity="person", entity_id=WORKER)
+                    for p in (WORKER, RETIREE):
+                        svc.credit_account(s, p, 100, "employer", when=datetime(2025, 3, 1), memo="t")
+        except Exception as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=patient, args=(p,)) for p in (WORKER, RETIREE)]
+    threads.append(threading.Thread(target=staff))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:2]
+    assert _deadlocks(engine) == before
+    with unit_of_work(engine, write=False) as s:
+        assert check_ledger(s).ok
+        # every settlement was reversed: each account holds its opening balance plus the staff's credits
+        assert {p: s.get(PersonalAccount, p).balance for p in balances} == {
+            p: b + rounds * 100 for p, b in balances.items()
+        }
+        assert audit.verify(s).ok
+
+
+@pytest.mark.pg
 def test_reading_the_settlement_state_locks_the_paying_account(engine):
     """The accumulators, identities and the paying account's balance come in one statement; the account's
     row must still be locked by it, or two settlements paying from one account could both spend it."""

@@ -708,7 +708,10 @@ def pay_contributions(s: Session, ids: list[int], *, when: datetime, actor: str)
     """Record contributions as collected: ledger entries, account credits for employee shares, one more
     contribution month for each 职工 (the same effects as :func:`contributions.collect`, row by row)."""
     rows = s.scalars(
-        select(Contribution).where(Contribution.id.in_(ids), Contribution.status == "due").with_for_update()
+        select(Contribution)
+        .where(Contribution.id.in_(ids), Contribution.status == "due")
+        .order_by(Contribution.psn_no, Contribution.id)  # accounts in one global order: two runs never deadlock
+        .with_for_update()
     ).all()
     for c in rows:
         if c.kind == "employee":

@@ -136,11 +136,17 @@ def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterato
 
     ``write=True`` (the default) takes SQLite's write lock at BEGIN; read-only work passes False.
     """
+    from yibao.store import audit  # (audit imports this module)
+
     factory, lock = _factory(engine or get_engine(), write)
     with lock if lock is not None else nullcontext():
         session = factory()
         try:
             with session.begin():
+                # audit rows are appended at commit: the chain's head is the last lock any unit of work takes,
+                # so one holding it never waits for a person's or an account's row (a settlement holding
+                # those waits for the head only at its commit: the two could deadlock)
+                audit.defer(session)
                 yield session
         finally:
             session.close()
