@@ -2,6 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+QUOTE_LIMIT = 32  # characters of a user's value an error message repeats
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` with control and other unprintable characters escaped (``\\x00``), cut to ``limit``
+    characters (then "…")."""
+    shown = "".join(c if c.isprintable() else _escape(c) for c in text[:limit])
+    return shown + "…" if len(text) > limit else shown
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """A user's value as an error message repeats it: in double quotes, at most ``limit`` characters (then
+    "…"), unprintable characters escaped. A message must not carry a request's 5,000-character field, nor a
+    NUL byte, back to its sender."""
+    return f'"{printable(value if isinstance(value, str) else str(value), limit)}"'
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
 
 class YibaoError(Exception):
     """Base of every error that is reported to a user as one line (never a traceback)."""

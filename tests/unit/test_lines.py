@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 
 from tests.kernel_helpers import fee
 from yibao.errors import SettlementError
-from yibao.settlement.lines import LineArrays, product_fen, rhu_div, split_lines
+from yibao.settlement.lines import (
+    Charged,
+    LineArrays,
+    LineError,
+    check_refunds,
+    overdrawn_items,
+    product_fen,
+    rhu_div,
+    split_lines,
+)
 from yibao.settlement.online import line_arrays, split_fees
 
 
@@ -92,7 +101,7 @@ def test_huge_products_are_exact():
         st.tuples(
             st.sampled_from([1, 2, 3]),
             st.integers(0, 10**9),
-            st.integers(-50_000, 200_000),
+            st.integers(-50_000, 200_000).filter(bool),  # (a count of 0 is refused: test_zero_count_…)
             st.integers(0, 10_000),
             st.integers(-1, 10**9),
             st.integers(0, 1),
@@ -122,3 +131,70 @@ def test_round_half_up_is_symmetric():
 
 def test_empty_settlement():
     assert split_lines(line_arrays([])).inscp.size == 0
+
+
+def test_a_count_of_zero_and_lines_beyond_the_limit_are_refused():
+    from yibao.settlement.inputs import Fee
+    from yibao.settlement.lines import AMOUNT_LIMIT
+
+    with pytest.raises(LineError, match=r"fees\[1\]\.cnt: 数量不能为 0"):
+        split_lines(line_arrays([Fee(1_000_000, 0, 0, 1, 0, -1)]))
+    top = Fee(AMOUNT_LIMIT * 10**6 // 100, 10**4, AMOUNT_LIMIT, 1, 0, -1)  # exactly the limit: accepted
+    assert int(split_lines(line_arrays([top])).inscp[0]) == AMOUNT_LIMIT
+    over = Fee((AMOUNT_LIMIT + 1) * 10**4, 10**4, AMOUNT_LIMIT + 1, 1, 0, -1)
+    with pytest.raises(LineError, match=r"det_item_fee_sumamt: 金额超过单行上限 9999999999\.99"):
+        split_lines(line_arrays([over]))
+    # a product far beyond int64 (10 integer digits × 12): refused by name, not an OverflowError
+    with pytest.raises(LineError, match=r"cnt: 金额超过单行上限"):
+        split_lines(line_arrays([Fee(10**16 - 1, 10**16 - 1, 100, 1, 0, -1)]))
+
+
+def test_a_settlement_beyond_the_limit_is_refused():
+    from yibao.settlement.lines import AMOUNT_LIMIT
+
+    half = fee(1, f"{(AMOUNT_LIMIT // 2 + 1) // 100}.00")
+    with pytest.raises(SettlementError, match=r"medfee_sumamt: 费用合计 .* 超过单笔结算上限"):
+        split_fees([half, half, half])
+
+
+def charged(sn, code, cnt, init=None):
+    return Charged(sn, code, cnt * 10_000, cnt * 1_000, init)  # 10.00 a unit
+
+
+def test_refunds_by_hand():
+    """退费 against the visit's unsettled charges: 3 × B1 charged (line 1)."""
+    unsettled = [charged("1", "B1", 3), charged("2", "A1", 1)]
+    check_refunds(unsettled, [charged("3", "B1", -2, "1"), charged("4", "B1", -1)])  # all of it back: fine
+    check_refunds(unsettled, [charged("3", "A1", -1)])  # not naming a line: the item's charge covers it
+    cases = [
+        ([charged("3", "B1", -4)], "cnt", "退费超过本次就诊未结算的"),
+        ([charged("3", "C9", -1)], "cnt", "退费超过"),  # an item never charged
+        (
+            [charged("3", "B1", -1, "2")],
+            "init_feedetl_sn",
+            "不是本次就诊未结算的同一项目收费",
+        ),  # line 2 is A1
+        ([charged("3", "B1", -1, "9")], "init_feedetl_sn", "不是本次就诊"),
+        ([charged("3", "B1", 1, "1")], "init_feedetl_sn", "只有退费行"),
+        ([charged("3", "B1", -2, "1"), charged("4", "B1", -2, "1")], "cnt", '原费用明细 "1" 的数量'),
+    ]
+    for new, field, reason in cases:
+        with pytest.raises(LineError) as caught:
+            check_refunds(unsettled, new)
+        assert caught.value.field == field and reason in caught.value.reason, caught.value
+    # earlier refunds count: 2 of line 1 already taken back, one more is all there is
+    earlier = [*unsettled, charged("3", "B1", -2, "1")]
+    check_refunds(earlier, [charged("4", "B1", -1, "1")])
+    with pytest.raises(LineError, match="数量"):
+        check_refunds(earlier, [charged("4", "B1", -2, "1")])
+
+
+@given(st.lists(st.tuples(st.sampled_from("XYZ"), st.integers(-5, 5).filter(bool)), max_size=12))
+def test_refunds_accepted_never_overdraw_an_item(rows):
+    lines = [charged(str(i), code, cnt) for i, (code, cnt) in enumerate(rows)]
+    try:
+        check_refunds([], lines)
+    except LineError as exc:
+        assert lines[exc.index].cnt < 0  # only a refund is refused
+        return
+    assert overdrawn_items(lines) == []

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from yibao.errors import InputError
+from yibao.errors import InputError, quote
 from yibao.money import AmountError, parse_amount, parse_count, parse_price
 
 _NATIONAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
+CODE = re.compile(r"[!-~]+", re.ASCII)  # visible ASCII: no space, no control, no full-width form
+_INTEGER = re.compile(r"[+-]?\d{1,18}", re.ASCII)  # (a longer one is no count or flag the facade knows)
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d")
 
 
@@ -51,6 +53,7 @@ class Node:
         return v
 
     def str(self, key: str, required: bool = True, max_len: int | None = None, choices=None) -> str | None:
+        """Free text (a name, a diagnosis's name): any printable characters, Chinese included."""
         v = self._raw(key, required)
         if v is None:
             return None
@@ -58,21 +61,40 @@ class Node:
             raise InputError(f"{self.path}.{key}: 应为字符串 (expected a string)")
         text = format(v, "f") if isinstance(v, Decimal) else str(v).strip()
         if max_len and len(text) > max_len:
-            raise InputError(f"{self.path}.{key}: 长度超过 {max_len}")
+            raise InputError(f"{self.path}.{key}: 长度超过 {max_len} (longer than {max_len})")
+        if not text.isprintable():
+            raise InputError(f"{self.path}.{key}: {quote(text)} 含有控制字符 (control characters)")
         if choices is not None and text not in choices:
-            raise InputError(f'{self.path}.{key}: 无效值 "{text}" (allowed: {", ".join(choices)})')
+            raise InputError(f"{self.path}.{key}: 无效值 {quote(text)} (allowed: {', '.join(choices)})")
+        return text
+
+    def code(self, key: str, max_len: int, required: bool = True, choices=None) -> str | None:
+        """A code or identifier (``psn_no``, ``mdtrt_id``, ``med_list_codg``, ``feedetl_sn`` …): visible ASCII
+        characters only, at most ``max_len`` (the national field length). One rule for every code: a
+        full-width "９９" is not the serial number "99", and is refused rather than stored beside it."""
+        text = self.str(key, required, max_len)
+        if text is None:
+            return None
+        if not CODE.fullmatch(text):
+            raise InputError(
+                f"{self.path}.{key}: {quote(text)} 应为ASCII字母、数字或符号 (visible ASCII only)"
+            )
+        if choices is not None and text not in choices:
+            raise InputError(f"{self.path}.{key}: 无效值 {quote(text)} (allowed: {', '.join(choices)})")
         return text
 
     def int(self, key: str, required: bool = True, choices=None, default: int | None = None) -> int | None:
         v = self._raw(key, required and default is None)
         if v is None:
             return default
-        try:
-            n = int(str(v).strip())
-        except ValueError:
-            raise InputError(f'{self.path}.{key}: "{v}" 不是整数') from None
+        text = v if isinstance(v, str) else format(v, "f") if isinstance(v, Decimal) else str(v)
+        if isinstance(v, bool) or not _INTEGER.fullmatch(text.strip()):  # ("２": int() would read it)
+            raise InputError(f"{self.path}.{key}: {quote(v)} 不是整数 (not an integer)")
+        n = int(text)
         if choices is not None and n not in choices:
-            raise InputError(f'{self.path}.{key}: 无效值 "{v}" (allowed: {", ".join(map(str, choices))})')
+            raise InputError(
+                f"{self.path}.{key}: 无效值 {quote(v)} (allowed: {', '.join(map(str, choices))})"
+            )
         return n
 
     def _scaled(self, key: str, required: bool, parse, what: str):
@@ -100,6 +122,8 @@ class Node:
         if v is None:
             return None
         text = str(v).strip()
+        if not text.isascii():  # (strptime's %Y reads "２０２５")
+            raise InputError(f"{self.path}.{key}: {quote(text)} 不是时间 (yyyy-MM-dd HH:mm:ss)")
         if _NATIONAL_DATETIME.fullmatch(text):  # the national form, without strptime's cost (a tenth)
             try:
                 return datetime(
@@ -117,13 +141,16 @@ class Node:
                 return datetime.strptime(text, fmt)
             except ValueError:
                 continue
-        raise InputError(f'{self.path}.{key}: "{text}" 不是时间 (yyyy-MM-dd HH:mm:ss)')
+        raise InputError(f"{self.path}.{key}: {quote(text)} 不是时间 (yyyy-MM-dd HH:mm:ss)")
 
     def date(self, key: str, required: bool = True) -> date | None:
         v = self._raw(key, required)
         if v is None:
             return None
+        text = str(v).strip()
         try:
-            return date.fromisoformat(str(v).strip()[:10])
+            if not text.isascii():
+                raise ValueError
+            return date.fromisoformat(text[:10])
         except ValueError:
-            raise InputError(f'{self.path}.{key}: "{v}" 不是日期 (yyyy-MM-dd)') from None
+            raise InputError(f"{self.path}.{key}: {quote(text)} 不是日期 (yyyy-MM-dd)") from None

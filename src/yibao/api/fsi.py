@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from yibao import ids
 from yibao.api import exactjson, signing
-from yibao.api.fields import Node
+from yibao.api.fields import CODE, Node
 from yibao.config import get_settings
-from yibao.errors import YibaoError
+from yibao.errors import YibaoError, printable, quote
 from yibao.settlement.service import Context
 from yibao.store import audit
 from yibao.store.db import Fast, PrefetchFailed, facade_unit_of_work, unit_of_work
@@ -111,8 +111,14 @@ def _envelope(infcode: int, output: Any = None, err_msg: str = "", received: dat
     }
 
 
+ERR_MSG_LIMIT = 300  # characters: a reason names a field and quotes at most a short prefix of a value
+
+
 def refuse(message: str, received: datetime | None = None) -> dict:
-    return _envelope(-1, err_msg=message, received=received)
+    """A refusal's envelope. Whatever built the message, the reply never carries a control character nor more
+    than ``ERR_MSG_LIMIT`` characters back (values are quoted short where the message is made; this is the
+    last guard)."""
+    return _envelope(-1, err_msg=printable(message, ERR_MSG_LIMIT), received=received)
 
 
 def digest(envelope: dict) -> str:
@@ -122,7 +128,11 @@ def digest(envelope: dict) -> str:
         "fixmedins_code": envelope.get("fixmedins_code"),
         "input": envelope.get("input"),
     }
-    return hashlib.sha256(exactjson.dumps(core).encode("utf-8")).hexdigest()
+    try:
+        text = exactjson.dumps(core)
+    except TypeError:  # (orjson refuses a lone surrogate, which a JSON "\ud800" escape decodes to)
+        raise Refusal("input: 报文含有无效的 Unicode 字符 (a lone surrogate)") from None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 _CLIENT, _INST, _MSG = ApiClient.__table__, Institution.__table__, MessageLog.__table__
@@ -203,10 +213,12 @@ def _parse(body: bytes) -> dict:
             raise Refusal(f"{key}: 缺少 (missing)")
     if len(envelope["msgid"]) > 40:
         raise Refusal("msgid: 长度超过 40")
+    if not CODE.fullmatch(envelope["msgid"]):
+        raise Refusal(f"msgid: {quote(envelope['msgid'])} 应为ASCII字母、数字或符号 (visible ASCII only)")
     if not isinstance(envelope.get("input", {}), dict):
         raise Refusal("input: 应为对象")
     if envelope["infno"] not in HANDLERS:
-        raise Refusal(f'infno: 不支持的交易编号 "{envelope["infno"]}"')
+        raise Refusal(f"infno: 不支持的交易编号 {quote(envelope['infno'])}")
     return envelope
 
 

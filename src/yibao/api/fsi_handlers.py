@@ -5,6 +5,7 @@ Imported for its side effect of registering handlers on :mod:`yibao.api.fsi`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -15,11 +16,12 @@ from yibao import ids
 from yibao.api import exactjson
 from yibao.api.fields import Node
 from yibao.api.fsi import original_message, reads_ahead, tombstone, transaction
-from yibao.errors import InputError, NotFound, SettlementError
+from yibao.errors import InputError, NotFound, SettlementError, quote
 from yibao.money import fmt_bp, fmt_fen, fmt_scaled
 from yibao.policy.registry import get_bundle
 from yibao.settlement import facts
 from yibao.settlement import service as svc
+from yibao.settlement.lines import LineError
 from yibao.settlement.record import clr_type_for
 from yibao.settlement.result import SETLINFO_ORDER, Settled
 from yibao.store.tables import (
@@ -163,16 +165,17 @@ def fee_inputs(rows: list[Node]) -> list[svc.FeeInput]:
     for r in rows:
         out.append(
             svc.FeeInput(
-                feedetl_sn=r.str("feedetl_sn", max_len=30),
-                med_list_codg=r.str("med_list_codg", max_len=50),
+                feedetl_sn=r.code("feedetl_sn", 30),
+                med_list_codg=r.code("med_list_codg", 50),
                 pric=r.price("pric"),
                 cnt=r.count("cnt"),
                 det_item_fee_sumamt=r.amount("det_item_fee_sumamt"),
                 hosp_appr_flag=r.int("hosp_appr_flag", required=False, choices=(0, 1, 2), default=0),
-                chrg_bchno=r.str("chrg_bchno", required=False),
-                medins_list_codg=r.str("medins_list_codg", required=False),
+                chrg_bchno=r.code("chrg_bchno", 30, required=False),
+                medins_list_codg=r.code("medins_list_codg", 150, required=False),
                 fee_ocur_time=r.datetime("fee_ocur_time", required=False),
-                bilg_dr_codg=r.str("bilg_dr_codg", required=False),
+                bilg_dr_codg=r.code("bilg_dr_codg", 20, required=False),
+                init_feedetl_sn=r.code("init_feedetl_sn", 30, required=False),
             )
         )
     return out
@@ -217,7 +220,7 @@ def check_med_type(session: Session, psn_no: str, insutype: str, med_type: str, 
 @transaction("9001")
 def sign_in(s, ctx, inp: Node, env) -> dict:
     node = inp.child("signIn", required=False) or inp.child("data", required=False) or inp
-    opter_no = node.str("opter_no", required=False) or ctx.opter
+    opter_no = node.code("opter_no", 30, required=False) or ctx.opter
     now = datetime.now()
     return {
         "signinoutb": {
@@ -231,12 +234,12 @@ def sign_in(s, ctx, inp: Node, env) -> dict:
 @transaction("1101")
 def person_info(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    cert_type = d.str("mdtrt_cert_type", choices=("01", "02", "03"))
-    certno = d.str("certno", required=False) or d.str("mdtrt_cert_no")
+    cert_type = d.code("mdtrt_cert_type", 3, choices=("01", "02", "03"))
+    certno = d.code("certno", 50, required=False) or d.code("mdtrt_cert_no", 50)
     person = s.scalar(select(Person).where(or_(Person.certno == certno, Person.psn_no == certno)))
     if person is None:
         raise NotFound(f"input.data.certno: 未查询到参保人 ({cert_type})")
-    name = d.str("psn_name", required=False)
+    name = d.str("psn_name", required=False, max_len=50)
     if name and name != person.psn_name:
         raise InputError("input.data.psn_name: 姓名与证件号码不符")
     today = date.today()
@@ -287,7 +290,7 @@ def person_info(s: Session, ctx, inp: Node, env) -> dict:
 @transaction("2001")
 def treatment_check(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    psn_no, insutype = d.str("psn_no"), d.str("insutype")
+    psn_no, insutype = d.code("psn_no", 30), d.code("insutype", 6)
     day = (d.datetime("begntime", required=False) or datetime.now()).date()
     svc.person(s, psn_no)
     try:
@@ -316,7 +319,11 @@ def treatment_check(s: Session, ctx, inp: Node, env) -> dict:
 
 def _visit_keys(d: Node) -> dict:
     """What 2201 registers a visit for (its reads ahead need the same)."""
-    return {"psn_no": d.str("psn_no"), "insutype": d.str("insutype"), "begntime": d.datetime("begntime")}
+    return {
+        "psn_no": d.code("psn_no", 30),
+        "insutype": d.code("insutype", 6),
+        "begntime": d.datetime("begntime"),
+    }
 
 
 @transaction("2201")
@@ -326,14 +333,14 @@ def register(s: Session, ctx, inp: Node, env) -> dict:
         s,
         ctx,
         **_visit_keys(d),
-        atddr_no=d.str("atddr_no", required=False),
-        dept_code=d.str("dept_code", required=False),
+        atddr_no=d.code("atddr_no", 20, required=False),
+        dept_code=d.code("dept_code", 30, required=False),
     )
     return {
         "data": {
             "mdtrt_id": visit.mdtrt_id,
             "psn_no": visit.psn_no,
-            "ipt_otp_no": d.str("ipt_otp_no", required=False) or "",
+            "ipt_otp_no": d.code("ipt_otp_no", 30, required=False) or "",
         }
     }
 
@@ -358,8 +365,8 @@ _COUNTERPART = {
 def visit_of(s: Session, ctx, d: Node, infno: str, *, inpatient: bool, psn_required: bool = False):
     """The caller's visit named by ``d.mdtrt_id``: of the kind ``infno`` serves, and of ``d.psn_no`` if given
     (a wrong patient's visit is never changed)."""
-    visit = svc.own_visit(s, ctx, d.str("mdtrt_id"))
-    psn_no = d.str("psn_no", required=psn_required)
+    visit = svc.own_visit(s, ctx, d.code("mdtrt_id", 30))
+    psn_no = d.code("psn_no", 30, required=psn_required)
     if psn_no is not None and psn_no != visit.psn_no:
         raise InputError(f"{d.path}.psn_no: 与就诊登记的人员不符")
     if visit.med_type.startswith(svc.INPATIENT_PREFIX) != inpatient:
@@ -381,10 +388,10 @@ def unregister(s: Session, ctx, inp: Node, env) -> dict:
 def visit_info(s: Session, ctx, inp: Node, env) -> dict:
     key = "mdtrtinfo" if env["infno"] == "2203" else "adminfo"
     m = inp.child(key)
-    mdtrt_id = m.str("mdtrt_id")
+    mdtrt_id = m.code("mdtrt_id", 30)
     inpatient = env["infno"] == "2403"
     visit = visit_of(s, ctx, m, env["infno"], inpatient=inpatient)
-    med_type = m.str("med_type", required=not inpatient)
+    med_type = m.code("med_type", 6, required=not inpatient)
     if med_type:
         check_med_type(s, visit.psn_no, visit.insutype, med_type, visit.begntime.date(), m.path)
         if inpatient and not med_type.startswith(svc.INPATIENT_PREFIX):
@@ -393,11 +400,11 @@ def visit_info(s: Session, ctx, inp: Node, env) -> dict:
             raise InputError(
                 f'{m.path}.med_type: 门诊就诊的医疗类别不能为住院类 (got "{med_type}")，住院请办理 2401'
             )
-    dise = m.str("dise_codg", required=False)
-    opsp = m.str("opsp_dise_code", required=False) or (dise if med_type == "14" else None)
+    dise = m.code("dise_codg", 30, required=False)
+    opsp = m.code("opsp_dise_code", 30, required=False) or (dise if med_type == "14" else None)
     diseases = inp.items("diseinfo", required=False)
     main = next(
-        (x for x in diseases if x.str("maindiag_flag", required=False) == "1"),
+        (x for x in diseases if x.code("maindiag_flag", 1, required=False) == "1"),
         diseases[0] if diseases else None,
     )
     svc.update_visit(
@@ -406,9 +413,9 @@ def visit_info(s: Session, ctx, inp: Node, env) -> dict:
         mdtrt_id,
         med_type=med_type,
         opsp_dise_code=opsp,
-        dise_codg=dise or (main.str("diag_code", required=False) if main else None),
-        dise_name=m.str("dise_name", required=False)
-        or (main.str("diag_name", required=False) if main else None),
+        dise_codg=dise or (main.code("diag_code", 30, required=False) if main else None),
+        dise_name=m.str("dise_name", required=False, max_len=200)
+        or (main.str("diag_name", required=False, max_len=200) if main else None),
     )
     return {}
 
@@ -418,7 +425,7 @@ def upload(s: Session, ctx, inp: Node, env) -> dict:
     rows = inp.items("feedetail")
     by_visit: dict[str, list[Node]] = {}
     for r in rows:
-        by_visit.setdefault(r.str("mdtrt_id"), []).append(r)
+        by_visit.setdefault(r.code("mdtrt_id", 30), []).append(r)
     result = []
     for mdtrt_id, nodes in by_visit.items():
         visit = svc.visit_for_upload(s, ctx, mdtrt_id)
@@ -428,15 +435,33 @@ def upload(s: Session, ctx, inp: Node, env) -> dict:
                 f"{nodes[0].path}.mdtrt_id: {'住院' if inpatient else '门诊'}就诊请使用 "
                 f"{'2301' if inpatient else '2204'}"
             )
-        result.extend(split_result(svc.upload_fees(s, ctx, mdtrt_id, fee_inputs(nodes), visit=visit)))
+        for (
+            r
+        ) in nodes:  # a line carrying another person's psn_no is not this visit's (as visit changes refuse)
+            psn_no = r.code("psn_no", 30, required=False)
+            if psn_no is not None and psn_no != visit.psn_no:
+                raise InputError(f"{r.path}.psn_no: 与就诊登记的人员不符")
+        with named_lines(nodes):
+            stored = svc.upload_fees(s, ctx, mdtrt_id, fee_inputs(nodes), visit=visit)
+        result.extend(split_result(stored))
     return {"result": result}
+
+
+@contextmanager
+def named_lines(nodes: list[Node]):
+    """A refusal of the n-th line (:class:`LineError`) names it by its place in the message:
+    ``input.feedetail[3].med_list_codg``."""
+    try:
+        yield
+    except LineError as exc:
+        raise InputError(f"{nodes[exc.index].path}.{exc.field}: {exc.reason}") from None
 
 
 @reads_ahead("2204", "2301")
 def upload_ahead(s: Session, inp: Node) -> None:
     codes: dict[str, set[str]] = {}
     for r in inp.items("feedetail"):
-        codes.setdefault(r.str("mdtrt_id"), set()).add(r.str("med_list_codg", max_len=50))
+        codes.setdefault(r.code("mdtrt_id", 30), set()).add(r.code("med_list_codg", 50))
     for mdtrt_id, of_visit in codes.items():
         svc.prefetch_upload(s, mdtrt_id=mdtrt_id, codes=of_visit)
 
@@ -445,7 +470,7 @@ def upload_ahead(s: Session, inp: Node) -> None:
 def cancel_outpatient_fees(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
     visit = visit_of(s, ctx, d, "2205", inpatient=False)
-    svc.cancel_fees(s, ctx, visit.mdtrt_id, chrg_bchno=d.str("chrg_bchno", required=False) or "0000")
+    svc.cancel_fees(s, ctx, visit.mdtrt_id, chrg_bchno=d.code("chrg_bchno", 30, required=False) or "0000")
     return {}
 
 
@@ -453,7 +478,7 @@ def cancel_outpatient_fees(s: Session, ctx, inp: Node, env) -> dict:
 def cancel_inpatient_fees(s: Session, ctx, inp: Node, env) -> dict:
     for d in inp.items("data"):
         visit = visit_of(s, ctx, d, "2302", inpatient=True)
-        svc.cancel_fees(s, ctx, visit.mdtrt_id, feedetl_sn=d.str("feedetl_sn", required=False) or "0000")
+        svc.cancel_fees(s, ctx, visit.mdtrt_id, feedetl_sn=d.code("feedetl_sn", 30, required=False) or "0000")
     return {}
 
 
@@ -474,12 +499,12 @@ def _settle(s: Session, ctx, inp: Node, *, pre: bool, inpatient: bool) -> dict:
 def _settle_fields(d: Node) -> dict:
     """A (pre-)settlement's fields, checked in this order (its reads ahead are read from the same)."""
     return {
-        "mdtrt_id": d.str("mdtrt_id"),
-        "psn_no": d.str("psn_no"),
-        "insutype": d.str("insutype", required=False),
+        "mdtrt_id": d.code("mdtrt_id", 30),
+        "psn_no": d.code("psn_no", 30),
+        "insutype": d.code("insutype", 6, required=False),
         "acct_used_flag": d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0),
         "medfee_sumamt": d.amount("medfee_sumamt"),
-        "chrg_bchno": d.str("chrg_bchno", required=False),
+        "chrg_bchno": d.code("chrg_bchno", 30, required=False),
     }
 
 
@@ -531,9 +556,9 @@ def reverse(s: Session, ctx, inp: Node, env) -> dict:
     outcome = svc.reverse(
         s,
         ctx,
-        setl_id=d.str("setl_id"),
-        psn_no=d.str("psn_no", required=False),
-        mdtrt_id=d.str("mdtrt_id", required=False),
+        setl_id=d.code("setl_id", 30),
+        psn_no=d.code("psn_no", 30, required=False),
+        mdtrt_id=d.code("mdtrt_id", 30, required=False),
     )
     return settlement_reply(s, ctx, outcome)
 
@@ -543,8 +568,8 @@ def reverse(s: Session, ctx, inp: Node, env) -> dict:
 
 def _pharmacy_keys(d: Node) -> tuple[str, str, str, datetime]:
     """psn_no, insutype, med_type and begntime of a 2101 / 2102 (what its reads depend on)."""
-    psn_no, insutype = d.str("psn_no"), d.str("insutype")
-    med_type = d.str("med_type", required=False) or "41"
+    psn_no, insutype = d.code("psn_no", 30), d.code("insutype", 6)
+    med_type = d.code("med_type", 6, required=False) or "41"
     begntime = d.datetime("begntime", required=False) or datetime.now().replace(microsecond=0)
     return psn_no, insutype, med_type, begntime
 
@@ -553,7 +578,8 @@ def _pharmacy(s: Session, ctx, inp: Node, env, pre: bool) -> dict:
     d = inp.child("data")
     psn_no, insutype, med_type, begntime = _pharmacy_keys(d)
     check_med_type(s, psn_no, insutype, med_type, begntime.date(), d.path)
-    lines = fee_inputs(inp.items("drugdetail"))
+    nodes = inp.items("drugdetail")
+    lines = fee_inputs(nodes)
     savepoint = s.begin_nested() if pre else None
     try:
         visit = svc.register_visit(
@@ -567,7 +593,8 @@ def _pharmacy(s: Session, ctx, inp: Node, env, pre: bool) -> dict:
         )
         # each step's reads travel with the previous step's writes: one round trip per step, not per read
         svc.prefetch_upload(s, mdtrt_id=visit.mdtrt_id, codes={f.med_list_codg for f in lines})
-        svc.upload_fees(s, ctx, visit.mdtrt_id, lines)
+        with named_lines(nodes):
+            svc.upload_fees(s, ctx, visit.mdtrt_id, lines)
         acct_used_flag = d.int("acct_used_flag", required=False, choices=(0, 1, 2), default=0)
         svc.prefetch_settle(
             s,
@@ -612,7 +639,7 @@ def pharmacy_settle(s, ctx, inp, env) -> dict:
 @transaction("2103")
 def pharmacy_reverse(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    outcome = svc.reverse(s, ctx, setl_id=d.str("setl_id"), psn_no=d.str("psn_no", required=False))
+    outcome = svc.reverse(s, ctx, setl_id=d.code("setl_id", 30), psn_no=d.code("psn_no", 30, required=False))
     svc.cancel_visit(s, ctx, outcome.visit.mdtrt_id)
     return settlement_reply(s, ctx, outcome)
 
@@ -623,8 +650,8 @@ def pharmacy_reverse(s: Session, ctx, inp: Node, env) -> dict:
 @transaction("2401")
 def admit(s: Session, ctx, inp: Node, env) -> dict:
     m = inp.child("mdtrtinfo")
-    psn_no, insutype = m.str("psn_no"), m.str("insutype")
-    med_type = m.str("med_type", required=False) or "21"
+    psn_no, insutype = m.code("psn_no", 30), m.code("insutype", 6)
+    med_type = m.code("med_type", 6, required=False) or "21"
     begntime = m.datetime("begntime")
     check_med_type(s, psn_no, insutype, med_type, begntime.date(), m.path)
     if not med_type.startswith(svc.INPATIENT_PREFIX):
@@ -637,16 +664,16 @@ def admit(s: Session, ctx, inp: Node, env) -> dict:
         begntime=begntime,
         med_type=med_type,
         inpatient=True,
-        atddr_no=m.str("atddr_no", required=False),
-        dept_code=m.str("adm_dept_codg", required=False),
-        dise_codg=m.str("dise_codg", required=False),
-        dise_name=m.str("dise_name", required=False),
+        atddr_no=m.code("atddr_no", 20, required=False),
+        dept_code=m.code("adm_dept_codg", 30, required=False),
+        dise_codg=m.code("dise_codg", 30, required=False),
+        dise_name=m.str("dise_name", required=False, max_len=200),
     )
     return {
         "result": {
             "mdtrt_id": visit.mdtrt_id,
             "psn_no": psn_no,
-            "ipt_otp_no": m.str("ipt_no", required=False) or "",
+            "ipt_otp_no": m.code("ipt_no", 30, required=False) or "",
         }
     }
 
@@ -660,9 +687,9 @@ def discharge(s: Session, ctx, inp: Node, env) -> dict:
         ctx,
         visit.mdtrt_id,
         d.datetime("endtime"),
-        d.str("dscg_way", required=False),
-        dise_codg=d.str("dise_codg", required=False),
-        dise_name=d.str("dise_name", required=False),
+        d.code("dscg_way", 3, required=False),
+        dise_codg=d.code("dise_codg", 30, required=False),
+        dise_name=d.str("dise_name", required=False, max_len=200),
     )
     return {}
 
@@ -689,7 +716,7 @@ REVERSIBLE = ("2102", "2207", "2304", "2401")
 @transaction("2601")
 def cancel_message(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    omsgid, oinfno = d.str("omsgid"), d.str("oinfno", choices=REVERSIBLE)
+    omsgid, oinfno = d.code("omsgid", 40), d.code("oinfno", 6, choices=REVERSIBLE)
     original = original_message(s, omsgid)
     if (
         original is None
@@ -726,8 +753,8 @@ def reconcile(s: Session, ctx, inp: Node, env) -> dict:
     begn, end = d.date("stmt_begndate"), d.date("stmt_enddate")
     if end < begn:
         raise InputError("input.data.stmt_enddate: 早于 stmt_begndate")
-    insutype, clr_type = d.str("insutype"), d.str("clr_type")
-    optins = d.str("setl_optins", required=False) or d.str("clr_optins", required=False)
+    insutype, clr_type = d.code("insutype", 6), d.code("clr_type", 6)
+    optins = d.code("setl_optins", 6, required=False) or d.code("clr_optins", 6, required=False)
     q = select(
         func.count(),
         func.coalesce(func.sum(Settlement.medfee_sumamt), 0),
@@ -773,8 +800,8 @@ def reconcile(s: Session, ctx, inp: Node, env) -> dict:
 @transaction("5203")
 def settlement_query(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    row, settled = svc.load_settled(s, d.str("setl_id"))
-    if row.fixmedins_code != ctx.fixmedins_code or row.psn_no != d.str("psn_no"):
+    row, settled = svc.load_settled(s, d.code("setl_id", 30))
+    if row.fixmedins_code != ctx.fixmedins_code or row.psn_no != d.code("psn_no", 30):
         raise NotFound(f"input.data.setl_id: 结算不存在 {row.setl_id}")
     visit = s.get(Visit, row.mdtrt_id)
     person = s.get(Person, row.psn_no)
@@ -809,9 +836,11 @@ def settlement_query(s: Session, ctx, inp: Node, env) -> dict:
 @transaction("5206")
 def accumulators(s: Session, ctx, inp: Node, env) -> dict:
     d = inp.child("data")
-    psn_no = d.str("psn_no")
+    psn_no = d.code("psn_no", 30)
     svc.person(s, psn_no)
-    ym = d.str("cum_ym", required=False)
+    ym = d.code("cum_ym", 6, required=False)
+    if ym is not None and not (len(ym) in (4, 6) and ym.isdigit()):
+        raise InputError(f"input.data.cum_ym: {quote(ym)} 应为 yyyyMM (a year and month)")
     year = int(ym[:4]) if ym else date.today().year
     rows = s.execute(
         select(Accumulator.insutype, Accumulator.acc_key, Accumulator.value)

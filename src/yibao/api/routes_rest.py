@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 
 from yibao.api.auth import authenticate, issue, require
 from yibao.errors import NotFound
-from yibao.money import fmt_bp, fmt_fen, fmt_scaled
+from yibao.money import AmountError, fmt_bp, fmt_fen, fmt_scaled, parse_amount
 from yibao.settlement.result import SETLINFO_AMOUNTS
 from yibao.settlement.service import load_settled
 from yibao.store.db import unit_of_work
@@ -65,12 +64,9 @@ def _amount(text: str | None, name: str) -> int | None:
     if text is None:
         return None
     try:
-        value = Decimal(text)
-    except Exception:
-        raise HTTPException(422, f"{name}: 不是金额 {text!r}") from None
-    if value != value.quantize(Decimal("0.01")) or abs(value) > Decimal("1e13"):
-        raise HTTPException(422, f"{name}: 金额最多两位小数")
-    return int(value * 100)
+        return parse_amount(text)
+    except AmountError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
 
 
 @router.get("/settlements", response_model=SettlementPage, summary="结算列表 (filters, paging)")

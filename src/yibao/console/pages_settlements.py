@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from nicegui import ui
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from yibao.console import queries as q
 from yibao.console.export import xlsx
 from yibao.console.layout import frame, protected
-from yibao.money import fmt_bp, fmt_fen
+from yibao.money import AmountError, fmt_bp, fmt_fen, parse_amount
 from yibao.settlement.result import SETLINFO_ORDER
 from yibao.settlement.service import load_settled
 from yibao.settlement.trace import expand
@@ -49,12 +48,9 @@ def _amount(text: str | None, what: str) -> int | None:
     if not text:
         return None
     try:
-        d = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"{what}: 不是金额 {text!r}") from None
-    if d != d.quantize(Decimal("0.01")):
-        raise ValueError(f"{what}: 金额最多两位小数")
-    return int(d * 100)
+        return parse_amount(text)
+    except AmountError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _date(text: str | None, what: str) -> date | None:

@@ -710,7 +710,9 @@ def pay_contributions(s: Session, ids: list[int], *, when: datetime, actor: str)
     rows = s.scalars(
         select(Contribution)
         .where(Contribution.id.in_(ids), Contribution.status == "due")
-        .order_by(Contribution.psn_no, Contribution.id)  # accounts in one global order: two runs never deadlock
+        .order_by(
+            Contribution.psn_no, Contribution.id
+        )  # accounts in one global order: two runs never deadlock
         .with_for_update()
     ).all()
     for c in rows:

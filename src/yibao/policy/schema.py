@@ -322,6 +322,14 @@ class ContributionPolicy(Model):
     resident: ResidentContribution
 
 
+class CataloguePolicy(Model):
+    """目录: how a fee line whose code is not in the region's 医保目录 on the visit date is settled. ``refuse``
+    (the national platform's rule: an item must be in the catalogue or mapped to it, 目录对照) or
+    ``self_pay`` (accepted as 全自费, 丙类)."""
+
+    unknown_items: Literal["refuse", "self_pay"]
+
+
 class PolicyVersion(Model):
     """One effective-dated policy version of a region."""
 
@@ -336,3 +344,4 @@ class PolicyVersion(Model):
     supplementary: SupplementaryPolicy | None = None
     assistance: AssistancePolicy | None = None
     contribution: ContributionPolicy | None = None
+    catalogue: CataloguePolicy = CataloguePolicy(unknown_items="refuse")

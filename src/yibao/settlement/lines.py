@@ -9,16 +9,22 @@ Negative lines (returns: positive price, negative count) split symmetrically.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from yibao.errors import SettlementError
+from yibao.errors import SettlementError, quote
 from yibao.money import fmt_fen, fmt_scaled
 
 PRODUCT_SCALE = 10**8  # micro-yuan × 1e-4 units → fen
 NO_CAP = -1
 _SAFE = 1 << 62
+# The most a fee line, and a settlement's lines together, may amount to: 9,999,999,999.99 yuan. The national
+# 16,2 field allows 14 integer digits, but an amount × a ratio in basis points must stay exact in int64
+# (10^12 × 10^4 ≪ 2^63), and no real bill comes near 100 亿 yuan.
+AMOUNT_LIMIT = 10**12 - 1  # fen
 
 
 def rhu_pos(num: np.ndarray, den) -> np.ndarray:
@@ -54,8 +60,9 @@ def product_fen(price: np.ndarray, count: np.ndarray) -> np.ndarray:
     out = np.zeros(price.shape, dtype=np.int64)
     safe = ~risky
     out[safe] = rhu_div(price[safe] * count[safe], PRODUCT_SCALE)
-    for i in np.flatnonzero(risky):
-        out[i] = _rhu_div_py(int(price[i]) * int(count[i]), PRODUCT_SCALE)
+    for i in np.flatnonzero(risky):  # clipped beyond int64: no line within AMOUNT_LIMIT equals such a product
+        exact = _rhu_div_py(int(price[i]) * int(count[i]), PRODUCT_SCALE)
+        out[i] = max(-_SAFE, min(_SAFE, exact))
     return out
 
 
@@ -96,6 +103,7 @@ def check_lines(lines: LineArrays) -> None:
     lv, sp = lines.lv, lines.selfpay
     expected = product_fen(lines.pric, lines.cnt)
     amount_off = np.abs(lines.amt - expected) > 1
+    too_big = (np.abs(lines.amt) > AMOUNT_LIMIT) | (np.abs(expected) > AMOUNT_LIMIT)
     bad = (
         (lv < 1)
         | (lv > 3)
@@ -107,6 +115,8 @@ def check_lines(lines: LineArrays) -> None:
         | (lines.lmt > 1)
         | (lines.appr < 0)
         | (lines.appr > 2)
+        | (lines.cnt == 0)
+        | too_big
         | amount_off
     )
     if not bad.any():  # the common case costs one pass; the messages below only when something is wrong
@@ -128,6 +138,15 @@ def check_lines(lines: LineArrays) -> None:
         raise LineError(i, "lmt_used_flag", "须为 0 或 1 (must be 0 or 1)")
     if not 0 <= lines.appr[i] <= 2:
         raise LineError(i, "hosp_appr_flag", "须为 0、1 或 2 (must be 0, 1 or 2)")
+    if lines.cnt[i] == 0:
+        raise LineError(
+            i, "cnt", "数量不能为 0 (退费用负数量) (a count of 0 charges nothing; a refund is negative)"
+        )
+    if too_big[i]:
+        field = "det_item_fee_sumamt" if abs(int(lines.amt[i])) > AMOUNT_LIMIT else "cnt"
+        raise LineError(
+            i, field, f"金额超过单行上限 {fmt_fen(AMOUNT_LIMIT)} (pric × cnt above the limit of a fee line)"
+        )
     raise LineError(
         i,
         "det_item_fee_sumamt",
@@ -135,6 +154,66 @@ def check_lines(lines: LineArrays) -> None:
         f" × {fmt_scaled(int(lines.cnt[i]), 10**4, 4).rstrip('0').rstrip('.')} = {fmt_fen(int(expected[i]))}"
         " (相差超过 0.01)",
     )
+
+
+@dataclass(frozen=True)
+class Charged:
+    """An unsettled fee line as a refund (退费) sees it: which item, how many, how much."""
+
+    feedetl_sn: str
+    med_list_codg: str
+    cnt: int  # 1e-4 units; negative for a refund
+    amount: int  # fen
+    init_feedetl_sn: str | None = None  # the line a refund takes back (national 2301 退单)
+
+
+def overdrawn_items(lines: Sequence[Charged]) -> list[str]:
+    """The items whose lines net to a negative count or amount: refunded beyond what was charged."""
+    cnt: dict[str, int] = defaultdict(int)
+    amt: dict[str, int] = defaultdict(int)
+    for line in lines:
+        cnt[line.med_list_codg] += line.cnt
+        amt[line.med_list_codg] += line.amount
+    return [code for code in cnt if cnt[code] < 0 or amt[code] < 0]
+
+
+def check_refunds(unsettled: Sequence[Charged], new: Sequence[Charged]) -> None:
+    """退费: a line with a negative count takes back part of what the visit's unsettled lines charged for the same
+    item, and never more: not more of the line it names (``init_feedetl_sn``, optional), and not more of the
+    item over all its lines. Only a refund names a line. Raises :class:`LineError` on the first bad new line."""
+    every = [*unsettled, *new]
+    by_sn = {line.feedetl_sn: line for line in every}
+    taken: dict[str, int] = defaultdict(int)  # count refunded of each named line
+    for line in every:
+        if line.init_feedetl_sn is not None and line.cnt < 0:
+            taken[line.init_feedetl_sn] -= line.cnt
+    overdrawn = set(overdrawn_items(every))
+    for i, line in enumerate(new):
+        named = line.init_feedetl_sn
+        if named is not None:
+            if line.cnt > 0:
+                raise LineError(
+                    i, "init_feedetl_sn", "只有退费行 (负数量) 指向原费用明细 (only a refund names a line)"
+                )
+            original = by_sn.get(named)
+            if original is None or original.cnt < 0 or original.med_list_codg != line.med_list_codg:
+                raise LineError(
+                    i,
+                    "init_feedetl_sn",
+                    f"原费用明细 {quote(named)} 不是本次就诊未结算的同一项目收费 (no such unsettled charge of this item)",
+                )
+            if taken[named] > original.cnt:
+                raise LineError(
+                    i,
+                    "cnt",
+                    f"退费数量超过原费用明细 {quote(named)} 的数量 (refunds more than that line charged)",
+                )
+        if line.cnt < 0 and line.med_list_codg in overdrawn:
+            raise LineError(
+                i,
+                "cnt",
+                f"退费超过本次就诊未结算的 {quote(line.med_list_codg)} 收费 (refunds more than was charged for it)",
+            )
 
 
 def split_lines(lines: LineArrays, *, check: bool = True) -> LineSplit:

@@ -14,7 +14,7 @@ from yibao.money import fmt_fen
 from yibao.policy.compiler import DEDC_PER_ADMISSION, PolicyBundle
 from yibao.settlement.inputs import Fee, PersonFacts, VisitRequest, resolve
 from yibao.settlement.kernel import SETLINFO_OUTPUTS, VisitArrays, empty_outputs, settle_wave
-from yibao.settlement.lines import LineArrays, split_lines
+from yibao.settlement.lines import AMOUNT_LIMIT, LineArrays, split_lines
 from yibao.settlement.result import Settled, build_delta, build_detail, negate
 from yibao.settlement.state import AccumState
 
@@ -70,6 +70,10 @@ def split_sums(per_line: list[dict[str, int]]) -> tuple[int, int, int, int, int]
     for name, value in zip(_SUMS, sums, strict=True):
         if value < 0:
             raise SettlementError(f"{name}: 费用明细合计为负 ({fmt_fen(value)})，退费须冲抵同一结算内的收费")
+    if sums[0] > AMOUNT_LIMIT:  # (each part is at most the whole: the kernel's int64 arithmetic stays exact)
+        raise SettlementError(
+            f"medfee_sumamt: 费用合计 {fmt_fen(sums[0])} 超过单笔结算上限 {fmt_fen(AMOUNT_LIMIT)} (above the limit)"
+        )
     return sums  # type: ignore[return-value]
 
 

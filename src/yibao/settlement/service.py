@@ -41,12 +41,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from yibao.errors import InputError, NotFound, SettlementError
+from yibao.errors import InputError, NotFound, PolicyError, SettlementError, quote
 from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
 from yibao.settlement import facts, online
 from yibao.settlement.inputs import Dated, Fee, PersonFacts, VisitRequest
-from yibao.settlement.lines import NO_CAP, split_lines
+from yibao.settlement.lines import NO_CAP, Charged, LineError, check_refunds, overdrawn_items, split_lines
 from yibao.settlement.record import audit_settlement, new_id, write_settlement
 from yibao.settlement.result import SETLINFO_AMOUNTS, DetailRow, Settled
 from yibao.store import audit
@@ -107,6 +107,7 @@ class FeeInput:
     medins_list_codg: str | None = None
     fee_ocur_time: datetime | None = None
     bilg_dr_codg: str | None = None
+    init_feedetl_sn: str | None = None  # a refund's original line (退费: negative cnt)
 
 
 def institution(session: Session, code: str) -> Institution:
@@ -284,6 +285,10 @@ _VISIT_KEYS = (
 )
 _INSERT_VISIT = Fast(insert(_VIS), keys=_VISIT_KEYS)
 _FEE_SNS = Fast(select(_FEE.c.feedetl_sn).where(_FEE.c.mdtrt_id == bindparam("mdtrt_id")))
+# what a refund is checked against: the visit's unsettled lines (read only for an upload with a refund)
+_UNSETTLED = select(
+    _FEE.c.feedetl_sn, _FEE.c.med_list_codg, _FEE.c.cnt, _FEE.c.det_item_fee_sumamt, _FEE.c.init_feedetl_sn
+).where(_FEE.c.mdtrt_id == bindparam("mdtrt_id"), _FEE.c.status == "open")
 _CAT = CatalogueItem.__table__
 # every version of the codes (the day's is chosen in :func:`_catalogue`): the read needs nothing but the
 # upload's own message, so it can travel with the call's first round trip (:func:`prefetch_upload`)
@@ -328,12 +333,14 @@ _FEE_KEYS = (
     "preselfpay_amt",
     "inscp_scp_amt",
     "bilg_dr_codg",
+    "init_feedetl_sn",
     "setl_id",
     "status",
 )
 _INSERT_FEES = FastRows(_FEE, _FEE_KEYS)
 _OPEN_LINE_COLS = (
     _FEE.c.id,
+    _FEE.c.med_list_codg,
     *(_FEE.c[k] for k in online.LINE_SPLIT[1:]),  # the split the upload stored (the kernel's own)
     _FEE.c.pric,
     _FEE.c.cnt,
@@ -613,7 +620,8 @@ def _catalogue(session: Session, codes: set[str], day: date) -> dict:
 
 
 def _fee(item, f: FeeInput) -> Fee:
-    """Catalogue attributes of a line; a code outside the 医保目录 is 全自费 (丙类)."""
+    """Catalogue attributes of a line; a code outside the 医保目录 (where the region pays it at all) is 全自费
+    (丙类)."""
     if item is None:
         return Fee(f.pric, f.cnt, f.det_item_fee_sumamt, 3, 0, NO_CAP, 0, f.hosp_appr_flag)
     cap = item.pric_uplmt_amt if item.pric_uplmt_amt else NO_CAP
@@ -626,6 +634,44 @@ def _fee(item, f: FeeInput) -> Fee:
         cap,
         int(item.lmt_used_flag or 0),
         f.hosp_appr_flag,
+    )
+
+
+def _unknown_items_paid(admdvs: str, day: date) -> bool:
+    """Whether the 就医地's policy takes a code outside its catalogue as 全自费 on ``day`` (``catalogue:
+    unknown_items: self_pay``); by default it is refused, as the national platform refuses an item that is
+    not in the catalogue or not mapped to it (目录对照)."""
+    try:
+        bundle = get_bundle(admdvs)
+    except PolicyError:
+        return False
+    ver = bundle.version_index(day)
+    return ver is not None and bundle.policies[ver].catalogue.unknown_items == "self_pay"
+
+
+def _check_catalogue(session: Session, ctx: Context, lines: list[FeeInput], items: dict, day: date) -> None:
+    missing = next((k for k, f in enumerate(lines) if f.med_list_codg not in items), None)
+    if missing is None or _unknown_items_paid(_institution(session, ctx).admdvs, day):
+        return
+    code = lines[missing].med_list_codg
+    raise LineError(
+        missing,
+        "med_list_codg",
+        f"目录中不存在 {quote(code)}，或就诊日 {day} 不在其有效期内 (not in the catalogue)",
+    )
+
+
+def _check_refunds(session: Session, mdtrt_id: str, lines: list[FeeInput]) -> None:
+    """退费 lines (negative cnt) against the visit's unsettled lines: read only for an upload with one."""
+    if not any(f.cnt < 0 or f.init_feedetl_sn is not None for f in lines):
+        return
+    unsettled = [Charged(*r) for r in session.connection().execute(_UNSETTLED, {"mdtrt_id": mdtrt_id})]
+    check_refunds(
+        unsettled,
+        [
+            Charged(f.feedetl_sn, f.med_list_codg, f.cnt, f.det_item_fee_sumamt, f.init_feedetl_sn)
+            for f in lines
+        ],
     )
 
 
@@ -660,13 +706,18 @@ def upload_fees(
         else set()
     )
     seen: set[str] = set()
-    for f in lines:
+    for k, f in enumerate(lines):
         if f.feedetl_sn in existing or f.feedetl_sn in seen:
-            raise InputError(f"feedetl_sn: 费用明细流水号 {f.feedetl_sn} 重复")
+            raise LineError(
+                k, "feedetl_sn", f"费用明细流水号 {f.feedetl_sn} 重复 (already used in this visit)"
+            )
         seen.add(f.feedetl_sn)
-    items = _catalogue(session, {f.med_list_codg for f in lines}, visit.begntime.date())
+    day = visit.begntime.date()
+    items = _catalogue(session, {f.med_list_codg for f in lines}, day)
+    _check_catalogue(session, ctx, lines, items, day)
     fees = [_fee(items.get(f.med_list_codg), f) for f in lines]
     split = split_lines(online.line_arrays(fees))
+    _check_refunds(session, mdtrt_id, lines)
     ful, over, pre, inscp = (a.tolist() for a in (split.ful, split.over, split.pre, split.inscp))
     rows = []
     for k, (f, fee) in enumerate(zip(lines, fees, strict=True)):
@@ -693,6 +744,7 @@ def upload_fees(
                 "preselfpay_amt": pre[k],
                 "inscp_scp_amt": inscp[k],
                 "bilg_dr_codg": f.bilg_dr_codg,
+                "init_feedetl_sn": f.init_feedetl_sn,
                 "setl_id": None,
                 "status": "open",
             }
@@ -825,6 +877,14 @@ def settle(
     if not lines:
         raise SettlementError("feedetail: 没有未结算的费用明细")
     total = sum(r.det_item_fee_sumamt for r in lines)
+    if any(r.cnt < 0 for r in lines):  # (a charge cancelled by 2205/2302 after its refund was uploaded)
+        overdrawn = overdrawn_items(
+            [Charged("", r.med_list_codg, r.cnt, r.det_item_fee_sumamt) for r in lines]
+        )
+        if overdrawn:
+            raise SettlementError(
+                f"feedetail: 项目 {quote(overdrawn[0])} 的退费超过本次结算的收费 (refunds more than was charged)"
+            )
     if medfee_sumamt is not None and medfee_sumamt != total:
         raise InputError(f"medfee_sumamt: {fmt_fen(medfee_sumamt)} 与费用明细合计 {fmt_fen(total)} 不符")
     day = visit.begntime.date()

@@ -77,6 +77,7 @@ class FeeLine(Base):
     preselfpay_amt: Mapped[int] = money()
     inscp_scp_amt: Mapped[int] = money()
     bilg_dr_codg: Mapped[str | None] = mapped_column(String(20))
+    init_feedetl_sn: Mapped[str | None] = mapped_column(String(30))  # 退费: the line a refund takes back
     setl_id: Mapped[str | None] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | settled | cancelled
 
@@ -142,7 +143,7 @@ class Settlement(Base, Timestamps):
     # inpatient-type: the per-admission deductible its admission carries, fixed when the admission opened
     # (a 中途结算's continuation keeps it even if the year's admissions change meanwhile); fen
     adm_dedc: Mapped[int | None] = mapped_column(Fen)
-    medins_setl_id: Mapped[str | None] = mapped_column(String(30))  # the HIS msgid
+    medins_setl_id: Mapped[str | None] = mapped_column(String(40))  # the HIS msgid (as long as message_log allows)
     policy_version: Mapped[str] = mapped_column(String(40))
     policy_hash: Mapped[str] = mapped_column(String(64))
     trace: Mapped[dict | None] = mapped_column(JSON)
