@@ -79,11 +79,10 @@ def list_identities(psn_no: PsnNo, _: Reader) -> dict:
 @router.post("/identities", status_code=201, summary="认定人员身份 (periods of one type may not overlap)")
 def add_identity(psn_no: PsnNo, body: IdentityIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        _person(s, psn_no)
-        row = kinds.parse_one(s, kinds.IDENTITIES, {"psn_no": psn_no, **body.model_dump()})
-        done = svc.apply_dated(s, ent.IDENTITY, [(1, row)], actor=_actor(claims), may_update=False)
-        done.raise_refusal()
-        return _one(reads.identities(s, psn_no), "id", done.ids[1])
+        new = kinds.add_one(
+            s, kinds.IDENTITIES, {"psn_no": psn_no, **body.model_dump()}, actor=_actor(claims)
+        )
+        return _one(reads.identities(s, psn_no), "id", new)
 
 
 @router.post("/identities/{identity_id}/end", summary="结束人员身份 on a date")
@@ -115,11 +114,9 @@ def list_chronic(psn_no: PsnNo, _: Reader) -> dict:
 @router.post("/chronic-registrations", status_code=201, summary="门诊慢特病备案 (approved)")
 def add_chronic(psn_no: PsnNo, body: ChronicIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        _person(s, psn_no)
-        row = kinds.parse_one(s, kinds.CHRONIC_REGISTRATIONS, {"psn_no": psn_no, **body.model_dump()})
-        done = svc.apply_dated(s, ent.CHRONIC, [(1, row)], actor=_actor(claims), may_update=False)
-        done.raise_refusal()
-        return _one(reads.chronic_registrations(s, psn_no), "id", done.ids[1])
+        values = {"psn_no": psn_no, **body.model_dump()}
+        new = kinds.add_one(s, kinds.CHRONIC_REGISTRATIONS, values, actor=_actor(claims))
+        return _one(reads.chronic_registrations(s, psn_no), "id", new)
 
 
 @router.post("/chronic-registrations/{registration_id}/end", summary="结束门诊慢特病备案 on a date")
@@ -157,9 +154,7 @@ def list_supplementary(psn_no: PsnNo, _: Reader) -> dict:
 @router.post("/supplementary", status_code=201, summary="惠民保参保 for a year")
 def add_supplementary(psn_no: PsnNo, body: SupplementaryIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        _person(s, psn_no)
-        row = kinds.parse_one(s, kinds.SUPPLEMENTARY, {"psn_no": psn_no, **body.model_dump()})
-        svc.apply_supplementary(s, [(1, row)], actor=_actor(claims), may_update=False).raise_refusal()
+        kinds.add_one(s, kinds.SUPPLEMENTARY, {"psn_no": psn_no, **body.model_dump()}, actor=_actor(claims))
         return _one(reads.supplementary(s, psn_no), "year", body.year)
 
 
@@ -167,8 +162,5 @@ def add_supplementary(psn_no: PsnNo, body: SupplementaryIn, claims: Writer) -> d
 def end_supplementary(psn_no: PsnNo, year: Annotated[int, Path(ge=2000, le=2100)], claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         _person(s, psn_no)
-        if not any(r["year"] == year for r in reads.supplementary(s, psn_no)):
-            raise HTTPException(404, f"year: 人员 {psn_no} 没有 {year} 年惠民保")
-        row = {"psn_no": psn_no, "year": year, "status": "cancelled"}
-        svc.apply_supplementary(s, [(1, row)], actor=_actor(claims)).raise_refusal()
+        svc.cancel_supplementary(s, psn_no, year, actor=_actor(claims))
         return {"psn_no": psn_no, "items": reads.supplementary(s, psn_no)}

@@ -297,6 +297,15 @@ def apply_supplementary(
     return out
 
 
+def cancel_supplementary(s: Session, psn_no: str, year: int, *, actor: str) -> None:
+    """惠民保退保 for a year the person holds (the same change and audit as a ``cancelled`` import row)."""
+    t = SupplementaryEnrollment
+    if s.scalar(select(t.year).where(t.psn_no == psn_no, t.year == year)) is None:
+        raise NotFound(f"year: 人员 {psn_no} 没有 {year} 年惠民保")
+    row = {"psn_no": psn_no, "year": year, "status": "cancelled"}
+    apply_supplementary(s, [(1, row)], actor=actor).raise_refusal()
+
+
 # --- 个人账户期初余额 -------------------------------------------------------------------------------------
 
 

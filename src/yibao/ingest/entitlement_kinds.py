@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from yibao import validation as v
 from yibao.enrollment import entitlement_service as svc
 from yibao.enrollment import entitlements as ent
-from yibao.errors import InputError
+from yibao.errors import InputError, NotFound
 from yibao.ingest.kinds import (
     Col,
     Context,
@@ -34,6 +34,7 @@ from yibao.store.tables import (
     ChronicRegistration,
     Dictionary,
     Identity,
+    Person,
     PersonalAccount,
     SupplementaryEnrollment,
 )
@@ -185,3 +186,21 @@ def parse_one(s: Session, kind: Kind, values: dict[str, Any]) -> dict:
         f, reason = problems[0]
         raise InputError(f"{f}: {reason}")
     return row
+
+
+_ADD = {
+    IDENTITIES.name: _dated(ent.IDENTITY),
+    CHRONIC_REGISTRATIONS.name: _dated(ent.CHRONIC),
+    SUPPLEMENTARY.name: _without_present(svc.apply_supplementary),
+}
+
+
+def add_one(s: Session, kind: Kind, values: dict[str, Any], *, actor: str) -> Any:
+    """A handler's one new identity, registration or 惠民保 year (a REST body, a console form): parsed as an
+    imported line, added by the import's own use case — never over an existing key — and audited; the
+    refusal is one line naming the field. Returns the new row's id (a 惠民保 year: ``psn_no/year``)."""
+    if s.get(Person, values["psn_no"]) is None:
+        raise NotFound(f"psn_no: 人员不存在 {values['psn_no']}")
+    done = _ADD[kind.name](s, [(1, parse_one(s, kind, values))], actor=actor, may_update=False)
+    done.raise_refusal()
+    return done.ids[1]
