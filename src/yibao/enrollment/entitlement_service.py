@@ -195,20 +195,25 @@ def _write_dated(s: Session, spec: ent.Dated, table, changes: list, out: Applied
             .values({f: bindparam(f"v_{f}") for f in values}),
             [{"k_id": old["id"], **{f"v_{f}": ch.after[f] for f in values}} for old, ch in moved],
         )
-    for line, _, ch in changes:
-        if ch.kind != "unchanged":
-            _audit(s, actor, ch, spec.entity, out.ids[line], source)
+    _audit(s, actor, source, [(spec.entity, out.ids[line], ch) for line, _, ch in changes])
 
 
-def _audit(s: Session, actor: str, ch: ent.Change, entity: str, entity_id: Any, source: str | None) -> None:
-    audit.record(
+def _audit(s: Session, actor: str, source: str | None, changes: list[tuple[str, Any, ent.Change]]) -> None:
+    """One audit row per change (the unchanged ones are not changes), with before, after and the file."""
+    audit.record_many(
         s,
-        actor=actor,
-        action=ch.action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=ch.before,
-        after={**ch.after, **({"source": source} if source else {})},
+        [
+            {
+                "actor": actor,
+                "action": ch.action,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "before": ch.before,
+                "after": {**ch.after, **({"source": source} if source else {})},
+            }
+            for entity, entity_id, ch in changes
+            if ch.kind != "unchanged"
+        ],
     )
 
 
@@ -291,9 +296,7 @@ def apply_supplementary(
             s.execute(
                 stmt.where(t.c.psn_no == bindparam("k_psn_no"), t.c.year == bindparam("k_year")), params
             )
-    for line, ch in changes:
-        if ch.kind != "unchanged":
-            _audit(s, actor, ch, "supplementary_enrollment", out.ids[line], source)
+    _audit(s, actor, source, [("supplementary_enrollment", out.ids[line], ch) for line, ch in changes])
     return out
 
 
@@ -380,8 +383,13 @@ def apply_opening_balances(
         return out
     write_entries(s, entries)
     add_to(s, PersonalAccount, "psn_no", "balance", [(psn, diff) for psn, diff, _, _ in credits])
-    for psn, _, before, after in credits:
-        _audit(
-            s, actor, ent.Change("update", before, after, "opening_balance"), "personal_account", psn, source
-        )
+    _audit(
+        s,
+        actor,
+        source,
+        [
+            ("personal_account", psn, ent.Change("update", b, a, "opening_balance"))
+            for psn, _, b, a in credits
+        ],
+    )
     return out
