@@ -13,7 +13,7 @@ from nicegui import ui
 from yibao.console.layout import can
 from yibao.enrollment import entitlement_service as svc
 from yibao.enrollment import entitlements as ent
-from yibao.errors import YibaoError
+from yibao.errors import InputError, YibaoError
 from yibao.ingest import entitlement_kinds as kinds
 from yibao.store import entitlement_reads as reads
 from yibao.store.db import unit_of_work
@@ -240,7 +240,6 @@ def _day(label: str, value: str):
 
 def _perform(s, operation: str, psn_no: str, v: dict, actor: str) -> None:
     """One console action through the use case the REST resource calls."""
-    from yibao.errors import InputError
 
     def chosen(name: str, what: str):
         if v[name] in (None, ""):

@@ -51,10 +51,11 @@ class Applied:
         self.rejected.append((line, *ent.refusal(exc)))
 
     def raise_refusal(self) -> None:
-        """A handler's single row: its refusal as the one-line error the REST mapping and the console show."""
+        """A handler's single row: its refusal as the one-line error the REST mapping and the console show
+        (the callers have checked that the person exists, so a refusal here is the row's own)."""
         if self.rejected:
             _, f, reason = self.rejected[0]
-            raise (NotFound if reason.startswith("人员不存在") else InputError)(f"{f}: {reason}")
+            raise InputError(f"{f}: {reason}")
 
 
 def _known_persons(s: Session, rows: Rows, out: Applied) -> Rows:
