@@ -373,12 +373,12 @@ def test_an_identity_recognised_on_the_person_page(page, server):
     pg.get_by_role("option", name="25 残疾人员").click()
     card.get_by_label("开始日期").fill("2025-01-01")
     card.get_by_label("认定机构").fill("示例市残联")
-    card.get_by_role("button", name="执行").click()
+    card.get_by_role("button", name="确认办理").click()
     card.get_by_text("残疾人员须填残疾等级").first.wait_for(timeout=10_000)
     where = "select count(*) from identity where psn_no = :p and psn_idet_type = '25'"
     assert _db_count(env, where, p=psn) == 0
     card.get_by_label("等级（残疾 1–4）").fill("二级")
-    card.get_by_role("button", name="执行").click()
+    card.get_by_role("button", name="确认办理").click()
     table = pg.locator(".q-table__container", has_text="认定机构")
     table.get_by_text("25 残疾人员").wait_for(timeout=10_000)
     assert "二级" in table.inner_text() and "示例市残联" in table.inner_text()

@@ -184,7 +184,7 @@ def _actions(psn_no, identities, chronic, years, types, diseases, changed) -> No
                 .props("outlined dense")
                 .classes("w-28"),
             }
-            ui.button("执行", on_click=lambda: run()).props("color=teal").mark("ent-run")
+            ui.button("确认办理", on_click=lambda: run()).props("color=teal").mark("ent-run")
         result = ui.label("").mark("ent-result")
 
         def shown() -> None:
