@@ -355,3 +355,35 @@ def test_register_an_employer_through_the_form(page, server):
     refused.wait_for(timeout=10_000)
     assert refused.is_visible()
     assert _db_count(env, "select count(*) from employer where uscc = :c", c=code) == 1
+
+
+def test_an_identity_recognised_on_the_person_page(page, server):
+    """待遇资格 on the person page: a 残疾 identity without its grade is refused under the grade and nothing is
+    saved; with the grade it is recognised, shown with the dictionary's name and its grade, and audited."""
+    pg, base = page
+    env = server[1]
+    psn = "9901000000000011"
+    assert _db_count(env, "select count(*) from person where psn_no = :p", p=psn) == 1
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    pg.goto(f"{base}/console/person/{psn}")
+    card = pg.locator(".q-card", has_text="待遇资格办理")
+    card.wait_for(timeout=20_000)
+    card.get_by_label("身份类别").click()
+    pg.get_by_role("option", name="25 残疾人员").click()
+    card.get_by_label("开始日期").fill("2025-01-01")
+    card.get_by_label("认定机构").fill("示例市残联")
+    card.get_by_role("button", name="确认办理").click()
+    card.get_by_text("残疾人员须填残疾等级").first.wait_for(timeout=10_000)
+    where = "select count(*) from identity where psn_no = :p and psn_idet_type = '25'"
+    assert _db_count(env, where, p=psn) == 0
+    card.get_by_label("等级（残疾 1–4）").fill("二级")
+    card.get_by_role("button", name="确认办理").click()
+    table = pg.locator(".q-table__container", has_text="认定机构")
+    table.get_by_text("25 残疾人员").wait_for(timeout=10_000)
+    assert "二级" in table.inner_text() and "示例市残联" in table.inner_text()
+    assert _db_count(env, where + " and psn_type_lv = '2'", p=psn) == 1
+    assert (
+        _db_count(env, "select count(*) from audit_log where entity = 'identity' and actor = 'jingban'") == 1
+    )
+    pg.screenshot(path=ARTIFACTS / "console-person-entitlements.png", full_page=True)

@@ -72,3 +72,38 @@ def test_rolled_back_change_leaves_no_audit_row(engine):
     with unit_of_work(engine) as s:
         result = audit.verify(s)
     assert result.ok and result.rows == 1
+
+
+def test_many_rows_at_once_chain_as_one_at_a_time(engine):
+    """record_many (an import's changes): one head bump and one insert, the same links and hashes as
+    record would write, before and after single rows; the chain verifies and a rollback leaves none."""
+    _write(engine, 1)
+    batch = [
+        {"actor": "t", "action": "register", "entity": "identity", "entity_id": str(i), "after": {"n": i}}
+        for i in range(3)
+    ]
+    with unit_of_work(engine) as s:
+        audit.record_many(s, batch)
+        audit.record_many(s, [])
+    _write(engine, 1)
+    try:
+        with unit_of_work(engine) as s:
+            audit.record_many(s, batch)
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with unit_of_work(engine) as s:
+        result = audit.verify(s)
+        rows = s.query(AuditLog).order_by(AuditLog.seq).all()
+    assert result.ok and result.rows == 5
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5] and [r.entity_id for r in rows[1:4]] == ["0", "1", "2"]
+    assert all(b.prev_hash == a.row_hash for a, b in itertools.pairwise(rows))
+
+
+def test_many_rows_start_the_chain(engine):
+    with unit_of_work(engine) as s:
+        audit.record_many(s, [{"actor": "t", "action": "a", "entity": "e", "entity_id": "1"}] * 2)
+    with unit_of_work(engine) as s:
+        result = audit.verify(s)
+        first = s.query(AuditLog).order_by(AuditLog.seq).first()
+    assert result.ok and result.rows == 2 and first.prev_hash == audit.GENESIS

@@ -18,7 +18,9 @@ SHOWN = 20
 
 def import_file(
     kind: str = typer.Argument(
-        ..., help="institutions | employers | persons | enrollments | catalogue | departments"
+        ...,
+        help="institutions | employers | persons | enrollments | catalogue | departments | identities"
+        " | chronic_registrations | supplementary | account_balances",
     ),
     file: Path = typer.Argument(..., help="CSV, XLSX or YAML file (national or Chinese column headers)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and count, write nothing."),

@@ -1,5 +1,6 @@
 """参保人: search by name, ID number or psn_no; a person's enrollments (with the lifecycle actions: 暂停,
-恢复, 终止, 在职→退休, 转出), identities, registrations, accumulators, personal-account statement, 共济."""
+恢复, 终止, 在职→退休, 转出), entitlements (identities, chronic registrations, 惠民保: ``pages_entitlements``),
+accumulators, personal-account statement, 共济."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from yibao import validation as v
 from yibao.console import queries as q
 from yibao.console import queries_enrollment as qe
 from yibao.console.layout import can, frame, protected
+from yibao.console.pages_entitlements import entitlement_section
 from yibao.errors import YibaoError
 from yibao.store.db import unit_of_work
 
@@ -93,18 +95,8 @@ def person(psn_no: str) -> None:
 
         sections["enrollments"] = ui.refreshable(lambda: enrollment_section(psn_no, changed))
         sections["enrollments"]()
-        with ui.row().classes("w-full gap-4 no-wrap"):
-            with ui.column().classes("w-1/2"):
-                ui.label("人员身份").classes("font-bold")
-                _table(
-                    d["identities"],
-                    [("psn_idet_type", "身份类别"), ("begntime", "开始"), ("endtime", "结束")],
-                )
-            with ui.column().classes("w-1/2"):
-                ui.label("门诊慢特病备案").classes("font-bold")
-                _table(
-                    d["chronic"], [("opsp_dise_code", "病种"), ("begndate", "备案日期"), ("status", "状态")]
-                )
+        sections["entitlements"] = ui.refreshable(lambda: entitlement_section(psn_no, changed))
+        sections["entitlements"]()
         ui.label("年度累计").classes("font-bold")
         for year, values in d["accumulators"].items():
             _table(

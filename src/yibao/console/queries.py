@@ -11,12 +11,10 @@ from sqlalchemy.orm import Session
 from yibao.money import fmt_fen
 from yibao.store.tables import (
     Accumulator,
-    ChronicRegistration,
     ClinicalCode,
     Dictionary,
     Enrollment,
     FeeLine,
-    Identity,
     Institution,
     Person,
     Settlement,
@@ -211,18 +209,6 @@ def person_detail(s: Session, psn_no: str) -> dict | None:
                 "emp_name": e.emp_name or "",
             }
             for e in s.scalars(select(Enrollment).where(Enrollment.psn_no == psn_no))
-        ],
-        "identities": [
-            {
-                "psn_idet_type": i.psn_idet_type,
-                "begntime": i.begntime.isoformat(),
-                "endtime": i.endtime.isoformat() if i.endtime else "",
-            }
-            for i in s.scalars(select(Identity).where(Identity.psn_no == psn_no))
-        ],
-        "chronic": [
-            {"opsp_dise_code": c.opsp_dise_code, "begndate": c.begndate.isoformat(), "status": c.status}
-            for c in s.scalars(select(ChronicRegistration).where(ChronicRegistration.psn_no == psn_no))
         ],
         "accumulators": acc,
     }

@@ -135,6 +135,8 @@ class Kind:
     cols: tuple[Col, ...]
     check: Callable[[dict, Context], list[tuple[str, str]]] | None = None
     derived: tuple[str, ...] = ()  # table columns the loader's rules set (not read from the file)
+    # writes a chunk in place of the loader's generic upsert (kinds whose rows go through a use case)
+    writer: Callable | None = None
 
     def column(self, header: str) -> str | None:
         h = header.strip()
@@ -345,4 +347,23 @@ ICD9CM3 = _icd_kind("icd9cm3", "icd9cm3", v.icd9cm3)
 KINDS = {
     k.name: k for k in (INSTITUTIONS, EMPLOYERS, PERSONS, ENROLLMENTS, CATALOGUE, DEPARTMENTS, ICD10, ICD9CM3)
 }
-PUBLIC = ("institutions", "employers", "persons", "enrollments", "catalogue", "departments")
+PUBLIC = (
+    "institutions",
+    "employers",
+    "persons",
+    "enrollments",
+    "catalogue",
+    "departments",
+    "identities",
+    "chronic_registrations",
+    "supplementary",
+    "account_balances",
+)
+
+
+def all_kinds() -> dict[str, Kind]:
+    """Every importable kind: the ones above and the entitlement feeds (人员身份、门诊慢特病备案、惠民保、
+    个人账户期初余额), which build on this module's columns and so are imported here, when first asked for."""
+    from yibao.ingest.entitlement_kinds import FEEDS
+
+    return {**KINDS, **FEEDS}

@@ -19,7 +19,7 @@ from sqlalchemy import (
 
 from yibao.enrollment import rules
 from yibao.errors import InputError, PolicyError
-from yibao.ingest.kinds import KINDS, PUBLIC, Context, Kind
+from yibao.ingest.kinds import PUBLIC, Context, Kind, all_kinds
 from yibao.ingest.readers import as_text, read_rows
 from yibao.store import audit
 from yibao.store.bulk import analyze, in_, insert_rows
@@ -139,7 +139,7 @@ def run_import(
     progress: Progress | None = None,
     ctx: Context | None = None,
 ) -> ImportReport:
-    kind = KINDS.get(kind_name)
+    kind = all_kinds().get(kind_name)
     if kind is None:
         raise InputError(f"kind: 未知的导入类型 {kind_name} ({', '.join(PUBLIC)})")
     path = Path(path)
@@ -167,6 +167,7 @@ def run_import(
     plan = _plan(kind, columns)
     keyf = _keyfunc(kind)
     written = 0
+    write = kind.writer or _write
     chunk: list[tuple[int, dict]] = []
     for line, raw in rows:
         report.read += 1
@@ -182,7 +183,7 @@ def run_import(
         else:
             chunk.append((line, row))
         if len(chunk) >= CHUNK:
-            _write(engine, kind, chunk, report, dry_run, columns, actor)
+            write(engine, kind, chunk, report, dry_run, columns, actor)
             chunk = []
             written += 1
             if written & (written - 1) == 0:  # after chunks 1, 2, 4, 8 …: the planner keeps up with the load
@@ -190,9 +191,11 @@ def run_import(
         if progress:
             progress(report.read)
     if chunk:
-        _write(engine, kind, chunk, report, dry_run, columns, actor)
+        write(engine, kind, chunk, report, dry_run, columns, actor)
     if written or report.inserted > CHUNK:
         analyze(engine, *_filled(kind))
+    # a line refused while parsing and one refused by its chunk's rules read best in the file's order
+    report.rejected.sort(key=lambda r: r.line)
     if not dry_run:
         with unit_of_work(engine) as s:
             audit.record(

@@ -188,6 +188,45 @@ def _append(session: Session, entry: dict) -> dict:
     return row
 
 
+def record_many(session: Session, entries: list[dict]) -> None:
+    """Append several rows (each the keyword arguments of :func:`record`: actor, action, entity, entity_id,
+    before, after) in the caller's transaction — the same chain as that many :func:`record` calls, but the
+    head is bumped once for all of them and the rows go in one insert, so an import's thousands of changes
+    cost three statements, not three per change."""
+    if not entries:
+        return
+    rows = [
+        _entry(e["actor"], e["action"], e["entity"], e["entity_id"], e.get("before"), e.get("after"), None)
+        for e in entries
+    ]
+    pending = session.info.get(_PENDING)
+    if pending is not None:  # a deferring unit of work appends them at its end, in this order
+        tx = session.get_nested_transaction() or session.get_transaction()
+        pending.extend((tx, entry) for entry in rows)
+        return
+    session.flush()
+    conn = session.connection()
+    head = conn.execute(
+        update(_HEAD)
+        .where(_HEAD.c.id == 1)
+        .values(seq=_HEAD.c.seq + len(rows))
+        .returning(_HEAD.c.seq, _HEAD.c.row_hash)
+    ).first()
+    if head is None:
+        conn.execute(insert(_HEAD).values(id=1, seq=len(rows), row_hash=GENESIS))
+        seq, prev_hash = 0, GENESIS
+    else:
+        seq, prev_hash = int(head.seq) - len(rows), head.row_hash
+    chained = []
+    for entry in rows:
+        seq += 1
+        row_hash = content_hash(seq=seq, prev_hash=prev_hash, **entry)
+        chained.append({"seq": seq, **entry, "prev_hash": prev_hash, "row_hash": row_hash})
+        prev_hash = row_hash
+    conn.execute(_INSERT, chained)
+    conn.execute(_SET_HEAD, {"head_seq": seq, "head_hash": prev_hash})
+
+
 def defer(session: Session) -> None:
     """Collect this unit of work's audit rows and append them at its end (:func:`commit_deferred`)."""
     session.info.setdefault(_PENDING, [])

@@ -73,10 +73,11 @@ class Enrollment(Base, Timestamps):
 
 
 class Identity(Base):
-    """人员身份 (``idetinfo``): e.g. 2303 低保, valid over dates; drives medical assistance."""
+    """人员身份 (``idetinfo``): e.g. 2303 低保, valid over dates; drives medical assistance. Its natural key
+    (person, type, start) is unique: the feeds of 民政, 残联 and 乡村振兴 upsert by it."""
 
     __tablename__ = "identity"
-    __table_args__ = (Index("ix_identity_person", "psn_no"),)
+    __table_args__ = (Index("ix_identity_key", "psn_no", "psn_idet_type", "begntime", unique=True),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no"))
     psn_idet_type: Mapped[str] = mapped_column(String(6))
@@ -84,13 +85,15 @@ class Identity(Base):
     begntime: Mapped[date] = mapped_column(Date)
     endtime: Mapped[date | None] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(String(200))
+    idet_org: Mapped[str | None] = mapped_column(String(100))  # 认定机构: the body that recognised it
 
 
 class ChronicRegistration(Base, Timestamps):
-    """门诊慢特病备案 (2503): an approved chronic/special disease for a person."""
+    """门诊慢特病备案 (2503): an approved chronic/special disease for a person; unique by its natural key
+    (person, disease, start)."""
 
     __tablename__ = "chronic_registration"
-    __table_args__ = (Index("ix_chronic_person", "psn_no"),)
+    __table_args__ = (Index("ix_chronic_key", "psn_no", "opsp_dise_code", "begndate", unique=True),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no"))
     opsp_dise_code: Mapped[str] = mapped_column(String(30))
