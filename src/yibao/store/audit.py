@@ -204,6 +204,15 @@ def record_many(session: Session, entries: list[dict]) -> None:
         tx = session.get_nested_transaction() or session.get_transaction()
         pending.extend((tx, entry) for entry in rows)
         return
+    _append_all(session, rows)
+
+
+def _append_all(session: Session, rows: list[dict]) -> None:
+    """Append rows in order: one row as :func:`_append` does; more with the head bumped once for all of them
+    and the rows in one insert."""
+    if len(rows) == 1:
+        _append(session, rows[0])
+        return
     session.flush()
     conn = session.connection()
     head = conn.execute(
@@ -248,8 +257,8 @@ def commit_deferred(session: Session) -> None:
     entries = _take_pending(session)
     conn = session.connection()
     if conn.dialect.name != "postgresql" or conn.engine.echo or session.get_nested_transaction() is not None:
-        for entry in entries:  # (inside a savepoint the unit of work's own commit must do the committing)
-            _append(session, entry)
+        if entries:  # (inside a savepoint the unit of work's own commit must do the committing)
+            _append_all(session, entries)
         return
     sql, names = _SERVER_APPEND_POSITIONAL
     statements = []
@@ -280,8 +289,7 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
 def _append_pending(session: Session) -> None:
     """A deferring unit of work that commits without :func:`commit_deferred` still appends its rows."""
     if session.info.get(_PENDING) and session.get_nested_transaction() is None:
-        for entry in _take_pending(session):
-            _append(session, entry)
+        _append_all(session, _take_pending(session))
 
 
 BEFORE_COMMIT.append(_append_pending)
