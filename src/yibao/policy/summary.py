@@ -153,6 +153,8 @@ def version_tables(p: PolicyVersion) -> Group:
         for c, cat in a.categories.items():
             lim = "".join(f", {k} {_amt(v)}" for k, v in cat.class_limits.items())
             lines.append(Text(f"  {c} {cat.name}: 比例 {_r(cat.ratio)}, 年度 {_amt(cat.annual_limit)}{lim}"))
+    unknown = {"refuse": "拒绝 (refused)", "self_pay": "按全自费结算 (self-pay)"}[p.catalogue.unknown_items]
+    lines.append(Text(f"目录外项目 (codes outside the catalogue): {unknown}"))
     return Group(*lines)
 
 

@@ -3,6 +3,12 @@
 Concurrency: :func:`lock_person` takes a row lock on the person (PostgreSQL ``FOR NO KEY UPDATE``;
 SQLite write transactions are already serial), so two settlements of one person — in any
 year, insutype or account — never interleave.
+
+Lock order (PostgreSQL), the same in every unit of work so that none waits in a cycle: the patient's person row,
+then the visit, then the one personal account that pays (the patient's own, or a 共济 relative's: only its
+account row, never the relative's person row), and the audit chain's head last, at commit (every unit of work
+defers its audit rows: :func:`yibao.store.db.unit_of_work`). Work that touches several accounts takes them in
+``psn_no`` order and takes no person's row after them.
 """
 
 from __future__ import annotations

@@ -143,7 +143,9 @@ class Settlement(Base, Timestamps):
     # inpatient-type: the per-admission deductible its admission carries, fixed when the admission opened
     # (a 中途结算's continuation keeps it even if the year's admissions change meanwhile); fen
     adm_dedc: Mapped[int | None] = mapped_column(Fen)
-    medins_setl_id: Mapped[str | None] = mapped_column(String(40))  # the HIS msgid (as long as message_log allows)
+    medins_setl_id: Mapped[str | None] = mapped_column(
+        String(40)
+    )  # the HIS msgid (as long as message_log allows)
     policy_version: Mapped[str] = mapped_column(String(40))
     policy_hash: Mapped[str] = mapped_column(String(64))
     trace: Mapped[dict | None] = mapped_column(JSON)
