@@ -13,24 +13,25 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from gmssl import func, sm3
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as openssl_hmac
 
 WINDOW_MS = 30 * 60 * 1000
 HEADER_CLIENT, HEADER_TIMESTAMP, HEADER_SIGNATURE = "x-yibao-client", "x-yibao-timestamp", "x-yibao-signature"
 
 
 def sm3_digest(data: bytes) -> bytes:
-    return bytes.fromhex(sm3.sm3_hash(func.bytes_to_list(data)))
+    """SM3 (GB/T 32905) through OpenSSL (``cryptography``)."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize()
 
 
 def hmac_sm3(key: bytes, msg: bytes) -> str:
-    """RFC 2104 HMAC with SM3 (64-byte block)."""
-    block = 64
-    if len(key) > block:
-        key = sm3_digest(key)
-    key = key.ljust(block, b"\0")
-    inner = sm3_digest(bytes(k ^ 0x36 for k in key) + msg)
-    return sm3_digest(bytes(k ^ 0x5C for k in key) + inner).hex()
+    """HMAC-SM3 (RFC 2104 over SM3, as GM/T 0042 specifies it), lower-case hex: OpenSSL's HMAC."""
+    mac = openssl_hmac.HMAC(key, hashes.SM3())
+    mac.update(msg)
+    return mac.finalize().hex()
 
 
 def sign(algo: str, secret: str, timestamp: str, body: bytes) -> str:
