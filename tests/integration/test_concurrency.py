@@ -244,18 +244,19 @@ def test_reading_the_settlement_state_locks_the_paying_account(engine):
     from sqlalchemy.exc import OperationalError
 
     from tests.world import WORKER
-    from yibao.settlement import service
+    from yibao.settlement import queries as q
+    from yibao.store.db import facade_unit_of_work
 
     world.build(engine)
-    with unit_of_work(engine) as s:
-        *_, balance = service._person_state(s, RESIDENT, "M-none", WORKER)
-        assert balance is not None and balance > 0
+    with facade_unit_of_work() as uow:
+        state = uow.read(q.PERSON_STATE(psn_no=RESIDENT, mdtrt_id="M-none", owner=WORKER))
+        assert state["account"] and state["account"][0].balance > 0
         with engine.connect() as other, pytest.raises(OperationalError, match="lock"):
             other.execute(
                 text("SELECT 1 FROM personal_account WHERE psn_no = :p FOR UPDATE NOWAIT"), {"p": WORKER}
             )
-    with unit_of_work(engine) as s:
-        assert service._person_state(s, RESIDENT, "M-none", RESIDENT)[-1] is None  # 居民: no account
+    with facade_unit_of_work() as uow:  # 居民: no account
+        assert uow.read(q.PERSON_STATE(psn_no=RESIDENT, mdtrt_id="M-none", owner=RESIDENT))["account"] == []
 
 
 @pytest.mark.pg

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yibao.api import exactjson
-from yibao.api.fsi_handlers import scaled, yuan
+from yibao.api.fsi_replies import scaled, yuan
 from yibao.money import fmt_fen
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -27,16 +27,17 @@ from yibao.api.fields import CODE, Node
 from yibao.config import get_settings
 from yibao.errors import YibaoError, printable, quote
 from yibao.settlement.service import Context
-from yibao.store import audit
-from yibao.store.db import Fast, PrefetchFailed, facade_unit_of_work, unit_of_work
+from yibao.store.db import facade_unit_of_work, unit_of_work
+from yibao.store.statements import Query, Write
 from yibao.store.tables import ApiClient, Institution, MessageLog
+from yibao.store.uow import PrefetchFailed, UnitOfWork
 
 log = logging.getLogger("yibao.fsi")
-Handler = Callable[[Session, Context, Node, dict], dict]
+Handler = Callable[[UnitOfWork, Context, Node, dict], dict]
 HANDLERS: dict[str, Handler] = {}
-# per transaction, what declares the reads its handler will make that need only the message (Fast.prefetch):
-# they travel with the authentication's round trip (PostgreSQL)
-AHEAD: dict[str, Callable[[Session, Node], None]] = {}
+# per transaction, the reads its handler will make that need only the message (the service's own list of its
+# reads): they travel with the authentication's round trip (PostgreSQL)
+AHEAD: dict[str, Callable[[Node, str], dict]] = {}
 TOMBSTONE = "*"  # digest of a msgid reserved by 2601 冲正 before the original arrived
 
 
@@ -52,10 +53,11 @@ def transaction(*infnos: str):
 
 
 def reads_ahead(*infnos: str):
-    """Register what declares a transaction's reads ahead. It may stop at any bad input (the handler then
-    refuses it by name); everything it declares must be what the handler reads first, in that order."""
+    """Register what gives a transaction's reads ahead: ``fn(input, fixmedins_code)`` returns the service's own
+    declared reads for the message (a dict of name → read), or stops at any bad input (the handler then refuses
+    it by name)."""
 
-    def deco(fn: Callable[[Session, Node], None]):
+    def deco(fn: Callable[[Node, str], dict]):
         for n in infnos:
             AHEAD[n] = fn
         return fn
@@ -77,11 +79,11 @@ def _signed_as_before(creds: signing.Credentials, body: bytes) -> tuple[str, str
     return known
 
 
-def _declare_ahead(session: Session, infno: str, envelope: dict) -> None:
+def _declare_ahead(uow: UnitOfWork, infno: str, envelope: dict) -> None:
     declare = AHEAD.get(infno)
     if declare is not None:
         with contextlib.suppress(YibaoError):  # (bad input: the handler refuses it by name)
-            declare(session, Node(envelope.get("input") or {}, "input"))
+            uow.ahead(declare(Node(envelope.get("input") or {}, "input"), envelope["fixmedins_code"]))
 
 
 class Refusal(YibaoError):
@@ -138,7 +140,8 @@ def digest(envelope: dict) -> str:
 _CLIENT, _INST, _MSG = ApiClient.__table__, Institution.__table__, MessageLog.__table__
 # One round trip on every call: the client, its institution (a suspension applies at once) and the msgid's
 # stored reply, if any (used only once the caller is authenticated).
-_AUTH = Fast(
+_AUTH = Query(
+    "authenticate",
     select(
         _CLIENT.c.secret,
         _CLIENT.c.sign_algo,
@@ -153,25 +156,17 @@ _AUTH = Fast(
     .select_from(_CLIENT)
     .join(_INST, _INST.c.fixmedins_code == _CLIENT.c.fixmedins_code)
     .outerjoin(_MSG, _MSG.c.msgid == bindparam("msgid"))
-    .where(_CLIENT.c.client_id == bindparam("client_id"))
+    .where(_CLIENT.c.client_id == bindparam("client_id")),
 )
-_LOG_REPLY = Fast(
-    insert(_MSG),
-    keys=(
-        "msgid",
-        "infno",
-        "fixmedins_code",
-        "request_digest",
-        "infcode",
-        "response",
-        "received_at",
-        "setl_id",
-    ),
+_LOG_REPLY = Write.insert(
+    "log_reply",
+    _MSG,
+    ("msgid", "infno", "fixmedins_code", "request_digest", "infcode", "response", "received_at", "setl_id"),
 )
 
 
 def _authenticate(
-    session: Session,
+    uow: UnitOfWork,
     creds: signing.Credentials,
     envelope: dict,
     body: bytes,
@@ -183,7 +178,7 @@ def _authenticate(
     the client's row now holds others)."""
     if not creds.client_id:
         raise Refusal(f"未认证的请求 (missing {signing.HEADER_CLIENT})")
-    row = _AUTH.first(session, {"client_id": creds.client_id, "msgid": envelope["msgid"]})
+    row = uow.first(_AUTH(client_id=creds.client_id, msgid=envelope["msgid"]))
     if row is None or row.status != "active":
         raise Refusal(f"{signing.HEADER_CLIENT}: 客户端不存在或已停用")
     code = row.fixmedins_code
@@ -265,20 +260,19 @@ def _run(
     while True:
         ctx = Context(fixmedins_code=code, opter=str(envelope.get("opter") or "his"), msgid=msgid)
         try:
-            with facade_unit_of_work() as s:
-                audit.defer(s)  # audit rows go last, with the commit: the chain's head is locked briefly
+            with facade_unit_of_work() as uow:  # (its audit rows go last, with the commit)
                 if ahead:
-                    _declare_ahead(s, infno, envelope)
-                auth = _authenticate(s, creds, envelope, body, ctx, verified)
+                    _declare_ahead(uow, infno, envelope)
+                auth = _authenticate(uow, creds, envelope, body, ctx, verified)
                 stored = _check_stored(msgid, dg, auth.request_digest, auth.response)
                 if stored is not None:
                     return stored
-                output = HANDLERS[infno](s, ctx, Node(envelope.get("input") or {}, "input"), envelope)
+                output = HANDLERS[infno](uow, ctx, Node(envelope.get("input") or {}, "input"), envelope)
                 reply = exactjson.dumps_bytes(_envelope(0, output, received=received))
                 setlinfo = output.get("setlinfo") if isinstance(output, dict) else None
                 # a concurrent duplicate msgid fails (primary key) when this is sent, inside this unit of work
-                _LOG_REPLY.queue(
-                    s,
+                uow.write(
+                    _LOG_REPLY,
                     {
                         "msgid": msgid,
                         "infno": infno,
@@ -290,7 +284,6 @@ def _run(
                         "setl_id": setlinfo.get("setl_id") if isinstance(setlinfo, dict) else None,
                     },
                 )
-                audit.commit_deferred(s)
             return reply
         except Refusal:  # authentication and msgid misuse are not logged under the msgid
             _SIGNED_BY.pop(
@@ -342,21 +335,31 @@ def _store_refusal(envelope: dict, dg: str, message: str, received: datetime) ->
     return reply
 
 
-def tombstone(session: Session, msgid: str, infno: str, fixmedins_code: str, reason: str) -> None:
+def tombstone(uow: UnitOfWork, msgid: str, infno: str, fixmedins_code: str, reason: str) -> None:
     """Reserve a msgid that never arrived (2601 冲正 first): when it arrives it gets this refusal."""
-    reply = refuse(reason)
-    session.add(
-        MessageLog(
-            msgid=msgid,
-            infno=infno,
-            fixmedins_code=fixmedins_code,
-            request_digest=TOMBSTONE,
-            infcode=-1,
-            response=exactjson.dumps(reply),
-            received_at=_now(),
-        )
+    uow.write(
+        _LOG_REPLY,
+        {
+            "msgid": msgid,
+            "infno": infno,
+            "fixmedins_code": fixmedins_code,
+            "request_digest": TOMBSTONE,
+            "infcode": -1,
+            "response": exactjson.dumps(refuse(reason)),
+            "received_at": _now(),
+            "setl_id": None,
+        },
     )
 
 
-def original_message(session: Session, msgid: str) -> MessageLog | None:
-    return session.scalar(select(MessageLog).where(MessageLog.msgid == msgid))
+def original_message(uow: UnitOfWork, msgid: str):
+    """The message log's row of ``msgid``, if any."""
+    return uow.first(_MESSAGE(msgid=msgid))
+
+
+_MESSAGE = Query(
+    "message",
+    select(
+        _MSG.c.msgid, _MSG.c.infno, _MSG.c.fixmedins_code, _MSG.c.infcode, _MSG.c.response, _MSG.c.setl_id
+    ).where(_MSG.c.msgid == bindparam("msgid")),
+)

@@ -13,7 +13,7 @@ from yibao.api.auth import authenticate, issue, require
 from yibao.errors import NotFound
 from yibao.money import AmountError, fmt_bp, fmt_fen, fmt_scaled, parse_amount
 from yibao.settlement.result import SETLINFO_AMOUNTS
-from yibao.settlement.service import load_settled
+from yibao.settlement.settle import load_settled
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Accumulator, FeeLine, LedgerEntry, LedgerPosting, Settlement
 

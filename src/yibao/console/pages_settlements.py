@@ -12,7 +12,7 @@ from yibao.console.export import xlsx
 from yibao.console.layout import frame, protected
 from yibao.money import AmountError, fmt_bp, fmt_fen, parse_amount
 from yibao.settlement.result import SETLINFO_ORDER
-from yibao.settlement.service import load_settled
+from yibao.settlement.settle import load_settled
 from yibao.settlement.trace import expand
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Institution, Person, Visit

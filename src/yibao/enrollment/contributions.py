@@ -19,7 +19,7 @@ from yibao.enrollment import rules
 from yibao.enrollment.service import contribution_policy
 from yibao.errors import InputError, NotFound
 from yibao.funds import ledger
-from yibao.funds.journal import write_entries
+from yibao.funds.journal import post_many
 from yibao.money import fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.store import audit
@@ -346,7 +346,7 @@ def _retiree_credits(
             legs = [ledger.Posting(ledger.FUND_EXPENSE, amount * len(part), "310100")] + [
                 ledger.Posting(ledger.PERSONAL_ACCOUNT, -amount, "310200", None, p) for p in part
             ]
-            write_entries(s, [("retiree_credit", legs, when, f"退休人员个人账户划入 {period}")])
+            post_many(s, [("retiree_credit", legs, when, f"退休人员个人账户划入 {period}")])
         progress("退休划账 retiree credits", min(k + CHUNK, len(todo)), len(todo))
     return len(todo)
 
@@ -457,7 +457,7 @@ def collect(
                     .values(contrib_months=Enrollment.contrib_months + 1)
                     .execution_options(synchronize_session=False)
                 )
-            write_entries(s, entries)
+            post_many(s, entries)
         total += sum(r.due_amt for r in chunk)
         done += len(chunk)
         progress("收缴 collection", done, len(rows))

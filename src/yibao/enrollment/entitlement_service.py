@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from yibao.enrollment import entitlements as ent
 from yibao.errors import InputError, NotFound, PolicyError
 from yibao.funds import ledger
-from yibao.funds.journal import write_entries
+from yibao.funds.journal import post_many
 from yibao.money import fmt_fen
 from yibao.store import audit
 from yibao.store.bulk import add_to, in_, insert_rows
@@ -382,7 +382,7 @@ def apply_opening_balances(
         recorded[psn], balances[psn] = row["balc"], int(balances[psn]) + diff
     if dry_run or not entries:
         return out
-    write_entries(s, entries)
+    post_many(s, entries)
     add_to(s, PersonalAccount, "psn_no", "balance", [(psn, diff) for psn, diff, _, _ in credits])
     _audit(
         s,

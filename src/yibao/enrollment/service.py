@@ -14,7 +14,7 @@ from yibao import validation as v
 from yibao.enrollment import rules
 from yibao.errors import InputError, NotFound
 from yibao.funds import ledger
-from yibao.funds.journal import write_entry
+from yibao.funds.journal import post
 from yibao.money import fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.policy.schema import ContributionPolicy
@@ -464,7 +464,7 @@ def credit_account(
         raise InputError(f"amount: 入账金额须大于 0 (got {fmt_fen(amount)})")
     acct = _account(s, psn_no)
     acct.balance += amount
-    write_entry(
+    post(
         s,
         "account_credit",
         ledger.account_credit_postings(psn_no, amount, source, source_fpt=source_fpt),
@@ -487,7 +487,7 @@ def transfer_out(s: Session, enrollment_id: int, day: date, to_admdvs: str, *, a
     acct = s.get(PersonalAccount, enr.psn_no, with_for_update=True)
     if acct is not None and acct.balance:
         balance = acct.balance
-        write_entry(
+        post(
             s,
             "transfer_out",
             ledger.account_debit_postings(enr.psn_no, balance, ledger.TRANSFER_CLEARING),
@@ -741,7 +741,7 @@ def pay_contributions(s: Session, ids: list[int], *, when: datetime, actor: str)
                 .where(Enrollment.psn_no == c.psn_no, Enrollment.insutype == "310", _active(first, last))
                 .values(contrib_months=Enrollment.contrib_months + 1)
             )
-        write_entry(s, "contribution", legs, when=when, psn_no=c.psn_no, memo=f"{c.kind} {c.period}")
+        post(s, "contribution", legs, when=when, psn_no=c.psn_no, memo=f"{c.kind} {c.period}")
         c.status, c.paid_amt, c.paid_at = "paid", c.due_amt, when
     if rows:
         audit.record(

@@ -1,8 +1,8 @@
 """Store adapter: what a settlement needs about a person, and their accumulators, read and written.
 
-Concurrency: :func:`lock_person` takes a row lock on the person (PostgreSQL ``FOR NO KEY UPDATE``;
-SQLite write transactions are already serial), so two settlements of one person — in any
-year, insutype or account — never interleave.
+Concurrency: a settlement or reversal first locks the person (:data:`yibao.settlement.queries.LOCK_PERSON`,
+PostgreSQL ``FOR NO KEY UPDATE``; SQLite write transactions are already serial), so two settlements of one
+person — in any year, insutype or account — never interleave.
 
 Lock order (PostgreSQL), the same in every unit of work so that none waits in a cycle: the patient's person row,
 then the visit, then the one personal account that pays (the patient's own, or a 共济 relative's: only its
@@ -15,17 +15,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.errors import NotFound, SettlementError
+from yibao.errors import SettlementError
+from yibao.settlement import queries as q
 from yibao.settlement.inputs import Dated, PersonFacts
-from yibao.store.db import Fast, FastRows
 from yibao.store.tables import (
-    Accumulator,
-    AccumulatorYear,
     ChronicRegistration,
     Enrollment,
     Identity,
@@ -33,17 +29,9 @@ from yibao.store.tables import (
     PersonalAccount,
     SupplementaryEnrollment,
 )
+from yibao.store.uow import UnitOfWork
 
 INSU_STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4": "终止"}
-
-
-def lock_person(session: Session, psn_no: str) -> Person:
-    person = session.execute(
-        select(Person).where(Person.psn_no == psn_no).with_for_update(key_share=True)
-    ).scalar_one_or_none()
-    if person is None:
-        raise NotFound(f"psn_no: 人员不存在 {psn_no}")
-    return person
 
 
 def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date) -> Enrollment:
@@ -121,70 +109,11 @@ def person_facts(
     )
 
 
-def lock_account(session: Session, psn_no: str) -> PersonalAccount | None:
-    return session.get(PersonalAccount, psn_no, with_for_update=True)
-
-
-def account_balance(session: Session, psn_no: str) -> int:
-    acct = lock_account(session, psn_no)
-    return acct.balance if acct is not None else 0
-
-
-def set_account_balance(session: Session, psn_no: str, balance: int) -> None:
-    session.execute(update(PersonalAccount).where(PersonalAccount.psn_no == psn_no).values(balance=balance))
-
-
-def load_accumulators(session: Session, psn_no: str, year: int, insutype: str) -> dict[str, int]:
-    rows = session.execute(
-        select(Accumulator.acc_key, Accumulator.value).where(
-            Accumulator.psn_no == psn_no, Accumulator.year == year, Accumulator.insutype == insutype
-        )
-    )
-    return {k: v for k, v in rows if v}
-
-
-_ACC, _ACC_YEAR = Accumulator.__table__, AccumulatorYear.__table__
-_ACC_KEY = (
-    (_ACC.c.psn_no == bindparam("k_psn_no"))
-    & (_ACC.c.year == bindparam("k_year"))
-    & (_ACC.c.insutype == bindparam("k_insutype"))
-    & (_ACC.c.acc_key == bindparam("k_acc_key"))
-)
-_ACC_DELETE = Fast(delete(_ACC).where(_ACC_KEY))
-
-
-def _set_values(dialect_insert) -> FastRows:
-    """New and changed values in one statement (on PostgreSQL it then joins the settlement's other writes)."""
-    stmt = dialect_insert(_ACC)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=list(_ACC.primary_key.columns), set_={"value": stmt.excluded.value}
-    )
-    return FastRows(_ACC, ("psn_no", "year", "insutype", "acc_key", "value"), update=("value",), core=upsert)
-
-
-_ACC_SET = {"postgresql": _set_values(pg_insert), "sqlite": _set_values(sqlite_insert)}
-# The header row: created at the first settlement of the year, its revision bumped by every later one.
-_YEAR_BUMP = {
-    name: Fast(
-        dialect_insert(_ACC_YEAR)
-        .values(revision=1)
-        .on_conflict_do_update(
-            index_elements=[_ACC_YEAR.c.psn_no, _ACC_YEAR.c.year, _ACC_YEAR.c.insutype],
-            set_={"revision": _ACC_YEAR.c.revision + 1},
-        ),
-        keys=("psn_no", "year", "insutype"),
-    )
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
-
-
 def save_accumulators(
-    session: Session, psn_no: str, year: int, insutype: str, old: dict[str, int], new: dict[str, int]
+    uow: UnitOfWork, psn_no: str, year: int, insutype: str, old: dict[str, int], new: dict[str, int]
 ) -> None:
-    """Write only what changed; bump the header's revision (a cheap change marker for readers).
-
-    The writes are queued (:meth:`yibao.store.db.Fast.queue`): on PostgreSQL they travel with the
-    transaction's next round trip."""
+    """Write only what changed (values that fall to 0 are deleted); bump the year's header revision (a cheap
+    change marker for readers). The unit of work's next writes."""
     deletes, values = [], []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key, 0), new.get(key, 0)
@@ -196,10 +125,8 @@ def save_accumulators(
             values.append(
                 {"psn_no": psn_no, "year": year, "insutype": insutype, "acc_key": key, "value": after}
             )
-    session.flush()
-    dialect = session.connection().dialect.name
     if deletes:
-        _ACC_DELETE.queue(session, deletes)
+        uow.write(q.DELETE_ACCUMULATOR, deletes)
     if values:
-        _ACC_SET[dialect].queue(session, values)
-    _YEAR_BUMP[dialect].queue(session, {"psn_no": psn_no, "year": year, "insutype": insutype})
+        uow.write(q.SET_ACCUMULATORS, values)
+    uow.write(q.BUMP_ACCUMULATOR_YEAR, {"psn_no": psn_no, "year": year, "insutype": insutype, "revision": 1})

@@ -11,15 +11,16 @@ lock is held until the transaction ends. The chain order is therefore the order 
 which transactions took the head, which is also their commit order.
 
 Because the head stays locked until commit, how long a writer holds it bounds the
-throughput of every writer together. :func:`record` appends at once (one locking
-statement, then the row and the head's new hash). A unit of work that calls
-:func:`defer` instead collects its rows and appends them all at its very end with
-:func:`commit_deferred`: on PostgreSQL the appends compute the hash in the server
-(the content's canonical JSON is built here, the predecessor's hash and seq are
-spliced in under the lock) and travel in one pipeline with the COMMIT, so the head
-is held for the server's own work and the WAL flush only — never while Python waits
-for the GIL or the CPU. Rows recorded inside a savepoint that rolls back are dropped;
-rows still pending at a plain commit are appended then (nothing is ever lost).
+throughput of every writer together, and a writer holding it must never wait for another
+lock (it would deadlock with a settlement that holds that lock and waits for the head at
+its commit). So every unit of work appends its rows at its very end: a facade unit of work
+(:class:`yibao.store.uow.UnitOfWork`) keeps them and, on PostgreSQL, sends the appends with
+the COMMIT in one pipeline, the hash computed in the server (:func:`server_appends`: the
+content's canonical JSON is built here, the predecessor's hash and seq are spliced in under
+the lock), so the head is held for the server's own work and the WAL flush only — never
+while Python waits for the GIL or the CPU; a session of :func:`yibao.store.db.unit_of_work`
+keeps them (:func:`defer`) and appends them in its ``before_commit`` (:func:`append_pending`).
+Rows recorded inside a savepoint that rolls back are dropped; nothing pending is ever lost.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, literal_column, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from yibao.store.db import BEFORE_COMMIT, positional, send_and_commit
 from yibao.store.tables import AuditHead, AuditLog
 
 GENESIS = "0" * 64
+UOW_KEY = "yibao.uow"  # session.info key: the facade unit of work a session belongs to (its rows go there)
 _PENDING = "yibao.audit.pending"  # session.info key: rows of a deferring unit of work, in record order
 
 
@@ -95,18 +96,12 @@ _HEAD = AuditHead.__table__
 _LOG = AuditLog.__table__
 # Bump the head and return the new seq with the predecessor's hash. This is the statement that takes the
 # head's row lock (PostgreSQL; SQLite's write lock is already held from BEGIN IMMEDIATE).
-_BUMP = (
-    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.row_hash)
-)
 _INSERT = insert(_LOG)
 _SET_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == literal_column("1"))
     .values(seq=bindparam("head_seq"), row_hash=bindparam("head_hash"))
 )
-# PostgreSQL: the row and the head's new hash in one statement (one round trip less under the lock).
-_INSERT_AND_SET_HEAD = insert(_LOG).add_cte(_SET_HEAD.cte("head"))
-
 # PostgreSQL, deferred appends: one statement locks the head (creating it at the first append), computes
 # the row's hash from the canonical prefix and the predecessor's hash, bumps the head and inserts the row.
 # In an UPDATE (and ON CONFLICT DO UPDATE) every SET expression reads the row as it was, and after waiting
@@ -115,23 +110,19 @@ _INSERT_AND_SET_HEAD = insert(_LOG).add_cte(_SET_HEAD.cte("head"))
 _SERVER_APPEND = """
 WITH head AS (
     INSERT INTO audit_head AS h (id, seq, note, row_hash)
-    VALUES (1, 1, %(genesis)s, encode(sha256(convert_to(
-        %(prefix)s || '"prev_hash":"' || %(genesis)s || '","seq":1}', 'UTF8')), 'hex'))
+    VALUES (1, 1, $1, encode(sha256(convert_to(
+        $2 || '"prev_hash":"' || $1 || '","seq":1}', 'UTF8')), 'hex'))
     ON CONFLICT (id) DO UPDATE SET
         seq = h.seq + 1,
         note = h.row_hash,
         row_hash = encode(sha256(convert_to(
-            %(prefix)s || '"prev_hash":"' || h.row_hash || '","seq":' || (h.seq + 1)::text || '}', 'UTF8')), 'hex')
+            $2 || '"prev_hash":"' || h.row_hash || '","seq":' || (h.seq + 1)::text || '}', 'UTF8')), 'hex')
     RETURNING h.seq, h.note, h.row_hash
 )
 INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before, after, prev_hash, row_hash)
-SELECT head.seq, %(at)s, %(actor)s, %(action)s, %(entity)s, %(entity_id)s,
-       CAST(%(before)s AS JSON), CAST(%(after)s AS JSON), head.note, head.row_hash
+SELECT head.seq, $3, $4, $5, $6, $7, CAST($8 AS JSON), CAST($9 AS JSON), head.note, head.row_hash
 FROM head
 """
-
-
-_SERVER_APPEND_POSITIONAL = positional(_SERVER_APPEND)
 
 
 def _entry(actor, action, entity, entity_id, before, after, at) -> dict:
@@ -147,7 +138,7 @@ def _entry(actor, action, entity, entity_id, before, after, at) -> dict:
 
 
 def record(
-    session: Session,
+    target,
     *,
     actor: str,
     action: str,
@@ -159,33 +150,20 @@ def record(
 ) -> dict:
     """Append one audit row in the caller's transaction (it commits or rolls back with the change).
 
-    In a unit of work that called :func:`defer`, the row is kept and appended by :func:`commit_deferred`
-    (or at commit); the returned dict then has no ``seq`` or hashes yet."""
+    ``target``: a facade unit of work (:class:`yibao.store.uow.UnitOfWork`), which appends its rows at its
+    commit, or a :class:`Session`; a session of :func:`yibao.store.db.unit_of_work` defers them to its commit
+    too (:func:`defer`). A deferred row's returned dict has no ``seq`` or hashes yet."""
     entry = _entry(actor, action, entity, entity_id, before, after, at)
-    pending = session.info.get(_PENDING)
-    if pending is not None:
-        pending.append((session.get_nested_transaction() or session.get_transaction(), entry))
+    defer_to = getattr(target, "defer_audit", None) or getattr(target.info.get(UOW_KEY), "defer_audit", None)
+    if defer_to is not None:
+        defer_to(entry)
         return dict(entry)
-    return _append(session, entry)
-
-
-def _append(session: Session, entry: dict) -> dict:
-    session.flush()  # the change itself first (as ORM autoflush did), then the lock is taken
-    conn = session.connection()
-    head = conn.execute(_BUMP).first()
-    if head is None:
-        conn.execute(insert(_HEAD).values(id=1, seq=1, row_hash=GENESIS))
-        seq, prev_hash = 1, GENESIS
-    else:
-        seq, prev_hash = int(head.seq), head.row_hash
-    row_hash = content_hash(seq=seq, prev_hash=prev_hash, **entry)
-    row = {"seq": seq, **entry, "prev_hash": prev_hash, "row_hash": row_hash}
-    if conn.dialect.name == "postgresql":
-        conn.execute(_INSERT_AND_SET_HEAD, {**row, "head_seq": seq, "head_hash": row_hash})
-    else:
-        conn.execute(_INSERT, row)
-        conn.execute(_SET_HEAD, {"head_seq": seq, "head_hash": row_hash})
-    return row
+    pending = target.info.get(_PENDING)
+    if pending is not None:
+        pending.append((target.get_nested_transaction() or target.get_transaction(), entry))
+        return dict(entry)
+    target.flush()  # the change itself first (as ORM autoflush did), then the lock is taken
+    return append_rows(target.connection(), [entry])[0]
 
 
 def record_many(session: Session, entries: list[dict]) -> None:
@@ -204,17 +182,13 @@ def record_many(session: Session, entries: list[dict]) -> None:
         tx = session.get_nested_transaction() or session.get_transaction()
         pending.extend((tx, entry) for entry in rows)
         return
-    _append_all(session, rows)
-
-
-def _append_all(session: Session, rows: list[dict]) -> None:
-    """Append rows in order: one row as :func:`_append` does; more with the head bumped once for all of them
-    and the rows in one insert."""
-    if len(rows) == 1:
-        _append(session, rows[0])
-        return
     session.flush()
-    conn = session.connection()
+    append_rows(session.connection(), rows)
+
+
+def append_rows(conn, rows: list[dict]) -> list[dict]:
+    """Append rows in order on ``conn`` (through SQLAlchemy): the head bumped once for all of them (the
+    statement that takes its lock), then the rows and the head's new hash. Returns the rows as stored."""
     head = conn.execute(
         update(_HEAD)
         .where(_HEAD.c.id == 1)
@@ -234,39 +208,34 @@ def _append_all(session: Session, rows: list[dict]) -> None:
         prev_hash = row_hash
     conn.execute(_INSERT, chained)
     conn.execute(_SET_HEAD, {"head_seq": seq, "head_hash": prev_hash})
+    return chained
+
+
+def server_appends(rows: list[dict]) -> list[tuple[str, tuple]]:
+    """PostgreSQL: the statements appending ``rows`` in order, the hash computed by the server under the head's
+    lock (sent by a facade unit of work with its COMMIT, so the head is locked only while the server works)."""
+    return [
+        (
+            _SERVER_APPEND,
+            (
+                GENESIS,
+                _canonical_prefix(**e),
+                e["at"],
+                e["actor"],
+                e["action"],
+                e["entity"],
+                e["entity_id"],
+                json.dumps(e["before"]),
+                json.dumps(e["after"]),
+            ),
+        )
+        for e in rows
+    ]
 
 
 def defer(session: Session) -> None:
-    """Collect this unit of work's audit rows and append them at its end (:func:`commit_deferred`)."""
+    """Collect this session's audit rows and append them at its commit (:func:`append_pending`)."""
     session.info.setdefault(_PENDING, [])
-
-
-def _take_pending(session: Session) -> list[dict]:
-    pending = session.info.get(_PENDING) or []
-    session.info[_PENDING] = []
-    return [entry for _, entry in pending]
-
-
-def commit_deferred(session: Session) -> None:
-    """Append the deferred rows, in the order they were recorded, and commit the unit of work.
-
-    PostgreSQL: the ORM's pending changes are flushed, then the appends and the COMMIT go to the server
-    in one pipeline (the hash computed there), so the chain's head is locked only while the server works.
-    Elsewhere the rows are appended here and the caller's unit of work commits as usual."""
-    session.flush()
-    entries = _take_pending(session)
-    conn = session.connection()
-    if conn.dialect.name != "postgresql" or conn.engine.echo or session.get_nested_transaction() is not None:
-        if entries:  # (inside a savepoint the unit of work's own commit must do the committing)
-            _append_all(session, entries)
-        return
-    sql, names = _SERVER_APPEND_POSITIONAL
-    statements = []
-    for e in entries:
-        p = {**e, "genesis": GENESIS, "prefix": _canonical_prefix(**e)}
-        p["before"], p["after"] = json.dumps(e["before"]), json.dumps(e["after"])
-        statements.append((sql, tuple(p[n] for n in names)))
-    send_and_commit(session, statements)
 
 
 def _is_within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
@@ -277,22 +246,21 @@ def _is_within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> b
     return False
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Rows recorded inside a transaction or savepoint that rolled back never happened."""
+def drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """(``after_soft_rollback`` of the unit of work's sessions) Rows recorded inside a transaction or
+    savepoint that rolled back never happened."""
     pending = session.info.get(_PENDING)
     if pending:
         pending[:] = [(tx, e) for tx, e in pending if not _is_within(tx, previous_transaction)]
 
 
-@event.listens_for(Session, "before_commit")
-def _append_pending(session: Session) -> None:
-    """A deferring unit of work that commits without :func:`commit_deferred` still appends its rows."""
-    if session.info.get(_PENDING) and session.get_nested_transaction() is None:
-        _append_all(session, _take_pending(session))
-
-
-BEFORE_COMMIT.append(_append_pending)
+def append_pending(session: Session) -> None:
+    """(``before_commit`` of the unit of work's sessions) Append the deferred rows, in the order recorded."""
+    pending = session.info.get(_PENDING)
+    if pending and session.get_nested_transaction() is None:
+        session.info[_PENDING] = []
+        session.flush()
+        append_rows(session.connection(), [entry for _, entry in pending])
 
 
 @dataclass

@@ -13,7 +13,7 @@ from yibao.api.fhir_views.adjudication import SettlementView
 from yibao.api.fhir_views.common import bureau_ref
 from yibao.api.fhir_views.coverage import applied_enrollment, coverage_ids
 from yibao.config import get_settings
-from yibao.settlement.service import settled_from_row
+from yibao.settlement.settle import settled_from_row
 from yibao.store.tables import (
     Dictionary,
     Enrollment,

@@ -1,5 +1,6 @@
-"""The facade's hot path: audit rows appended with the commit (hash computed by PostgreSQL), writes queued
-until the next round trip, savepoints that roll back leave nothing, concurrent appends keep one chain."""
+"""The facade's unit of work: audit rows appended with the commit (hash computed by PostgreSQL), writes queued
+until the next round trip and composed, savepoints that roll back leave nothing, concurrent appends keep one
+chain, connections kept between calls."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from sqlalchemy import func, select
 from tests import world
 from tests.world import HOSP2, PHARMACY, RESIDENT, WORKER, line
 from yibao.api import exactjson
+from yibao.settlement import queries as q
 from yibao.store import audit
-from yibao.store.db import Fast, Work, facade_unit_of_work, unit_of_work
+from yibao.store.db import facade_unit_of_work, unit_of_work
+from yibao.store.statements import Write
 from yibao.store.tables import AccumulatorYear, AuditLog, FeeLine, MessageLog, Settlement, Visit
 
 _n = iter(range(1, 10**9))
@@ -95,34 +98,47 @@ def _log_row(msgid: str) -> dict:
     }
 
 
-_QUEUE_LOG = Fast(MessageLog.__table__.insert(), keys=tuple(_log_row("k")))
+_QUEUE_LOG = Write.insert("test_log", MessageLog.__table__, tuple(_log_row("k")))
 
 
-# the facade's own unit of work (a Work without ORM session on PostgreSQL) must behave as a session's
+# the facade's own unit of work and a staff session both append their audit rows at commit
 OPENERS = {"session": lambda engine: unit_of_work(engine), "facade": lambda engine: facade_unit_of_work()}
 
 
-@pytest.mark.parametrize("opener", OPENERS)
-def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(engine, opener):
+def test_rows_of_a_rolled_back_savepoint_are_dropped_in_a_session(engine):
     world.build(engine)
     rows = count(engine, AuditLog)
-    with OPENERS[opener](engine) as s:
-        audit.defer(s)
+    with unit_of_work(engine) as s:
         audit.record(s, actor="t", action="kept", entity="e", entity_id="1")
-        _QUEUE_LOG.queue(s, _log_row("KEPT-1"))
         savepoint = s.begin_nested()
         audit.record(s, actor="t", action="dropped", entity="e", entity_id="2")
-        _QUEUE_LOG.queue(s, _log_row("DROPPED-1"))
         savepoint.rollback()
         inner = s.begin_nested()
         audit.record(s, actor="t", action="released", entity="e", entity_id="3")
         inner.commit()
-        audit.commit_deferred(s)
+    with unit_of_work(engine, write=False) as s:
+        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()[rows:]
+    assert actions == ["kept", "released"]
+    assert chain(engine).ok
+
+
+def test_rows_and_writes_of_a_savepoint_are_dropped_in_a_facade_unit_of_work(engine):
+    world.build(engine)
+    rows = count(engine, AuditLog)
+    with facade_unit_of_work() as uow:
+        audit.record(uow, actor="t", action="kept", entity="e", entity_id="1")
+        uow.write(_QUEUE_LOG, _log_row("KEPT-1"))
+        with uow.savepoint():
+            audit.record(uow, actor="t", action="dropped", entity="e", entity_id="2")
+            uow.write(_QUEUE_LOG, _log_row("DROPPED-1"))
+            uow.read(q.VISIT(mdtrt_id="none"))  # (the write inside has gone to the server: it is rolled back)
+            uow.write(_QUEUE_LOG, _log_row("DROPPED-2"))  # (this one never leaves)
+        audit.record(uow, actor="t", action="released", entity="e", entity_id="3")
     with unit_of_work(engine, write=False) as s:
         actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()[rows:]
         msgids = set(s.scalars(select(MessageLog.msgid)))
     assert actions == ["kept", "released"]
-    assert "KEPT-1" in msgids and "DROPPED-1" not in msgids
+    assert "KEPT-1" in msgids and not msgids & {"DROPPED-1", "DROPPED-2"}
     assert chain(engine).ok
 
 
@@ -131,12 +147,10 @@ def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine, ope
     world.build(engine)
     rows = count(engine, AuditLog)
     with OPENERS[opener](engine) as s:
-        audit.defer(s)
         audit.record(s, actor="t", action="plain", entity="e", entity_id="1", after={"名": "甲"})
     assert count(engine, AuditLog) == rows + 1 and chain(engine).ok
     try:
         with OPENERS[opener](engine) as s:
-            audit.defer(s)
             audit.record(s, actor="t", action="failed", entity="e", entity_id="2")
             raise RuntimeError("boom")
     except RuntimeError:
@@ -147,18 +161,17 @@ def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine, ope
 def test_the_facade_work_commits_or_rolls_back_its_orm_changes_with_its_own(engine):
     """A handler may use the ORM inside the facade's unit of work: it joins the same transaction."""
     world.build(engine)
-    with facade_unit_of_work() as s:
-        assert (type(s) is Work) == (engine.dialect.name == "postgresql")
-        _QUEUE_LOG.queue(s, _log_row("W-FAST-1"))
-        s.add(MessageLog(**_log_row("W-ORM-1")))
-        savepoint = s.begin_nested()
-        s.add(MessageLog(**_log_row("W-ORM-DROPPED")))
+    with facade_unit_of_work() as uow:
+        uow.write(_QUEUE_LOG, _log_row("W-FAST-1"))
+        uow.session.add(MessageLog(**_log_row("W-ORM-1")))
+        savepoint = uow.session.begin_nested()
+        uow.session.add(MessageLog(**_log_row("W-ORM-DROPPED")))
         savepoint.rollback()
-        _QUEUE_LOG.queue(s, _log_row("W-FAST-2"))
-    with pytest.raises(RuntimeError), facade_unit_of_work() as s:
-        _QUEUE_LOG.queue(s, _log_row("W-FAST-FAILED"))
-        s.add(MessageLog(**_log_row("W-ORM-FAILED")))
-        s.flush()
+        uow.write(_QUEUE_LOG, _log_row("W-FAST-2"))
+    with pytest.raises(RuntimeError), facade_unit_of_work() as uow:
+        uow.write(_QUEUE_LOG, _log_row("W-FAST-FAILED"))
+        uow.session.add(MessageLog(**_log_row("W-ORM-FAILED")))
+        uow.session.flush()
         raise RuntimeError("boom")
     with unit_of_work(engine, write=False) as s:
         msgids = set(s.scalars(select(MessageLog.msgid).where(MessageLog.msgid.like("W-%"))))
@@ -288,34 +301,48 @@ def test_many_rows_are_stored_as_given_in_their_order(engine):
     ]
 
 
-def test_merged_writes_check_foreign_keys_at_the_end_and_fail_whole(engine):
+def test_composed_writes_check_foreign_keys_at_the_end_and_fail_whole(engine):
     """One statement of CTEs on PostgreSQL: a child row may precede its parent, the rows keep their order,
     and one failing write leaves none of the others (SQLite runs the writes one by one)."""
     if engine.dialect.name != "postgresql":
-        pytest.skip("statements are merged on PostgreSQL only")
-    import psycopg
+        pytest.skip("statements are composed on PostgreSQL only")
+    from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
 
-    from yibao.store.db import merge_writes
+    from yibao.store import wire
+    from yibao.store.statements import compose
 
+    meta = MetaData()
+    mp = Table("mp", meta, Column("id", Integer, primary_key=True))
+    mc = Table(
+        "mc",
+        meta,
+        Column("n", Integer, primary_key=True),
+        Column("pid", ForeignKey("mp.id")),
+        Column("v", Integer),
+    )
+    parent, children = Write.insert("mp", mp, ("id",)), Write.rows("mc", mc, ("pid", "v"))
     raw = engine.raw_connection()
     try:
-        cur = psycopg.RawCursor(raw.driver_connection)
-        cur.execute("CREATE TEMP TABLE mp (id INTEGER PRIMARY KEY)")
-        cur.execute("CREATE TEMP TABLE mc (n SERIAL, pid INTEGER REFERENCES mp (id), v INTEGER)")
-        child = "INSERT INTO mc (pid, v) SELECT $1, v FROM unnest($2::INTEGER[]) WITH ORDINALITY AS r (v, o) ORDER BY o"
-        parent = "INSERT INTO mp (id) VALUES ($1)"
-        [(sql, params)] = merge_writes([(child, (1, [3, 1, 2])), (parent, (1,))])
-        cur.execute(sql, params)
-        cur.execute("SELECT pid, v FROM mc ORDER BY n")
-        assert cur.fetchall() == [(1, 3), (1, 1), (1, 2)]
-        [(sql, params)] = merge_writes([(parent, (2,)), (child, (99, [5]))])
-        with pytest.raises(psycopg.errors.ForeignKeyViolation):
-            cur.execute(sql, params)
-        raw.driver_connection.rollback()
-        cur.execute("SELECT to_regclass('pg_temp.mp') IS NULL")  # the whole transaction went, tables too
-        assert cur.fetchone() == (True,)
+        pg = raw.driver_connection
+        pg.execute("CREATE TEMP TABLE mp (id INTEGER PRIMARY KEY)")
+        pg.execute("CREATE TEMP TABLE mc (n SERIAL PRIMARY KEY, pid INTEGER REFERENCES mp (id), v INTEGER)")
+        statements = compose([(children, [{"pid": 1, "v": v} for v in (3, 1, 2)]), (parent, {"id": 1})])
+        assert len(statements) == 1
+        wire.execute(pg, statements)
+        assert pg.execute("SELECT pid, v FROM mc ORDER BY n").fetchall() == [(1, 3), (1, 1), (1, 2)]
+        statements = compose([(parent, {"id": 2}), (children, [{"pid": 99, "v": 5}])])
+        with pytest.raises(psycopg_errors().ForeignKeyViolation):
+            wire.execute(pg, statements)
+        pg.rollback()
+        assert pg.execute("SELECT to_regclass('pg_temp.mp') IS NULL").fetchone() == (True,)  # all of it went
     finally:
         raw.close()
+
+
+def psycopg_errors():
+    import psycopg
+
+    return psycopg.errors
 
 
 def test_accumulator_values_are_set_new_changed_and_removed(engine):
@@ -447,8 +474,8 @@ def test_a_connection_left_in_a_transaction_goes_back_to_the_pool(pg_only):
     from yibao.store import db
 
     db._release_held(pg_only)
-    with pytest.raises(RuntimeError), facade_unit_of_work() as work:
-        work.connection().execute(select(func.now()))
+    with pytest.raises(RuntimeError), facade_unit_of_work() as uow:
+        uow.connection().execute(select(func.now()))
         raise RuntimeError("the handler failed")
     assert len(pg_only._yibao_held) == 1  # rolled back cleanly: kept
     [kept] = pg_only._yibao_held
@@ -463,15 +490,15 @@ def test_registering_a_visit_does_not_wait_for_the_persons_settlement(engine, pa
         pytest.skip("row locks: PostgreSQL only")
     from sqlalchemy import text
 
-    from yibao.settlement import facts, service
+    from yibao.store.tables import Person
 
     world.build(engine)
     with facade_unit_of_work() if path == "facade" else unit_of_work(engine) as holder:
         # (a settlement of WORKER in progress: the facade's read, or the ORM's)
         if path == "facade":
-            assert service._LOCK_PERSON.first(holder, {"psn_no": WORKER}) is not None
+            assert holder.first(q.LOCK_PERSON(psn_no=WORKER)) is not None
         else:
-            facts.lock_person(holder, WORKER)
+            holder.execute(select(Person).where(Person.psn_no == WORKER).with_for_update(key_share=True))
         with engine.connect() as other:
             other.execute(text("SET lock_timeout = '2s'"))
             other.execute(text("SELECT 1 FROM person WHERE psn_no = :p FOR KEY SHARE"), {"p": WORKER})
