@@ -37,6 +37,36 @@ def test_policy_show_by_date(capsys):
     assert main(["policy", "show", "--date", "June"]) == 2
 
 
+def test_policy_show_tells_each_values_file_and_reference(capsys):
+    assert main(["policy", "show", "--region", "990100", "--date", "2026-06-01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    own = next(
+        i for i, ln in enumerate(lines) if ln.endswith("2026.yaml  版本 2026 设定 9 项 (sets 9 values)")
+    )
+    parent = next(
+        i for i, ln in enumerate(lines) if "2025.yaml  版本 2025 设定" in ln and "由 2026 继承" in ln
+    )
+    assert lines[own - 1] == "数值来源 (each value, the file that set it, its reference):" and own < parent
+    cap = "  insutype 390 › caps › outpatient: 800.00  依据: 示例市医疗保障局 2025年第7号公告（示例） 第二条"
+    assert lines.index(cap) in range(own, parent)
+    assert lines.index("  insutype 390 › inpatient › ratio › 3: 0.65") > parent  # inherited, cites nothing
+    assert "  insutype 390 › critical_illness › classes: [inpatient, chronic]" in lines
+    assert "继承 2025 (inherits)" in lines[0]
+
+    assert main(["policy", "show", "--region", "990100", "--date", "2025-06-01"]) == 0
+    out = capsys.readouterr().out
+    assert "2025.yaml  版本 2025 设定" in out and "依据" not in out and "2026.yaml" not in out
+
+
+def test_policy_check_cites_the_reference_of_each_change(capsys):
+    assert main(["policy", "check", str(REPO / "regions" / "990100")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "insutype › 390 › caps › outpatient: 500 → 800  依据: 示例市医疗保障局 2025年第7号公告（示例） 第二条"
+    ) in out
+    assert "数值来源" not in out  # check keeps its one screen
+
+
 SCENARIO = """
 cases:
   - name: ok

@@ -35,7 +35,7 @@ def check(
         for line in lines:
             console.print(f"[red]✗[/] {line}", highlight=False, markup=True, soft_wrap=True)  # one line each
         raise PolicyError(f"政策校验失败: {len(lines)} 处错误 (policy check failed)") from None
-    console.print(check_summary(loaded, compile_versions(loaded).hash))
+    console.print(check_summary(loaded, compile_versions(loaded).hash), soft_wrap=True)
 
 
 @policy_app.command("show")
@@ -43,9 +43,9 @@ def show(
     region: str = typer.Option("990100", "--region", "-r", help="Region code or folder."),
     on: str = typer.Option(None, "--date", "-d", help="Date (YYYY-MM-DD); default today."),
 ) -> None:
-    """Print the policy version in force on a date."""
+    """Print the policy version in force on a date, then each value with the file that set it and its reference."""
     from yibao.policy.loader import effective_end, load_policy_dir, region_policy_dir
-    from yibao.policy.summary import version_header, version_tables
+    from yibao.policy.summary import version_header, version_sources, version_tables
 
     try:
         day = date.fromisoformat(on) if on else date.today()
@@ -56,8 +56,10 @@ def show(
     for i, lv in enumerate(loaded):
         end = effective_end(loaded, i)
         if lv.policy.effective_from <= day and (end is None or day <= end):
-            console.print(version_header(lv, end))
+            console.print(version_header(lv, end), soft_wrap=True)
             console.print(version_tables(lv.policy))
+            console.print()
+            console.print(version_sources(lv), soft_wrap=True)  # one line per value, however long
             return
     raise PolicyError(f"{Path(directory)}: {day} 无适用的政策版本 (no version in force)")
 

@@ -3,13 +3,15 @@
 Each error names the file and the key path, e.g.
 ``regions/990100/policy/2025.yaml: insutype 390 › inpatient › ratio › 3: 1.65 is not a ratio in [0, 1]``.
 Every problem in every file is collected before anything is refused, so an
-analyst sees the whole list at once.
+analyst sees the whole list at once. A version that inherits from another
+(``inherits: "2025"``, see :mod:`yibao.policy.inherit`) is validated as merged,
+by the same schema and checks; an error names the file where the wrong value was
+written, the version's own or an ancestor's.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,21 +19,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from yibao.errors import InputError, PolicyError
+from yibao.errors import PolicyError
+from yibao.policy.inherit import REQUIRED_OWN, Resolved, read_policy_file, resolve
 from yibao.policy.schema import ALL, LEVELS, UNLIMITED, PolicyVersion
-from yibao.yamlio import load_yaml
+from yibao.policy.sources import VersionSources, format_path
 
 _MESSAGES = {
     "Field required": "missing (缺少此项)",
     "Extra inputs are not permitted": "unknown key (未知的键)",
 }
-
-
-def format_path(loc: Iterable[Any]) -> str:
-    parts = [str(p) for p in loc if str(p) != ALL]
-    if len(parts) >= 2 and parts[0] == "insutype":
-        parts = [f"insutype {parts[1]}", *parts[2:]]
-    return " › ".join(parts)
 
 
 def _message(err: dict) -> str:
@@ -56,6 +52,8 @@ def _message(err: dict) -> str:
 class LoadedVersion:
     path: Path
     policy: PolicyVersion
+    sources: VersionSources | None = None  # who set each value, and its reference (never in the bundle)
+    inherits: str | None = None  # the version this one inherits from
 
 
 def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
@@ -203,24 +201,43 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
     return errors
 
 
-def load_version_file(path: Path) -> tuple[PolicyVersion | None, list[str]]:
-    """Parse and validate one file; returns the version or the list of error lines."""
+def _problems(r: Resolved) -> tuple[PolicyVersion | None, list[tuple[Any, str]]]:
+    """Schema errors, or (once the schema passes) the cross-reference checks, as (location, message)."""
     try:
-        raw = load_yaml(path)
-    except InputError as exc:
-        return None, [exc.message]
-    if not isinstance(raw, dict):
-        return None, [
-            f"{path}: a policy file is a mapping with version, effective_from, benefit_classes, insutype …"
-        ]
-    try:
-        version = PolicyVersion.model_validate(raw)
+        version = PolicyVersion.model_validate(r.data)
     except ValidationError as exc:
-        return None, [f"{path}: {format_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
-    problems = _consistency(version)
-    if problems:
-        return None, [f"{path}: {format_path(loc)}: {msg}" for loc, msg in problems]
-    return version, []
+        problems = []
+        for e in exc.errors():
+            msg = _message(e)
+            if (
+                r.parent is not None
+                and e["type"] == "missing"
+                and tuple(e["loc"]) in {(k,) for k in REQUIRED_OWN}
+            ):
+                msg += f": 继承的版本须写明自己的 {e['loc'][0]} (a version that inherits sets its own)"
+            problems.append((e["loc"], msg))
+        return None, problems
+    return version, _consistency(version)
+
+
+def _validate(r: Resolved, reported: dict[Path, set[str]]) -> tuple[PolicyVersion | None, list[str]]:
+    """Validate a merged version; each problem is told in the file that wrote the value.
+
+    A problem written in an ancestor and already reported there is not repeated; one the merge
+    brought about says which version inherits it."""
+    version, problems = _problems(r)
+    own = r.file.path
+    reported.setdefault(own, set())
+    lines = []
+    for loc, msg in problems:
+        where = r.sources.blame(loc)
+        line = f"{where}: {format_path(loc)}: {msg}"
+        if where == own:
+            reported[own].add(line)
+            lines.append(line)
+        elif line not in reported.get(where, ()):
+            lines.append(f"{line} (版本 {r.file.version} 继承此值 / inherited by {own})")
+    return (None if problems else version), lines
 
 
 def check_ranges(loaded: list[LoadedVersion]) -> list[str]:
@@ -266,22 +283,34 @@ def effective_end(loaded: list[LoadedVersion], i: int) -> date | None:
 
 
 def load_policy_dir(directory: Path, region: str | None = None) -> list[LoadedVersion]:
-    """Every ``*.yaml`` in a policy folder, validated and ordered by effective_from."""
+    """Every ``*.yaml`` in a policy folder, merged over what it inherits, validated, ordered by effective_from."""
     if not directory.is_dir():
         raise PolicyError(f"{directory}: 政策目录不存在 (policy folder not found)")
     files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
     if not files:
         raise PolicyError(f"{directory}: 没有政策文件 (no *.yaml policy versions)")
-    loaded, errors = [], []
+    read, errors = [], []
     for f in files:
-        version, errs = load_version_file(f)
+        pf, errs = read_policy_file(f)
         errors.extend(errs)
+        if pf is not None:
+            read.append(pf)
+    resolved, errs = resolve(read)
+    errors.extend(errs)
+    by_file: dict[Path, list[str]] = {}
+    reported: dict[Path, set[str]] = {}
+    loaded = []
+    for r in resolved:  # parents before children
+        version, lines = _validate(r, reported)
+        by_file[r.file.path] = lines
         if version is not None:
             if region is not None and version.region != region:
-                errors.append(
-                    f"{f}: region: '{version.region}' but the file is in the folder of region {region}"
+                lines.append(
+                    f"{r.sources.blame(('region',))}: region: '{version.region}' but the file is in the folder "
+                    f"of region {region}"
                 )
-            loaded.append(LoadedVersion(f, version))
+            loaded.append(LoadedVersion(r.file.path, version, r.sources, r.file.inherits))
+    errors.extend(dict.fromkeys(line for f in files for line in by_file.get(f, ())))
     if not errors:
         errors = check_ranges(loaded)
     if errors:

@@ -11,6 +11,7 @@ from rich.text import Text
 from yibao.money import fmt_bp, fmt_fen
 from yibao.policy.loader import LoadedVersion, effective_end
 from yibao.policy.schema import ALL, PolicyVersion
+from yibao.policy.sources import VersionSources, format_path, show_value
 
 
 def _amt(v: int | None) -> str:
@@ -59,17 +60,21 @@ def _display(path: str, value: Any) -> str:
     return _r(value) if "ratio" in path else _amt(value)
 
 
-def changes(old: PolicyVersion, new: PolicyVersion) -> list[str]:
-    """Paths whose values differ between two versions (amounts in fen, ratios in basis points)."""
+def changes(old: PolicyVersion, new: PolicyVersion, sources: VersionSources | None = None) -> list[str]:
+    """Paths whose values differ between two versions (amounts in fen, ratios in basis points), each with
+    the reference the new version cites for it, if any."""
     skip = {"version", "title", "effective_from", "effective_to"}
     a = {k: v for k, v in _flatten(old.model_dump(mode="json")).items() if k.split(" › ")[0] not in skip}
     b = {k: v for k, v in _flatten(new.model_dump(mode="json")).items() if k.split(" › ")[0] not in skip}
     out = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            out.append(
-                f"{key.replace(' › *', '')}: {_display(key, a.get(key))} → {_display(key, b.get(key))}"
-            )
+            line = f"{key.replace(' › *', '')}: {_display(key, a.get(key))} → {_display(key, b.get(key))}"
+            loc = key.split(" › ")
+            origin = (sources.origin(loc) or sources.removal(loc)) if sources is not None else None
+            if origin is not None and origin.reference and origin.file == sources.file:
+                line += f"  依据: {origin.reference}"
+            out.append(line)
     return out
 
 
@@ -77,8 +82,38 @@ def version_header(lv: LoadedVersion, end) -> Text:
     p = lv.policy
     rng = f"{p.effective_from} — {end or '(open)'}"
     return Text.assemble(
-        (f"{p.region} {p.version} ", "bold"), (p.title, "bold cyan"), f"  {rng}  ", (str(lv.path), "dim")
+        (f"{p.region} {p.version} ", "bold"),
+        (p.title, "bold cyan"),
+        f"  {rng}  ",
+        (f"继承 {lv.inherits} (inherits)  " if lv.inherits else ""),
+        (str(lv.path), "dim"),
     )
+
+
+def version_sources(lv: LoadedVersion) -> Group:
+    """Every value of the version with the file (and version) that set it and its reference (依据):
+    the version's own file first, then each ancestor it inherits from."""
+    if lv.sources is None:
+        return Group()
+    lines: list[Any] = [Text("数值来源 (each value, the file that set it, its reference):", style="bold")]
+    for file, version, values, removed in lv.sources.by_file():
+        if not values and not removed:
+            continue
+        own = file == lv.sources.file
+        how = f"设定 {len(values)} 项" + ("" if own else f"，由 {lv.policy.version} 继承")
+        eng = f"sets {len(values)} values" + ("" if own else f", inherited by {lv.policy.version}")
+        lines.append(Text.assemble((f"{file}", "cyan"), f"  版本 {version} {how} ({eng})"))
+        for key, s in values:
+            lines.append(_source_line(f"  {format_path(key)}: {show_value(s.value)}", s.reference))
+        for key, s in removed:
+            lines.append(_source_line(f"  删除 (removed) {format_path(key)}", s.reference))
+    return Group(*lines)
+
+
+def _source_line(text: str, reference: str | None) -> Text:
+    if not reference:
+        return Text(text)
+    return Text.assemble(text, ("  依据: ", "dim"), (reference, "green"))
 
 
 def version_tables(p: PolicyVersion) -> Group:
@@ -169,7 +204,7 @@ def check_summary(loaded: list[LoadedVersion], bundle_hash: str) -> Group:
         if i == 0:
             parts.append(version_tables(lv.policy))
         else:
-            diff = changes(loaded[i - 1].policy, lv.policy)
+            diff = changes(loaded[i - 1].policy, lv.policy, lv.sources)
             parts.append(
                 Text(f"与 {loaded[i - 1].policy.version} 相比的变化 (changes):" if diff else "与上一版本相同")
             )
