@@ -79,7 +79,15 @@ def build(engine) -> None:
             if ins == "310":
                 s.add(PersonalAccount(psn_no=psn, balance=0))
                 s.flush()
-                credit_account(s, psn, 100_000, OPENING_BALANCE, when=datetime(2024, 12, 31), memo="期初余额")
+                credit_account(
+                    s,
+                    psn,
+                    100_000,
+                    OPENING_BALANCE,
+                    when=datetime(2024, 12, 31),
+                    memo="期初余额",
+                    actor="world",
+                )
         s.add(Identity(psn_no=POOR, psn_idet_type="2303", begntime=date(2024, 1, 1)))
         s.add(ChronicRegistration(psn_no=POOR, opsp_dise_code="M03900", begndate=date(2024, 1, 1)))
         s.add(SupplementaryEnrollment(psn_no=RESIDENT, year=2025))

@@ -211,9 +211,11 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
             for _ in range(rounds):
                 barrier.wait(timeout=30)
                 with unit_of_work(engine) as s:
-                    audit.record(s, actor="t", action="review", entity="person", entity_id=WORKER)
+                    audit.record(s, actor="t", action=audit.Action.UPDATE, entity="person", entity_id=WORKER)
                     for p in (WORKER, RETIREE):
-                        svc.credit_account(s, p, 100, "employer", when=datetime(2025, 3, 1), memo="t")
+                        svc.credit_account(
+                            s, p, 100, "employer", when=datetime(2025, 3, 1), memo="t", actor="t"
+                        )
         except Exception as exc:
             errors.append(exc)
             barrier.abort()

@@ -144,6 +144,13 @@ def ledger_ok(engine):
     return report
 
 
+def audited(engine, action: str, entity: str | None = None) -> list[tuple]:
+    """(entity_id, before, after) of the audit rows of ``action``, oldest first."""
+    with unit_of_work(engine, write=False) as s:
+        q = select(AuditLog.entity_id, AuditLog.before, AuditLog.after).where(AuditLog.action == action)
+        return [tuple(r) for r in s.execute(q.where(AuditLog.entity == entity) if entity else q).all()]
+
+
 def postings(engine, entry_type: str) -> dict[tuple, int]:
     """Sum of postings of one entry type by (account, fund_pay_type)."""
     with unit_of_work(engine, write=False) as s:
@@ -486,6 +493,21 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
             select(AuditLog.action).where(AuditLog.entity == "enrollment").order_by(AuditLog.seq)
         ).all()
     assert actions == ["enroll", "transfer_out", "transfer_out_certificate", "enroll", "transfer_in"]
+    # every movement of an account's money has its audit row, with the balance before and after
+    [(_, before, after)] = audited(eng, "transfer_out_certificate")
+    assert (before, after["balance"], after["balance_after"]) == ({"balance": "160.00"}, "160.00", "0.00")
+    assert [r for r in audited(eng, "account_credit") if r[0] == sun] == [
+        (
+            sun,
+            {"balance": "0.00"},
+            {
+                "balance": "1234.56",
+                "amount": "1234.56",
+                "source": "transfer_clearing",
+                "memo": "自 330100 转入",
+            },
+        )
+    ]
     # coming back after 62 days away is enrolling after a break: three months' waiting
     back = enroll(eng, zhang, emp_no=bureau.a, begndate=date(2025, 9, 1), registered=date(2025, 9, 1))
     assert back.enrollment.wait_until == date(2025, 12, 1)
@@ -618,6 +640,9 @@ def test_monthly_run_collection_accounts_and_ledger(payroll):
         ("fund_expense", "310100"): 9_000,
         ("personal_account", "310200"): -9_000,
     }
+    assert audited(eng, "retiree_credit") == [
+        ("202503", None, {"kind": "retiree", "rows": 1, "each": 9_000, "amount": 9_000})
+    ]
     # a rerun replaces what is due and credits the retiree only once
     again = contrib.run_month(eng, BUNDLE, "2025-03", wages=wages)
     assert (again.employees, again.retirees_credited, again.due) == (3, 0, 410_003) and balance(
@@ -630,6 +655,31 @@ def test_monthly_run_collection_accounts_and_ledger(payroll):
         contrib.collect(eng, 202503, emp_no="E404", when=datetime(2025, 4, 10))
     assert contrib.collect(eng, 202503, when=datetime(2025, 4, 12)) == 140_003
     assert contrib.collect(eng, 202503, when=datetime(2025, 4, 13)) == 0  # nothing left to collect
+    # each collection's batch is audited in its own unit of work: rows, amount, the accounts credited
+    assert [(before, after) for _, before, after in audited(eng, "collect")] == [
+        (
+            {"status": "due", "rows": 2},
+            {
+                "status": "paid",
+                "rows": 2,
+                "amount": 270_000,
+                "employer": a,
+                "accounts_credited": 2,
+                "account_credit": 54_000,
+            },
+        ),
+        (
+            {"status": "due", "rows": 2},
+            {
+                "status": "paid",
+                "rows": 2,
+                "amount": 140_003,
+                "employer": None,
+                "accounts_credited": 1,
+                "account_credit": 12_001,
+            },
+        ),
+    ]
     assert {k: v[-1] for k, v in rows(eng, 202503).items()} == dict.fromkeys(rows(eng, 202503), "paid")
     assert {n: balance(eng, p[n]) for n in ("张三", "李四", "王五", "周九", "孙八", "吴十")} == {
         "张三": 9_000,
@@ -842,6 +892,13 @@ def test_pay_contributions_row_by_row_equals_collect(payroll):
         ids = s.scalars(select(Contribution.id).where(Contribution.status == "due")).all()
         assert svc.pay_contributions(s, ids, when=datetime(2025, 4, 1), actor="jb") == 2
     assert balance(eng, p["张三"]) == 16_000
+    assert audited(eng, "account_credit") == [  # the employee share, with the balance before and after
+        (
+            p["张三"],
+            {"balance": "0.00"},
+            {"balance": "160.00", "amount": "160.00", "source": "fund_bank", "memo": "employee 202503"},
+        )
+    ]
     with unit_of_work(eng, write=False) as s:
         months = dict(s.execute(select(Enrollment.psn_no, Enrollment.contrib_months)).all())
     assert (months[p["张三"]], months[p["孙八"]], months[p["李四"]]) == (1, 1, 0)
@@ -1132,3 +1189,21 @@ def test_mutual_aid_settlement_and_its_reversal(facade, engine):
         "acct_used_flag: 未绑定共济账户",
     )
     assert main(["audit", "verify"]) == 0
+
+
+def test_an_account_credit_and_its_audit_row_commit_or_roll_back_together(bureau):
+    eng, zhang = bureau.engine, bureau.p["张三"]
+    enroll(eng, zhang, emp_no=bureau.a)
+    with pytest.raises(RuntimeError), unit_of_work(eng) as s:
+        assert (
+            svc.credit_account(s, zhang, 500, "employer", when=datetime(2025, 3, 1), memo="m", actor="jb")
+            == 500
+        )
+        raise RuntimeError("the unit of work fails after the credit")
+    assert balance(eng, zhang) == 0 and audited(eng, "account_credit") == []
+    with unit_of_work(eng) as s:
+        svc.credit_account(s, zhang, 500, "employer", when=datetime(2025, 3, 1), memo="m", actor="jb")
+    assert balance(eng, zhang) == 500 and audited(eng, "account_credit") == [
+        (zhang, {"balance": "0.00"}, {"balance": "5.00", "amount": "5.00", "source": "employer", "memo": "m"})
+    ]
+    ledger_ok(eng)

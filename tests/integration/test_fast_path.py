@@ -15,6 +15,7 @@ from tests import world
 from tests.world import HOSP2, PHARMACY, RESIDENT, WORKER, line
 from yibao.api import exactjson
 from yibao.store import audit
+from yibao.store.audit import Action
 from yibao.store.db import Fast, Work, facade_unit_of_work, unit_of_work
 from yibao.store.tables import AccumulatorYear, AuditLog, FeeLine, MessageLog, Settlement, Visit
 
@@ -108,20 +109,20 @@ def test_deferred_rows_and_queued_writes_of_a_rolled_back_savepoint_are_dropped(
     rows = count(engine, AuditLog)
     with OPENERS[opener](engine) as s:
         audit.defer(s)
-        audit.record(s, actor="t", action="kept", entity="e", entity_id="1")
+        audit.record(s, actor="t", action=Action.ENABLE, entity="e", entity_id="1")  # kept
         _QUEUE_LOG.queue(s, _log_row("KEPT-1"))
         savepoint = s.begin_nested()
-        audit.record(s, actor="t", action="dropped", entity="e", entity_id="2")
+        audit.record(s, actor="t", action=Action.CANCEL, entity="e", entity_id="2")  # dropped
         _QUEUE_LOG.queue(s, _log_row("DROPPED-1"))
         savepoint.rollback()
         inner = s.begin_nested()
-        audit.record(s, actor="t", action="released", entity="e", entity_id="3")
+        audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="3")  # released
         inner.commit()
         audit.commit_deferred(s)
     with unit_of_work(engine, write=False) as s:
         actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()[rows:]
         msgids = set(s.scalars(select(MessageLog.msgid)))
-    assert actions == ["kept", "released"]
+    assert actions == ["enable", "update"]
     assert "KEPT-1" in msgids and "DROPPED-1" not in msgids
     assert chain(engine).ok
 
@@ -132,12 +133,12 @@ def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine, ope
     rows = count(engine, AuditLog)
     with OPENERS[opener](engine) as s:
         audit.defer(s)
-        audit.record(s, actor="t", action="plain", entity="e", entity_id="1", after={"名": "甲"})
+        audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="1", after={"名": "甲"})
     assert count(engine, AuditLog) == rows + 1 and chain(engine).ok
     try:
         with OPENERS[opener](engine) as s:
             audit.defer(s)
-            audit.record(s, actor="t", action="failed", entity="e", entity_id="2")
+            audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="2")
             raise RuntimeError("boom")
     except RuntimeError:
         pass

@@ -15,12 +15,13 @@ import numpy as np
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from yibao.audit_actions import Action
 from yibao.enrollment import rules
 from yibao.enrollment.service import contribution_policy
 from yibao.errors import InputError, NotFound
 from yibao.funds import ledger
 from yibao.funds.journal import write_entries
-from yibao.money import fmt_fen
+from yibao.money import Fen, apply_ratio_array, fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.store import audit
 from yibao.store.bulk import add_to, analyze, in_, insert_rows
@@ -33,11 +34,6 @@ Progress = Callable[[str, int, int], None]
 
 def _noop(stage: str, done: int, total: int) -> None:
     pass
-
-
-def _rhu(values: np.ndarray, bp: int) -> np.ndarray:
-    """round(values × bp / 10000) half up, for non-negative integer fen (the vector twin of apply_ratio)."""
-    return (values * bp + 5_000) // 10_000
 
 
 def parse_month(text: str) -> tuple[int, date, date]:
@@ -112,8 +108,8 @@ def _employee_records(
     wage = np.array([wages[p] for p in psn], dtype=np.int64)
     lo, hi = rules.base_bounds(policy)
     base = np.clip(wage, lo, hi)
-    er = _rhu(base, policy.employee.employer_rate)
-    ee = _rhu(base, policy.employee.employee_rate)
+    er = apply_ratio_array(base, policy.employee.employer_rate)
+    ee = apply_ratio_array(base, policy.employee.employee_rate)
     records = [
         {
             "psn_no": p,
@@ -145,7 +141,7 @@ def _flexible_records(policy, period: int, due_date: date, flexible: list) -> tu
     """灵活就业: the chosen base, kept within this period's bounds (the average wage changes yearly)."""
     lo, hi = rules.base_bounds(policy)
     base = np.clip(np.array([r.flexible_base for r in flexible], dtype=np.int64), lo, hi)
-    amt = _rhu(base, policy.employee.flexible_rate)
+    amt = apply_ratio_array(base, policy.employee.flexible_rate)
     records = [
         {
             "psn_no": r.psn_no,
@@ -275,7 +271,7 @@ def run_month(
         audit.record(
             s,
             actor=actor,
-            action="contribution_run",
+            action=Action.CONTRIBUTION_RUN,
             entity="contribution",
             entity_id=str(period),
             after={
@@ -307,48 +303,61 @@ def _retiree_credits(
         )
         todo = [p for p in dict.fromkeys(retirees) if p not in done]
         _open_missing_accounts(s, todo)
-    when = datetime.combine(last, datetime.min.time())
     for k in range(0, len(todo), CHUNK):
-        part = todo[k : k + CHUNK]
         with unit_of_work(engine) as s:
-            insert_rows(
-                s,
-                Contribution,
-                [
-                    {
-                        "psn_no": p,
-                        "emp_no": None,
-                        "insutype": "310",
-                        "kind": "retiree",
-                        "period": period,
-                        "wage": None,
-                        "base": 0,
-                        "employer_amt": 0,
-                        "employee_amt": amount,
-                        "individual_amt": 0,
-                        "assistance_amt": 0,
-                        "subsidy_amt": 0,
-                        "due_amt": amount,
-                        "paid_amt": amount,
-                        "status": "paid",
-                        "due_date": last,
-                        "paid_at": when,
-                    }
-                    for p in part
-                ],
-            )
-            s.execute(
-                update(PersonalAccount)
-                .where(in_(s, PersonalAccount.psn_no, part))
-                .values(balance=PersonalAccount.balance + amount)
-                .execution_options(synchronize_session=False)
-            )
-            legs = [ledger.Posting(ledger.FUND_EXPENSE, amount * len(part), "310100")] + [
-                ledger.Posting(ledger.PERSONAL_ACCOUNT, -amount, "310200", None, p) for p in part
-            ]
-            write_entries(s, [("retiree_credit", legs, when, f"退休人员个人账户划入 {period}")])
+            _credit_retirees(s, todo[k : k + CHUNK], amount, period, last, actor)
         progress("退休划账 retiree credits", min(k + CHUNK, len(todo)), len(todo))
     return len(todo)
+
+
+def _credit_retirees(s: Session, part: list[str], amount: Fen, period: int, last: date, actor: str) -> None:
+    """One chunk of the month's 退休 credits, in the caller's unit of work: the paid rows that mark them done,
+    the balances, the journal entry (a leg per account) and the audit row."""
+    when = datetime.combine(last, datetime.min.time())
+    insert_rows(
+        s,
+        Contribution,
+        [
+            {
+                "psn_no": p,
+                "emp_no": None,
+                "insutype": "310",
+                "kind": "retiree",
+                "period": period,
+                "wage": None,
+                "base": 0,
+                "employer_amt": 0,
+                "employee_amt": amount,
+                "individual_amt": 0,
+                "assistance_amt": 0,
+                "subsidy_amt": 0,
+                "due_amt": amount,
+                "paid_amt": amount,
+                "status": "paid",
+                "due_date": last,
+                "paid_at": when,
+            }
+            for p in part
+        ],
+    )
+    s.execute(
+        update(PersonalAccount)
+        .where(in_(s, PersonalAccount.psn_no, part))
+        .values(balance=PersonalAccount.balance + amount)
+        .execution_options(synchronize_session=False)
+    )
+    legs = [ledger.Posting(ledger.FUND_EXPENSE, amount * len(part), "310100")] + [
+        ledger.Posting(ledger.PERSONAL_ACCOUNT, -amount, "310200", None, p) for p in part
+    ]
+    write_entries(s, [("retiree_credit", legs, when, f"退休人员个人账户划入 {period}")])
+    audit.record(
+        s,
+        actor=actor,
+        action=Action.RETIREE_CREDIT,
+        entity="contribution",
+        entity_id=str(period),
+        after={"kind": "retiree", "rows": len(part), "each": amount, "amount": amount * len(part)},
+    )
 
 
 def _open_missing_accounts(s: Session, persons: list[str]) -> None:
@@ -379,33 +388,44 @@ def collect(
 ) -> int:
     """Collect what is due for ``period`` (one employer, or everyone): one receipt entry per payer (an
     employer, or the run's flexible workers / residents), account credits for the employee shares, one
-    more contribution month for each 职工 paid. Returns the amount collected (fen)."""
-    conds = [Contribution.period == period, Contribution.status == "due"]
-    year, month = divmod(period, 100)
-    first = date(year, max(month, 1), 1)
-    last = date(year, 12, 31) if month == 0 else date(year, month, calendar.monthrange(year, month)[1])
+    more contribution month for each 职工 paid. Each batch is one unit of work with its own audit row.
+    Returns the amount collected (fen)."""
     with unit_of_work(engine, write=False) as s:
-        if emp_no:
-            if s.get(Employer, emp_no) is None:
-                raise NotFound(f"emp_no: 单位不存在 {emp_no}")
-            conds.append(Contribution.emp_no == emp_no)
-        rows = s.execute(
-            select(
-                Contribution.id,
-                Contribution.psn_no,
-                Contribution.emp_no,
-                Contribution.kind,
-                Contribution.employer_amt,
-                Contribution.employee_amt,
-                Contribution.individual_amt,
-                Contribution.assistance_amt,
-                Contribution.subsidy_amt,
-                Contribution.due_amt,
-            )
-            .where(*conds)
-            .order_by(Contribution.emp_no, Contribution.id)
-        ).all()
-    # batches of whole payer groups (a big employer is split at CHUNK rows): one transaction each
+        if emp_no and s.get(Employer, emp_no) is None:
+            raise NotFound(f"emp_no: 单位不存在 {emp_no}")
+        rows = _due(s, period, emp_no)
+    total, done = 0, 0
+    for batch in _payer_batches(rows):
+        total += _collect_batch(engine, batch, period, when=when, actor=actor, emp_no=emp_no)
+        done += sum(len(piece) for _, piece in batch)
+        progress("收缴 collection", done, len(rows))
+    return total
+
+
+def _due(s: Session, period: int, emp_no: str | None) -> list:
+    conds = [Contribution.period == period, Contribution.status == "due"]
+    if emp_no:
+        conds.append(Contribution.emp_no == emp_no)
+    return s.execute(
+        select(
+            Contribution.id,
+            Contribution.psn_no,
+            Contribution.emp_no,
+            Contribution.kind,
+            Contribution.employer_amt,
+            Contribution.employee_amt,
+            Contribution.individual_amt,
+            Contribution.assistance_amt,
+            Contribution.subsidy_amt,
+            Contribution.due_amt,
+        )
+        .where(*conds)
+        .order_by(Contribution.emp_no, Contribution.id)
+    ).all()
+
+
+def _payer_batches(rows: list) -> list[list[tuple[str, list]]]:
+    """Batches of whole payer groups (a big employer is split at CHUNK rows): one transaction each."""
     groups: dict[str, list] = {}
     for r in rows:
         groups.setdefault(r.emp_no or r.kind, []).append(r)
@@ -419,60 +439,63 @@ def collect(
                 size = 0
             batches[-1].append((payer, piece))
             size += len(piece)
-    total, done = 0, 0
-    for batch in batches:
-        if not batch:
-            continue
-        chunk = [r for _, piece in batch for r in piece]
-        entries = [
-            (
-                "contribution",
-                _merge_bank([leg for r in piece for leg in _legs(r)]),
-                when,
-                f"{payer} {period}",
-            )
-            for payer, piece in batch
-        ]
-        credits = [(r.psn_no, r.employee_amt) for r in chunk if r.kind == "employee" and r.employee_amt]
-        staff = [r.psn_no for r in chunk if r.kind in ("employee", "flexible")]
-        with unit_of_work(engine) as s:
-            ids = [r.id for r in chunk]
-            changed = s.execute(
-                update(Contribution)
-                .where(in_(s, Contribution.id, ids), Contribution.status == "due")
-                .values(status="paid", paid_amt=Contribution.due_amt, paid_at=when)
+    return [b for b in batches if b]
+
+
+def _collect_batch(
+    engine: Engine, batch: list[tuple[str, list]], period: int, *, when: datetime, actor: str, emp_no
+) -> Fen:
+    """One batch collected in one unit of work: the rows paid, the accounts credited, the contribution
+    months counted, the receipts posted and the audit row written — all or nothing."""
+    year, month = divmod(period, 100)
+    first = date(year, max(month, 1), 1)
+    last = date(year, 12, 31) if month == 0 else date(year, month, calendar.monthrange(year, month)[1])
+    chunk = [r for _, piece in batch for r in piece]
+    entries = [
+        ("contribution", _merge_bank([leg for r in piece for leg in _legs(r)]), when, f"{payer} {period}")
+        for payer, piece in batch
+    ]
+    credits = [(r.psn_no, r.employee_amt) for r in chunk if r.kind == "employee" and r.employee_amt]
+    staff = [r.psn_no for r in chunk if r.kind in ("employee", "flexible")]
+    amount = Fen(sum(r.due_amt for r in chunk))
+    with unit_of_work(engine) as s:
+        ids = [r.id for r in chunk]
+        changed = s.execute(
+            update(Contribution)
+            .where(in_(s, Contribution.id, ids), Contribution.status == "due")
+            .values(status="paid", paid_amt=Contribution.due_amt, paid_at=when)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != len(ids):  # collected meanwhile by someone else: do not post twice
+            raise InputError(f"contribution: {len(ids) - changed} 条已被其他操作收缴，请重试")
+        if credits:
+            _open_missing_accounts(s, [p for p, _ in credits])
+            add_to(s, PersonalAccount, "psn_no", "balance", credits)
+        if staff:  # the month counts on the 职工 enrollment it was due under
+            s.execute(
+                update(Enrollment)
+                .where(in_(s, Enrollment.psn_no, staff), Enrollment.insutype == "310", _active(first, last))
+                .values(contrib_months=Enrollment.contrib_months + 1)
                 .execution_options(synchronize_session=False)
-            ).rowcount
-            if changed != len(ids):  # collected meanwhile by someone else: do not post twice
-                raise InputError(f"contribution: {len(ids) - changed} 条已被其他操作收缴，请重试")
-            if credits:
-                _open_missing_accounts(s, [p for p, _ in credits])
-                add_to(s, PersonalAccount, "psn_no", "balance", credits)
-            if staff:  # the month counts on the 职工 enrollment it was due under
-                s.execute(
-                    update(Enrollment)
-                    .where(
-                        in_(s, Enrollment.psn_no, staff), Enrollment.insutype == "310", _active(first, last)
-                    )
-                    .values(contrib_months=Enrollment.contrib_months + 1)
-                    .execution_options(synchronize_session=False)
-                )
-            write_entries(s, entries)
-        total += sum(r.due_amt for r in chunk)
-        done += len(chunk)
-        progress("收缴 collection", done, len(rows))
-    if rows:
-        with unit_of_work(engine) as s:
-            audit.record(
-                s,
-                actor=actor,
-                action="collect",
-                entity="contribution",
-                entity_id=str(period),
-                before={"status": "due", "rows": len(rows)},
-                after={"status": "paid", "rows": len(rows), "amount": total, "employer": emp_no},
             )
-    return total
+        write_entries(s, entries)
+        audit.record(
+            s,
+            actor=actor,
+            action=Action.COLLECT,
+            entity="contribution",
+            entity_id=str(period),
+            before={"status": "due", "rows": len(chunk)},
+            after={
+                "status": "paid",
+                "rows": len(chunk),
+                "amount": amount,
+                "employer": emp_no,
+                "accounts_credited": len(credits),  # each account's leg is in the receipt entry
+                "account_credit": sum(x for _, x in credits),
+            },
+        )
+    return amount
 
 
 def _merge_bank(legs: list[ledger.Posting]) -> list[ledger.Posting]:
@@ -543,7 +566,7 @@ def declare_wages(
         audit.record(
             s,
             actor=actor,
-            action="declare_wages",
+            action=Action.DECLARE_WAGES,
             entity="employer",
             entity_id=emp_no,
             after={
@@ -637,7 +660,7 @@ def run_residents(
         audit.record(
             s,
             actor=actor,
-            action="resident_run",
+            action=Action.RESIDENT_RUN,
             entity="contribution",
             entity_id=str(period),
             after={

@@ -11,11 +11,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from yibao import validation as v
+from yibao.audit_actions import Action
 from yibao.enrollment import rules
 from yibao.errors import InputError, NotFound
 from yibao.funds import ledger
 from yibao.funds.journal import write_entry
-from yibao.money import fmt_fen
+from yibao.money import Fen, fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.policy.schema import ContributionPolicy
 from yibao.store import audit
@@ -85,7 +86,7 @@ def register_employer(
     audit.record(
         s,
         actor=actor,
-        action="register",
+        action=Action.REGISTER,
         entity="employer",
         entity_id=emp.emp_no,
         after={"uscc": code, "emp_name": emp.emp_name, "admdvs": admdvs},
@@ -134,7 +135,7 @@ def register_person(
     audit.record(
         s,
         actor=actor,
-        action="register",
+        action=Action.REGISTER,
         entity="person",
         entity_id=psn_no,
         after={"psn_name": person.psn_name, "certno": certno[:4] + "…" + certno[-4:], "admdvs": admdvs},
@@ -253,7 +254,7 @@ def enroll(
     audit.record(
         s,
         actor=actor,
-        action="enroll",
+        action=Action.ENROLL,
         entity="enrollment",
         entity_id=str(enr.id),
         after=_snapshot(enr, ENR_FIELDS) | {"registered": registered, "warnings": warnings},
@@ -282,13 +283,13 @@ def _end_bindings(s: Session, psn_no: str, day: date, actor: str) -> None:
     ):
         before = _snapshot(b, BINDING_FIELDS)
         b.enddate = max(day, b.begndate)
-        _audit_binding(s, b, "unbind", before, actor)
+        _audit_binding(s, b, Action.UNBIND, before, actor)
 
 
 BINDING_FIELDS = ("owner_psn_no", "member_psn_no", "relation", "begndate", "enddate")
 
 
-def _audit_binding(s: Session, b: FamilyBinding, action: str, before: dict | None, actor: str) -> None:
+def _audit_binding(s: Session, b: FamilyBinding, action: Action, before: dict | None, actor: str) -> None:
     audit.record(
         s,
         actor=actor,
@@ -300,13 +301,13 @@ def _audit_binding(s: Session, b: FamilyBinding, action: str, before: dict | Non
     )
 
 
-LIFECYCLE = ("suspend", "resume", "terminate", "transfer_out")
+LIFECYCLE = (Action.SUSPEND, Action.RESUME, Action.TERMINATE, Action.TRANSFER_OUT)
 
 
 def change_status(
     s: Session,
     enrollment_id: int,
-    action: str,
+    action: Action,
     day: date,
     *,
     actor: str,
@@ -319,6 +320,7 @@ def change_status(
     the day starts again (3 months plus one per full year suspended; none when resumed the same day)."""
     if action not in LIFECYCLE:
         raise InputError(f"action: 未知的参保变更 {action} ({' / '.join(LIFECYCLE)})")
+    action = Action(action)
     enr = _enrollment(s, enrollment_id)
     before = _snapshot(enr, ENR_FIELDS)
     target = rules.transition(action, enr.psn_insu_stas)
@@ -326,15 +328,15 @@ def change_status(
         raise InputError(f"date: {day} 早于参保日期 {enr.begndate}")
     if enr.enddate is not None and day > enr.enddate:
         raise InputError(f"date: {day} 晚于参保终止日期 {enr.enddate}")
-    if action == "terminate" and (reason not in rules.END_REASONS or reason == "transfer_out"):
+    if action == Action.TERMINATE and (reason not in rules.END_REASONS or reason == "transfer_out"):
         reasons = ", ".join(r for r in rules.END_REASONS if r != "transfer_out")
         raise InputError(f"reason: 终止原因应为 {reasons} (转出请用 transfer_out，余额随人转移)")
-    if action == "resume" and enr.paus_insu_date is not None and day < enr.paus_insu_date:
+    if action == Action.RESUME and enr.paus_insu_date is not None and day < enr.paus_insu_date:
         raise InputError(f"date: 恢复日期 {day} 早于暂停日期 {enr.paus_insu_date}")
     enr.psn_insu_stas = target
-    if action == "suspend":
+    if action == Action.SUSPEND:
         enr.paus_insu_date = day
-    elif action == "resume":
+    elif action == Action.RESUME:
         if enr.paus_insu_date is not None and day > enr.paus_insu_date:
             wait = rules.waiting_until(
                 day,
@@ -376,7 +378,7 @@ def change_category(
     Retirement ends the employer (and 灵活就业) and opens the account the monthly 退休 credit goes to;
     a retiree does not go back to 在职."""
     enr = _enrollment(s, enrollment_id)
-    rules.transition("change_category", enr.psn_insu_stas)
+    rules.transition(Action.CHANGE_CATEGORY, enr.psn_insu_stas)
     if bundle.category_index(enr.insutype, psn_type) is None:
         raise InputError(f'psn_type: 人员类别 "{psn_type}" 不属于险种 {enr.insutype}')
     if psn_type == enr.psn_type:
@@ -400,7 +402,7 @@ def change_category(
     audit.record(
         s,
         actor=actor,
-        action="change_category",
+        action=Action.CHANGE_CATEGORY,
         entity="enrollment",
         entity_id=str(enrollment_id),
         before=before,
@@ -450,16 +452,36 @@ def _account(s: Session, psn_no: str) -> PersonalAccount:
     return acct
 
 
+def _audit_credit(
+    s: Session, psn_no: str, amount: Fen, balance: Fen, *, actor: str, source: str, memo: str
+) -> None:
+    """The audit row of money credited to a personal account: the amount, where it came from, and the
+    balance before and after (``balance`` is the balance after the credit)."""
+    audit.record(
+        s,
+        actor=actor,
+        action=Action.ACCOUNT_CREDIT,
+        entity="personal_account",
+        entity_id=psn_no,
+        before={"balance": fmt_fen(balance - amount)},
+        after={"balance": fmt_fen(balance), "amount": fmt_fen(amount), "source": source, "memo": memo},
+    )
+
+
 def credit_account(
     s: Session,
     psn_no: str,
-    amount: int,
+    amount: Fen,
     source: str,
     *,
     when: datetime,
     memo: str,
+    actor: str,
     source_fpt: str | None = None,
-) -> int:
+) -> Fen:
+    """个人账户入账: ``amount`` from ``source`` (a ledger account: transfer clearing, opening balance …) onto
+    the person's account — the balance, the journal entry and the audit row, in the caller's unit of work.
+    Returns the new balance."""
     if amount <= 0:
         raise InputError(f"amount: 入账金额须大于 0 (got {fmt_fen(amount)})")
     acct = _account(s, psn_no)
@@ -472,6 +494,7 @@ def credit_account(
         psn_no=psn_no,
         memo=memo,
     )
+    _audit_credit(s, psn_no, amount, acct.balance, actor=actor, source=source, memo=memo)
     return acct.balance
 
 
@@ -482,7 +505,7 @@ def transfer_out(s: Session, enrollment_id: int, day: date, to_admdvs: str, *, a
     _checked("to_admdvs", v.admdvs, to_admdvs)
     if to_admdvs == enr.insuplc_admdvs:
         raise InputError(f"to_admdvs: 转入地与参保地相同 ({to_admdvs})")
-    change_status(s, enrollment_id, "transfer_out", day, actor=actor, reason="transfer_out")
+    change_status(s, enrollment_id, Action.TRANSFER_OUT, day, actor=actor, reason="transfer_out")
     balance = 0
     acct = s.get(PersonalAccount, enr.psn_no, with_for_update=True)
     if acct is not None and acct.balance:
@@ -508,7 +531,7 @@ def transfer_out(s: Session, enrollment_id: int, day: date, to_admdvs: str, *, a
     audit.record(
         s,
         actor=actor,
-        action="transfer_out_certificate",
+        action=Action.TRANSFER_OUT_CERTIFICATE,
         entity="enrollment",
         entity_id=str(enrollment_id),
         before={"balance": fmt_fen(balance)},
@@ -562,11 +585,12 @@ def transfer_in(
             ledger.TRANSFER_CLEARING,
             when=datetime.combine(begndate, datetime.min.time()),
             memo=f"自 {from_admdvs} 转入",
+            actor=actor,
         )
     audit.record(
         s,
         actor=actor,
-        action="transfer_in",
+        action=Action.TRANSFER_IN,
         entity="enrollment",
         entity_id=str(done.enrollment.id),
         before={"from_admdvs": from_admdvs},
@@ -632,7 +656,7 @@ def bind_family(
             raise InputError(f"begndate: 应晚于上次解绑日期 {b.enddate}")
         b.relation, b.begndate, b.enddate = relation, begndate, None
     s.flush()
-    _audit_binding(s, b, "bind", before, actor)
+    _audit_binding(s, b, Action.BIND, before, actor)
     return b
 
 
@@ -647,7 +671,7 @@ def unbind_family(s: Session, binding_id: int, day: date, *, actor: str) -> Fami
         raise InputError(f"date: {day} 早于绑定日期 {b.begndate}")
     before = _snapshot(b, BINDING_FIELDS)
     b.enddate = day
-    _audit_binding(s, b, "unbind", before, actor)
+    _audit_binding(s, b, Action.UNBIND, before, actor)
     return b
 
 
@@ -704,6 +728,20 @@ def identities_on(s: Session, psn_no: str, day: date) -> list[str]:
     ]
 
 
+def _credit_employee_share(s: Session, c: Contribution, actor: str) -> None:
+    """The employee share of a 职工 contribution onto the person's account (opened if missing), audited."""
+    _ensure_account(s, c.psn_no)
+    s.flush()
+    balance = s.execute(
+        update(PersonalAccount)
+        .where(PersonalAccount.psn_no == c.psn_no)
+        .values(balance=PersonalAccount.balance + c.employee_amt)
+        .returning(PersonalAccount.balance)
+    ).scalar_one()
+    memo = f"{c.kind} {c.period}"
+    _audit_credit(s, c.psn_no, c.employee_amt, balance, actor=actor, source=ledger.FUND_BANK, memo=memo)
+
+
 def pay_contributions(s: Session, ids: list[int], *, when: datetime, actor: str) -> int:
     """Record contributions as collected: ledger entries, account credits for employee shares, one more
     contribution month for each 职工 (the same effects as :func:`contributions.collect`, row by row)."""
@@ -719,13 +757,7 @@ def pay_contributions(s: Session, ids: list[int], *, when: datetime, actor: str)
         if c.kind == "employee":
             legs = ledger.employee_contribution_postings(c.psn_no, c.employer_amt, c.employee_amt)
             if c.employee_amt:
-                _ensure_account(s, c.psn_no)
-                s.flush()
-                s.execute(
-                    update(PersonalAccount)
-                    .where(PersonalAccount.psn_no == c.psn_no)
-                    .values(balance=PersonalAccount.balance + c.employee_amt)
-                )
+                _credit_employee_share(s, c, actor)
         elif c.kind == "flexible":
             legs = ledger.flexible_contribution_postings(c.psn_no, c.employee_amt)
         else:
@@ -747,7 +779,7 @@ def pay_contributions(s: Session, ids: list[int], *, when: datetime, actor: str)
         audit.record(
             s,
             actor=actor,
-            action="pay",
+            action=Action.PAY,
             entity="contribution",
             entity_id=f"{len(rows)} rows",
             before={"status": "due"},

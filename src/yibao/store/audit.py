@@ -33,8 +33,12 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, literal_column, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from yibao.audit_actions import Action, UnknownAction, action_name
 from yibao.store.db import BEFORE_COMMIT, positional, send_and_commit
+from yibao.store.session_tx import is_within
 from yibao.store.tables import AuditHead, AuditLog
+
+__all__ = ["Action", "UnknownAction", "commit_deferred", "defer", "record", "record_many", "verify"]
 
 GENESIS = "0" * 64
 _PENDING = "yibao.audit.pending"  # session.info key: rows of a deferring unit of work, in record order
@@ -138,7 +142,7 @@ def _entry(actor, action, entity, entity_id, before, after, at) -> dict:
     return {
         "at": (at or datetime.now()).replace(tzinfo=None),
         "actor": actor,
-        "action": action,
+        "action": action_name(action),  # refuses a name that is not an Action, before anything is written
         "entity": entity,
         "entity_id": str(entity_id),
         "before": _jsonable(before),
@@ -150,7 +154,7 @@ def record(
     session: Session,
     *,
     actor: str,
-    action: str,
+    action: Action,
     entity: str,
     entity_id: str,
     before: Any = None,
@@ -159,8 +163,10 @@ def record(
 ) -> dict:
     """Append one audit row in the caller's transaction (it commits or rolls back with the change).
 
-    In a unit of work that called :func:`defer`, the row is kept and appended by :func:`commit_deferred`
-    (or at commit); the returned dict then has no ``seq`` or hashes yet."""
+    ``action`` is an :class:`Action` (a string equal to one's value is taken as it); any other name raises
+    :class:`UnknownAction` and nothing is recorded. In a unit of work that called :func:`defer`, the row is
+    kept and appended by :func:`commit_deferred` (or at commit); the returned dict then has no ``seq`` or
+    hashes yet."""
     entry = _entry(actor, action, entity, entity_id, before, after, at)
     pending = session.info.get(_PENDING)
     if pending is not None:
@@ -189,10 +195,11 @@ def _append(session: Session, entry: dict) -> dict:
 
 
 def record_many(session: Session, entries: list[dict]) -> None:
-    """Append several rows (each the keyword arguments of :func:`record`: actor, action, entity, entity_id,
-    before, after) in the caller's transaction — the same chain as that many :func:`record` calls, but the
-    head is bumped once for all of them and the rows go in one insert, so an import's thousands of changes
-    cost three statements, not three per change."""
+    """Append several rows (each the keyword arguments of :func:`record`: actor, action (an :class:`Action`),
+    entity, entity_id, before, after) in the caller's transaction — the same chain as that many
+    :func:`record` calls, but the head is bumped once for all of them and the rows go in one insert, so an
+    import's thousands of changes cost three statements, not three per change. One unknown action refuses
+    them all, before any is kept."""
     if not entries:
         return
     rows = [
@@ -269,20 +276,12 @@ def commit_deferred(session: Session) -> None:
     send_and_commit(session, statements)
 
 
-def _is_within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while tx is not None:
-        if tx is ancestor:
-            return True
-        tx = tx.parent
-    return False
-
-
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
     """Rows recorded inside a transaction or savepoint that rolled back never happened."""
     pending = session.info.get(_PENDING)
     if pending:
-        pending[:] = [(tx, e) for tx, e in pending if not _is_within(tx, previous_transaction)]
+        pending[:] = [(tx, e) for tx, e in pending if not is_within(tx, previous_transaction)]
 
 
 @event.listens_for(Session, "before_commit")
