@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.api import exactjson, signing
-from yibao.enrollment.service import credit_account
+from yibao.enrollment.accounts import credit_account
 from yibao.funds.ledger import OPENING_BALANCE
 from yibao.store.db import unit_of_work
 from yibao.store.tables import (

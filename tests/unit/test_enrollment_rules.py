@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.kernel_helpers import demo_bundle
 from yibao.enrollment import rules
-from yibao.enrollment.contributions import parse_month
+from yibao.enrollment.periods import parse_month
 from yibao.enrollment.rules import Period
 from yibao.errors import InputError
 from yibao.money import apply_ratio_array, parse_amount
