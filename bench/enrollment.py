@@ -132,7 +132,8 @@ def main() -> int:
     url = fresh_database(args.db, args.pg_name)
     os.environ["YIBAO_DATABASE_URL"] = url
     from yibao.commands.enrollment import _wages
-    from yibao.enrollment.contributions import collect, run_month
+    from yibao.enrollment.collection import collect
+    from yibao.enrollment.contributions import run_month
     from yibao.funds.check import check_ledger
     from yibao.ingest.loader import run_import
     from yibao.ingest.region import load_region

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.api import exactjson, signing
-from yibao.enrollment.service import credit_account
+from yibao.enrollment.accounts import credit_account
 from yibao.funds.ledger import OPENING_BALANCE
 from yibao.store.db import unit_of_work
 from yibao.store.tables import (
@@ -29,6 +29,8 @@ from yibao.store.tables import (
 
 HOSP2, HOSP3, PHARMACY, OTHER = "H99010200001", "H99010200002", "P99010200001", "H99010300001"
 WORKER, RETIREE, RESIDENT, POOR = "P0001", "P0002", "P0003", "P0004"
+# the world's own audit rows (its opening-balance credits) carry this actor; a test of what a call audits skips them
+ACTOR = "world"
 
 
 def build(engine) -> None:
@@ -79,7 +81,15 @@ def build(engine) -> None:
             if ins == "310":
                 s.add(PersonalAccount(psn_no=psn, balance=0))
                 s.flush()
-                credit_account(s, psn, 100_000, OPENING_BALANCE, when=datetime(2024, 12, 31), memo="期初余额")
+                credit_account(
+                    s,
+                    psn,
+                    100_000,
+                    OPENING_BALANCE,
+                    when=datetime(2024, 12, 31),
+                    memo="期初余额",
+                    actor=ACTOR,
+                )
         s.add(Identity(psn_no=POOR, psn_idet_type="2303", begntime=date(2024, 1, 1)))
         s.add(ChronicRegistration(psn_no=POOR, opsp_dise_code="M03900", begndate=date(2024, 1, 1)))
         s.add(SupplementaryEnrollment(psn_no=RESIDENT, year=2025))

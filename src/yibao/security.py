@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.audit_actions import Action
 from yibao.errors import InputError, NotFound
 from yibao.store import audit
 from yibao.store.tables import Role, StaffUser, UserRole
@@ -74,7 +75,7 @@ def create_user(
     audit.record(
         session,
         actor=actor,
-        action="create",
+        action=Action.CREATE,
         entity="staff_user",
         entity_id=username,
         after={"display_name": display_name, "roles": roles},
@@ -87,7 +88,7 @@ def set_password(session: Session, username: str, password: str, actor: str = "c
     if user is None:
         raise NotFound(f"username: 用户不存在 {username}")
     user.password_hash = hash_password(password)
-    audit.record(session, actor=actor, action="passwd", entity="staff_user", entity_id=username)
+    audit.record(session, actor=actor, action=Action.PASSWD, entity="staff_user", entity_id=username)
 
 
 def set_active(session: Session, username: str, active: bool, actor: str = "cli") -> None:
@@ -99,7 +100,7 @@ def set_active(session: Session, username: str, active: bool, actor: str = "cli"
     audit.record(
         session,
         actor=actor,
-        action="enable" if active else "disable",
+        action=Action.ENABLE if active else Action.DISABLE,
         entity="staff_user",
         entity_id=username,
         before={"active": before},
@@ -129,11 +130,11 @@ def authenticate(
             ok = False
     if not ok:
         audit.record(
-            session, actor=actor, action="login_failed", entity="staff_user", entity_id=username or "-"
+            session, actor=actor, action=Action.LOGIN_FAILED, entity="staff_user", entity_id=username or "-"
         )
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login = datetime.now()
-    audit.record(session, actor=actor, action="login", entity="staff_user", entity_id=username)
+    audit.record(session, actor=actor, action=Action.LOGIN, entity="staff_user", entity_id=username)
     return identity(session, user)

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from tests import world
 from tests.e2e.test_fsi_flows import ledger_ok
 from tests.world import HOSP2, HOSP3, OTHER, RESIDENT, WORKER, His, line
 from yibao.store.db import unit_of_work
@@ -39,7 +40,7 @@ def lines_of(engine, mdtrt: str) -> dict[str, tuple[str, str | None]]:
 
 
 def actions(engine, entity_id: str | None = None) -> list[str]:
-    q = select(AuditLog.action).order_by(AuditLog.seq)
+    q = select(AuditLog.action).where(AuditLog.actor != world.ACTOR).order_by(AuditLog.seq)
     if entity_id is not None:
         q = q.where(AuditLog.entity_id == entity_id)
     with unit_of_work(engine, write=False) as s:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
-from sqlalchemy import delete, update
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from yibao.cli import main
 from yibao.store import audit
+from yibao.store.audit import Action, UnknownAction
 from yibao.store.db import unit_of_work
 from yibao.store.tables import AuditLog
 
@@ -18,7 +22,7 @@ def _write(engine, n: int) -> None:
             audit.record(
                 s,
                 actor="tester",
-                action="update",
+                action=Action.UPDATE,
                 entity="person",
                 entity_id=f"P{i}",
                 before={"name": "甲", "n": i},
@@ -65,7 +69,7 @@ def test_rolled_back_change_leaves_no_audit_row(engine):
     _write(engine, 1)
     try:
         with unit_of_work(engine) as s:
-            audit.record(s, actor="t", action="x", entity="e", entity_id="1")
+            audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="1")
             raise RuntimeError("boom")
     except RuntimeError:
         pass
@@ -79,7 +83,13 @@ def test_many_rows_at_once_chain_as_one_at_a_time(engine):
     record would write, before and after single rows; the chain verifies and a rollback leaves none."""
     _write(engine, 1)
     batch = [
-        {"actor": "t", "action": "register", "entity": "identity", "entity_id": str(i), "after": {"n": i}}
+        {
+            "actor": "t",
+            "action": Action.REGISTER,
+            "entity": "identity",
+            "entity_id": str(i),
+            "after": {"n": i},
+        }
         for i in range(3)
     ]
     with unit_of_work(engine) as s:
@@ -102,8 +112,54 @@ def test_many_rows_at_once_chain_as_one_at_a_time(engine):
 
 def test_many_rows_start_the_chain(engine):
     with unit_of_work(engine) as s:
-        audit.record_many(s, [{"actor": "t", "action": "a", "entity": "e", "entity_id": "1"}] * 2)
+        audit.record_many(s, [{"actor": "t", "action": "update", "entity": "e", "entity_id": "1"}] * 2)
     with unit_of_work(engine) as s:
         result = audit.verify(s)
         first = s.query(AuditLog).order_by(AuditLog.seq).first()
     assert result.ok and result.rows == 2 and first.prev_hash == audit.GENESIS
+
+
+def test_only_named_actions_are_recorded(engine):
+    """An action is an Action (or the string it stores); any other name is refused before anything is
+    written, by record and by record_many alike, appending at once or deferred to the commit."""
+    _write(engine, 1)
+    row = {"actor": "t", "entity": "person", "entity_id": "P1"}
+
+    @contextmanager
+    def at_once():  # no defer(): record appends immediately
+        with Session(engine) as s, s.begin():
+            yield s
+
+    for opened in (at_once, lambda: unit_of_work(engine)):
+        with opened() as s:
+            with pytest.raises(UnknownAction, match="'review'"):
+                audit.record(s, action="review", **row)
+            with pytest.raises(UnknownAction, match="'Update'"):
+                audit.record_many(s, [{**row, "action": Action.UPDATE}, {**row, "action": "Update"}])
+            audit.record(s, action="update", **row)  # the stored string of a member is the member
+    with unit_of_work(engine) as s:
+        result = audit.verify(s)
+        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()
+    assert result.ok and actions == ["update"] * 3 and all(type(a) is str for a in actions)
+
+
+def test_action_values_are_the_stored_names():
+    """The chain stores these strings: a renamed value would break every row already written with it."""
+    assert {a.value for a in Action} == {
+        *("register", "enroll", "suspend", "resume", "terminate", "transfer_out", "transfer_out_certificate"),
+        *("transfer_in", "change_category", "bind", "unbind", "end", "revoke", "change", "cancel"),
+        *("opening_balance", "account_credit", "retiree_credit", "contribution_run", "resident_run"),
+        *("declare_wages", "collect", "pay", "import", "import_update", "load_region", "generate", "replace"),
+        *("create", "passwd", "enable", "disable", "login", "login_failed"),
+        *(
+            "admit",
+            "update",
+            "discharge",
+            "undo_discharge",
+            "upload_fees",
+            "cancel_fees",
+            "settle",
+            "reverse",
+        ),
+    }
+    assert all(a.value == a.name.lower() for a in Action)

@@ -126,13 +126,13 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
     from datetime import date
 
     from tests.world import RETIREE, WORKER
-    from yibao.enrollment import service as svc
+    from yibao.enrollment import bindings
     from yibao.funds.check import check_ledger
 
     world.build(engine)
     with unit_of_work(engine) as s:
         for owner, member in ((WORKER, RETIREE), (RETIREE, WORKER)):
-            svc.bind_family(
+            bindings.bind_family(
                 s,
                 owner_psn_no=owner,
                 member_psn_no=member,
@@ -175,7 +175,7 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
     from datetime import date, datetime
 
     from tests.world import RETIREE, WORKER
-    from yibao.enrollment import service as svc
+    from yibao.enrollment import accounts, bindings
     from yibao.funds.check import check_ledger
     from yibao.store import audit
     from yibao.store.tables import PersonalAccount
@@ -183,7 +183,7 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
     world.build(engine)
     with unit_of_work(engine) as s:
         for owner, member in ((WORKER, RETIREE), (RETIREE, WORKER)):
-            svc.bind_family(
+            bindings.bind_family(
                 s,
                 owner_psn_no=owner,
                 member_psn_no=member,
@@ -211,9 +211,11 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
             for _ in range(rounds):
                 barrier.wait(timeout=30)
                 with unit_of_work(engine) as s:
-                    audit.record(s, actor="t", action="review", entity="person", entity_id=WORKER)
+                    audit.record(s, actor="t", action=audit.Action.UPDATE, entity="person", entity_id=WORKER)
                     for p in (WORKER, RETIREE):
-                        svc.credit_account(s, p, 100, "employer", when=datetime(2025, 3, 1), memo="t")
+                        accounts.credit_account(
+                            s, p, 100, "employer", when=datetime(2025, 3, 1), memo="t", actor="t"
+                        )
         except Exception as exc:
             errors.append(exc)
             barrier.abort()

@@ -21,6 +21,7 @@ from tests.kernel_helpers import demo_bundle
 from tests.world import HOSP2, RESIDENT, RETIREE, WORKER, His, line
 from yibao.api import routes_fsi
 from yibao.cli import main
+from yibao.enrollment import accounts, bindings, collection, residents, transfers
 from yibao.enrollment import contributions as contrib
 from yibao.enrollment import service as svc
 from yibao.errors import InputError, NotFound
@@ -142,6 +143,13 @@ def ledger_ok(engine):
         report = check_ledger(s)
     assert report.ok, report.problems
     return report
+
+
+def audited(engine, action: str, entity: str | None = None) -> list[tuple]:
+    """(entity_id, before, after) of the audit rows of ``action``, oldest first."""
+    with unit_of_work(engine, write=False) as s:
+        q = select(AuditLog.entity_id, AuditLog.before, AuditLog.after).where(AuditLog.action == action)
+        return [tuple(r) for r in s.execute(q.where(AuditLog.entity == entity) if entity else q).all()]
 
 
 def postings(engine, entry_type: str) -> dict[tuple, int]:
@@ -398,15 +406,15 @@ def test_death_ends_the_person_the_enrollment_and_the_bindings(bureau):
     eng, wang, zhao = bureau.engine, bureau.p["王五"], bureau.p["赵六"]
     eid = enroll(eng, wang, emp_no=bureau.b).enrollment.id
     with unit_of_work(eng) as s:
-        svc.bind_family(
+        bindings.bind_family(
             s, owner_psn_no=wang, member_psn_no=zhao, relation="spouse", begndate=date(2025, 2, 1), actor="jb"
         )
     assert change(eng, eid, "terminate", date(2025, 5, 10), reason="death")["end_reason"] == "death"
     assert get(eng, Person, wang).death_date == date(2025, 5, 10)
     with unit_of_work(eng, write=False) as s:
         assert s.scalar(select(FamilyBinding.enddate)) == date(2025, 5, 10)
-        assert svc.mutual_aid_owner(s, zhao, date(2025, 5, 10)) == wang
-        assert svc.mutual_aid_owner(s, zhao, date(2025, 5, 11)) is None
+        assert bindings.mutual_aid_owner(s, zhao, date(2025, 5, 10)) == wang
+        assert bindings.mutual_aid_owner(s, zhao, date(2025, 5, 11)) is None
     assert (
         refused_enroll(eng, wang, emp_no=bureau.b, begndate=date(2025, 6, 1))
         == "psn_no: 人员已于 2025-05-10 死亡"
@@ -421,13 +429,13 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
     eid = enroll(eng, zhang, emp_no=bureau.a, contrib_months=100).enrollment.id
     report, problems = contrib.declare_wages(eng, BUNDLE, bureau.a, "2025-03", {zhang: 800_000})
     assert problems == [] and (report.employer_amt, report.employee_amt) == (64_000, 16_000)
-    assert contrib.collect(eng, 202503, when=datetime(2025, 4, 10)) == 80_000
+    assert collection.collect(eng, 202503, when=datetime(2025, 4, 10)) == 80_000
     assert balance(eng, zhang) == 16_000 and get(eng, Enrollment, eid).contrib_months == 101
-    assert refused(eng, svc.transfer_out, eid, date(2025, 6, 30), "990100", actor="jb") == (
+    assert refused(eng, transfers.transfer_out, eid, date(2025, 6, 30), "990100", actor="jb") == (
         "to_admdvs: 转入地与参保地相同 (990100)"
     )
     with unit_of_work(eng) as s:
-        cert = svc.transfer_out(s, eid, date(2025, 6, 30), "330100", actor="jb")
+        cert = transfers.transfer_out(s, eid, date(2025, 6, 30), "330100", actor="jb")
     assert cert == {
         "psn_no": zhang,
         "insutype": "310",
@@ -444,7 +452,7 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
         ("personal_account", "310200"): 16_000,
         ("transfer_clearing", None): -16_000,
     }
-    assert refused(eng, svc.transfer_out, eid, date(2025, 7, 1), "330100", actor="jb").startswith(
+    assert refused(eng, transfers.transfer_out, eid, date(2025, 7, 1), "330100", actor="jb").startswith(
         "psn_insu_stas: 当前状态为 4 终止，不能转出"
     )
     # 转入: a newcomer brings 120 months and 1,234.56 from 330100
@@ -459,15 +467,15 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
         emp_no=bureau.a,
         actor="jb",
     )
-    assert refused(eng, svc.transfer_in, BUNDLE, **{**args, "from_admdvs": "990100"}) == (
+    assert refused(eng, transfers.transfer_in, BUNDLE, **{**args, "from_admdvs": "990100"}) == (
         "from_admdvs: 转出地与参保地相同 (990100)"
     )
     assert (
-        refused(eng, svc.transfer_in, BUNDLE, **{**args, "balance": -1})
+        refused(eng, transfers.transfer_in, BUNDLE, **{**args, "balance": -1})
         == "contrib_months / balance: 不能为负"
     )
     with unit_of_work(eng) as s:
-        done = svc.transfer_in(s, BUNDLE, **args)
+        done = transfers.transfer_in(s, BUNDLE, **args)
     assert (done.enrollment.contrib_months, done.enrollment.wait_until, done.warnings) == (120, None, [])
     assert balance(eng, sun) == 123_456
     assert postings(eng, "account_credit") == {
@@ -475,17 +483,32 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
         ("transfer_clearing", None): 123_456,
     }
     with unit_of_work(eng, write=False) as s:
-        assert [(r["kind"], r["amount"], r["balance"]) for r in svc.statement(s, zhang)] == [
+        assert [(r["kind"], r["amount"], r["balance"]) for r in accounts.statement(s, zhang)] == [
             ("contribution", 16_000, 16_000),
             ("transfer_out", -16_000, 0),
         ]
-        assert [(r["kind"], r["amount"], r["balance"], r["memo"]) for r in svc.statement(s, sun)] == [
+        assert [(r["kind"], r["amount"], r["balance"], r["memo"]) for r in accounts.statement(s, sun)] == [
             ("account_credit", 123_456, 123_456, "自 330100 转入")
         ]
         actions = s.scalars(
             select(AuditLog.action).where(AuditLog.entity == "enrollment").order_by(AuditLog.seq)
         ).all()
     assert actions == ["enroll", "transfer_out", "transfer_out_certificate", "enroll", "transfer_in"]
+    # every movement of an account's money has its audit row, with the balance before and after
+    [(_, before, after)] = audited(eng, "transfer_out_certificate")
+    assert (before, after["balance"], after["balance_after"]) == ({"balance": "160.00"}, "160.00", "0.00")
+    assert [r for r in audited(eng, "account_credit") if r[0] == sun] == [
+        (
+            sun,
+            {"balance": "0.00"},
+            {
+                "balance": "1234.56",
+                "amount": "1234.56",
+                "source": "transfer_clearing",
+                "memo": "自 330100 转入",
+            },
+        )
+    ]
     # coming back after 62 days away is enrolling after a break: three months' waiting
     back = enroll(eng, zhang, emp_no=bureau.a, begndate=date(2025, 9, 1), registered=date(2025, 9, 1))
     assert back.enrollment.wait_until == date(2025, 12, 1)
@@ -618,6 +641,9 @@ def test_monthly_run_collection_accounts_and_ledger(payroll):
         ("fund_expense", "310100"): 9_000,
         ("personal_account", "310200"): -9_000,
     }
+    assert audited(eng, "retiree_credit") == [
+        ("202503", None, {"kind": "retiree", "rows": 1, "each": 9_000, "amount": 9_000})
+    ]
     # a rerun replaces what is due and credits the retiree only once
     again = contrib.run_month(eng, BUNDLE, "2025-03", wages=wages)
     assert (again.employees, again.retirees_credited, again.due) == (3, 0, 410_003) and balance(
@@ -625,11 +651,36 @@ def test_monthly_run_collection_accounts_and_ledger(payroll):
     ) == 9_000
     assert rows(eng, 202503)[p["王五"]][4:] == (48_002, 12_001, 60_003, "due")
     # collection: employer A first (one receipt), then everything else
-    assert contrib.collect(eng, 202503, emp_no=a, when=datetime(2025, 4, 10)) == 270_000
+    assert collection.collect(eng, 202503, emp_no=a, when=datetime(2025, 4, 10)) == 270_000
     with pytest.raises(NotFound, match=r"^emp_no: 单位不存在 E404$"):
-        contrib.collect(eng, 202503, emp_no="E404", when=datetime(2025, 4, 10))
-    assert contrib.collect(eng, 202503, when=datetime(2025, 4, 12)) == 140_003
-    assert contrib.collect(eng, 202503, when=datetime(2025, 4, 13)) == 0  # nothing left to collect
+        collection.collect(eng, 202503, emp_no="E404", when=datetime(2025, 4, 10))
+    assert collection.collect(eng, 202503, when=datetime(2025, 4, 12)) == 140_003
+    assert collection.collect(eng, 202503, when=datetime(2025, 4, 13)) == 0  # nothing left to collect
+    # each collection's batch is audited in its own unit of work: rows, amount, the accounts credited
+    assert [(before, after) for _, before, after in audited(eng, "collect")] == [
+        (
+            {"status": "due", "rows": 2},
+            {
+                "status": "paid",
+                "rows": 2,
+                "amount": 270_000,
+                "employer": a,
+                "accounts_credited": 2,
+                "account_credit": 54_000,
+            },
+        ),
+        (
+            {"status": "due", "rows": 2},
+            {
+                "status": "paid",
+                "rows": 2,
+                "amount": 140_003,
+                "employer": None,
+                "accounts_credited": 1,
+                "account_credit": 12_001,
+            },
+        ),
+    ]
     assert {k: v[-1] for k, v in rows(eng, 202503).items()} == dict.fromkeys(rows(eng, 202503), "paid")
     assert {n: balance(eng, p[n]) for n in ("张三", "李四", "王五", "周九", "孙八", "吴十")} == {
         "张三": 9_000,
@@ -713,7 +764,7 @@ def test_a_month_is_owed_for_the_time_in_force_even_when_run_later(payroll):
     assert sorted(k for k, v in rows(eng, 202503).items() if v[0] == "employee") == sorted(
         [p["张三"], p["王五"]]
     )
-    assert contrib.collect(eng, 202503, when=datetime(2025, 4, 10)) == 2 * 80_000 + 80_000
+    assert collection.collect(eng, 202503, when=datetime(2025, 4, 10)) == 2 * 80_000 + 80_000
     with unit_of_work(eng, write=False) as s:
         months = dict(s.execute(select(Enrollment.psn_no, Enrollment.contrib_months)).all())
     assert (months[p["张三"]], months[p["王五"]], months[p["李四"]], months[p["周九"]]) == (1, 1, 0, 0)
@@ -789,7 +840,7 @@ def test_residents_year_with_subsidy_and_assistance(bureau):
             ("陈三", "2302", date(2023, 1, 1), date(2024, 12, 31)),  # ended before the year: no share
         ):
             s.add(Identity(psn_no=p[name], psn_idet_type=kind, begntime=begin, endtime=end))
-    r = contrib.run_residents(eng, BUNDLE, 2025)
+    r = residents.run_residents(eng, BUNDLE, 2025)
     assert (r.period, r.residents, r.due, r.assisted, r.assistance, r.subsidy) == (
         202500,
         5,
@@ -811,7 +862,7 @@ def test_residents_year_with_subsidy_and_assistance(bureau):
         p["冯二"]: (12_000, 28_000, 70_000, 12_000, end),
         p["陈三"]: (40_000, 0, 70_000, 40_000, end),
     }
-    assert contrib.collect(eng, 202500, when=datetime(2024, 12, 31)) == 104_000
+    assert collection.collect(eng, 202500, when=datetime(2024, 12, 31)) == 104_000
     # income to the residents' pool 390100 by source: the persons, the assistance fund 610100, the government
     assert postings(eng, "contribution") == {
         ("fund_bank", None): 104_000,
@@ -819,7 +870,7 @@ def test_residents_year_with_subsidy_and_assistance(bureau):
         ("government_subsidy", None): 350_000,
         ("fund_income", "390100"): -550_000,
     }
-    assert contrib.run_residents(eng, BUNDLE, 2025).residents == 0  # paid: never recomputed
+    assert residents.run_residents(eng, BUNDLE, 2025).residents == 0  # paid: never recomputed
     with unit_of_work(eng, write=False) as s:
         logged = s.execute(
             select(AuditLog.action, AuditLog.before, AuditLog.after)
@@ -840,8 +891,15 @@ def test_pay_contributions_row_by_row_equals_collect(payroll):
     contrib.run_month(eng, BUNDLE, "2025-03", wages={p["张三"]: 800_000})
     with unit_of_work(eng) as s:
         ids = s.scalars(select(Contribution.id).where(Contribution.status == "due")).all()
-        assert svc.pay_contributions(s, ids, when=datetime(2025, 4, 1), actor="jb") == 2
+        assert accounts.pay_contributions(s, ids, when=datetime(2025, 4, 1), actor="jb") == 2
     assert balance(eng, p["张三"]) == 16_000
+    assert audited(eng, "account_credit") == [  # the employee share, with the balance before and after
+        (
+            p["张三"],
+            {"balance": "0.00"},
+            {"balance": "160.00", "amount": "160.00", "source": "fund_bank", "memo": "employee 202503"},
+        )
+    ]
     with unit_of_work(eng, write=False) as s:
         months = dict(s.execute(select(Enrollment.psn_no, Enrollment.contrib_months)).all())
     assert (months[p["张三"]], months[p["孙八"]], months[p["李四"]]) == (1, 1, 0)
@@ -860,46 +918,49 @@ def test_family_bindings(bureau):
         owner_psn_no=zhang, member_psn_no=zhao, relation="spouse", begndate=date(2025, 2, 1), actor="jb"
     )
     assert (
-        refused(eng, svc.bind_family, **{**bind, "relation": "cousin"})
+        refused(eng, bindings.bind_family, **{**bind, "relation": "cousin"})
         == "relation: 应为 spouse / parent / child"
     )
     assert (
-        refused(eng, svc.bind_family, **{**bind, "member_psn_no": zhang})
+        refused(eng, bindings.bind_family, **{**bind, "member_psn_no": zhang})
         == "member_psn_no: 不能与账户所有人相同"
     )
-    assert refused(eng, svc.bind_family, **{**bind, "owner_psn_no": zhao, "member_psn_no": qian}) == (
+    assert refused(eng, bindings.bind_family, **{**bind, "owner_psn_no": zhao, "member_psn_no": qian}) == (
         f"owner_psn_no: {zhao} 没有职工个人账户"
     )
-    assert refused(eng, svc.bind_family, **{**bind, "begndate": date(2024, 12, 1)}) == (
+    assert refused(eng, bindings.bind_family, **{**bind, "begndate": date(2024, 12, 1)}) == (
         f"owner_psn_no: {zhang} 在 2024-12-01 没有正常参保的职工医保"
     )
     with unit_of_work(eng) as s:
-        b = svc.bind_family(s, **bind)
+        b = bindings.bind_family(s, **bind)
         bid = b.id
-    assert refused(eng, svc.bind_family, **{**bind, "relation": "child"}) == (
+    assert refused(eng, bindings.bind_family, **{**bind, "relation": "child"}) == (
         f"member_psn_no: {zhao} 已绑定 {zhang} 的共济账户"
     )
     with unit_of_work(eng, write=False) as s:
-        assert [svc.mutual_aid_owner(s, zhao, d) for d in (date(2025, 1, 31), date(2025, 2, 1))] == [
+        assert [bindings.mutual_aid_owner(s, zhao, d) for d in (date(2025, 1, 31), date(2025, 2, 1))] == [
             None,
             zhang,
         ]
     with unit_of_work(eng) as s:
-        svc.unbind_family(s, bid, date(2025, 3, 31), actor="jb")
+        bindings.unbind_family(s, bid, date(2025, 3, 31), actor="jb")
     assert (
-        refused(eng, svc.unbind_family, bid, date(2025, 4, 1), actor="jb") == "binding: 已于 2025-03-31 解绑"
+        refused(eng, bindings.unbind_family, bid, date(2025, 4, 1), actor="jb")
+        == "binding: 已于 2025-03-31 解绑"
     )
     with unit_of_work(eng, write=False) as s:
-        assert [svc.mutual_aid_owner(s, zhao, d) for d in (date(2025, 3, 31), date(2025, 4, 1))] == [
+        assert [bindings.mutual_aid_owner(s, zhao, d) for d in (date(2025, 3, 31), date(2025, 4, 1))] == [
             zhang,
             None,
         ]
     assert (
-        refused(eng, svc.bind_family, **{**bind, "begndate": date(2025, 3, 31)})
+        refused(eng, bindings.bind_family, **{**bind, "begndate": date(2025, 3, 31)})
         == "begndate: 应晚于上次解绑日期 2025-03-31"
     )
     with unit_of_work(eng) as s:  # bound again: the same row, reopened
-        assert svc.bind_family(s, **{**bind, "begndate": date(2025, 5, 1), "relation": "parent"}).id == bid
+        assert (
+            bindings.bind_family(s, **{**bind, "begndate": date(2025, 5, 1), "relation": "parent"}).id == bid
+        )
     with unit_of_work(eng, write=False) as s:
         trail = s.execute(
             select(AuditLog.action, AuditLog.before, AuditLog.after)
@@ -1065,7 +1126,7 @@ def test_mutual_aid_settlement_and_its_reversal(facade, engine):
     cert = certno(EAST, "20100101", "051")
     member = newcomer(engine, "张小", cert, psn_type="1403")  # a pupil, 居民 from 2025-01-01
     with unit_of_work(engine) as s:
-        bid = svc.bind_family(
+        bid = bindings.bind_family(
             s,
             owner_psn_no=WORKER,
             member_psn_no=member,
@@ -1093,7 +1154,7 @@ def test_mutual_aid_settlement_and_its_reversal(facade, engine):
         }
     assert balance(engine, WORKER) == 80_000 and balance(engine, member) is None
     with unit_of_work(engine, write=False) as s:
-        rows = svc.statement(s, WORKER)
+        rows = accounts.statement(s, WORKER)
     assert [(r["kind"], r["setl_id"], r["amount"], r["balance"]) for r in rows] == [
         ("account_credit", None, 100_000, 100_000),
         ("settlement", setl["setl_id"], -20_000, 80_000),
@@ -1110,7 +1171,7 @@ def test_mutual_aid_settlement_and_its_reversal(facade, engine):
     )
     assert balance(engine, WORKER) == 100_000
     with unit_of_work(engine, write=False) as s:
-        rows = svc.statement(s, WORKER)
+        rows = accounts.statement(s, WORKER)
     assert [(r["kind"], r["setl_id"], r["amount"], r["balance"]) for r in rows][-1] == (
         "reversal",
         rev["setl_id"],
@@ -1125,10 +1186,30 @@ def test_mutual_aid_settlement_and_its_reversal(facade, engine):
         "acct_used_flag: 未绑定共济账户",
     )
     with unit_of_work(engine) as s:
-        svc.unbind_family(s, bid, date(2025, 3, 31), actor="jb")
+        bindings.unbind_family(s, bid, date(2025, 3, 31), actor="jb")
     his.fails(
         "2207",
         settle_data(open_visit(his, member, "390", "2025-04-01"), member, "390", flag=2),
         "acct_used_flag: 未绑定共济账户",
     )
     assert main(["audit", "verify"]) == 0
+
+
+def test_an_account_credit_and_its_audit_row_commit_or_roll_back_together(bureau):
+    eng, zhang = bureau.engine, bureau.p["张三"]
+    enroll(eng, zhang, emp_no=bureau.a)
+    with pytest.raises(RuntimeError), unit_of_work(eng) as s:
+        assert (
+            accounts.credit_account(
+                s, zhang, 500, "employer", when=datetime(2025, 3, 1), memo="m", actor="jb"
+            )
+            == 500
+        )
+        raise RuntimeError("the unit of work fails after the credit")
+    assert balance(eng, zhang) == 0 and audited(eng, "account_credit") == []
+    with unit_of_work(eng) as s:
+        accounts.credit_account(s, zhang, 500, "employer", when=datetime(2025, 3, 1), memo="m", actor="jb")
+    assert balance(eng, zhang) == 500 and audited(eng, "account_credit") == [
+        (zhang, {"balance": "0.00"}, {"balance": "5.00", "amount": "5.00", "source": "employer", "memo": "m"})
+    ]
+    ledger_ok(eng)

@@ -17,6 +17,7 @@ from tests.world import HOSP2, PHARMACY, RESIDENT, WORKER, line
 from yibao.api import exactjson
 from yibao.settlement import queries as q
 from yibao.store import audit
+from yibao.store.audit import Action
 from yibao.store.db import facade_unit_of_work, unit_of_work
 from yibao.store.statements import Write
 from yibao.store.tables import AccumulatorYear, AuditLog, FeeLine, MessageLog, Settlement, Visit
@@ -109,16 +110,16 @@ def test_rows_of_a_rolled_back_savepoint_are_dropped_in_a_session(engine):
     world.build(engine)
     rows = count(engine, AuditLog)
     with unit_of_work(engine) as s:
-        audit.record(s, actor="t", action="kept", entity="e", entity_id="1")
+        audit.record(s, actor="t", action=Action.ENABLE, entity="e", entity_id="1")
         savepoint = s.begin_nested()
-        audit.record(s, actor="t", action="dropped", entity="e", entity_id="2")
+        audit.record(s, actor="t", action=Action.CANCEL, entity="e", entity_id="2")
         savepoint.rollback()
         inner = s.begin_nested()
-        audit.record(s, actor="t", action="released", entity="e", entity_id="3")
+        audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="3")  # released
         inner.commit()
     with unit_of_work(engine, write=False) as s:
         actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()[rows:]
-    assert actions == ["kept", "released"]
+    assert actions == ["enable", "update"]
     assert chain(engine).ok
 
 
@@ -126,18 +127,18 @@ def test_rows_and_writes_of_a_savepoint_are_dropped_in_a_facade_unit_of_work(eng
     world.build(engine)
     rows = count(engine, AuditLog)
     with facade_unit_of_work() as uow:
-        audit.record(uow, actor="t", action="kept", entity="e", entity_id="1")
+        audit.record(uow, actor="t", action=Action.ENABLE, entity="e", entity_id="1")
         uow.write(_QUEUE_LOG, _log_row("KEPT-1"))
         with uow.savepoint():
-            audit.record(uow, actor="t", action="dropped", entity="e", entity_id="2")
+            audit.record(uow, actor="t", action=Action.CANCEL, entity="e", entity_id="2")
             uow.write(_QUEUE_LOG, _log_row("DROPPED-1"))
             uow.read(q.VISIT(mdtrt_id="none"))  # (the write inside has gone to the server: it is rolled back)
             uow.write(_QUEUE_LOG, _log_row("DROPPED-2"))  # (this one never leaves)
-        audit.record(uow, actor="t", action="released", entity="e", entity_id="3")
+        audit.record(uow, actor="t", action=Action.UPDATE, entity="e", entity_id="3")
     with unit_of_work(engine, write=False) as s:
         actions = s.scalars(select(AuditLog.action).order_by(AuditLog.seq)).all()[rows:]
         msgids = set(s.scalars(select(MessageLog.msgid)))
-    assert actions == ["kept", "released"]
+    assert actions == ["enable", "update"]
     assert "KEPT-1" in msgids and not msgids & {"DROPPED-1", "DROPPED-2"}
     assert chain(engine).ok
 
@@ -147,11 +148,11 @@ def test_a_deferring_unit_of_work_that_commits_plainly_still_appends(engine, ope
     world.build(engine)
     rows = count(engine, AuditLog)
     with OPENERS[opener](engine) as s:
-        audit.record(s, actor="t", action="plain", entity="e", entity_id="1", after={"名": "甲"})
+        audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="1", after={"名": "甲"})
     assert count(engine, AuditLog) == rows + 1 and chain(engine).ok
     try:
         with OPENERS[opener](engine) as s:
-            audit.record(s, actor="t", action="failed", entity="e", entity_id="2")
+            audit.record(s, actor="t", action=Action.UPDATE, entity="e", entity_id="2")
             raise RuntimeError("boom")
     except RuntimeError:
         pass

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from tests.kernel_helpers import demo_bundle
 from yibao.enrollment import rules
-from yibao.enrollment.contributions import _rhu, parse_month
+from yibao.enrollment.periods import parse_month
 from yibao.enrollment.rules import Period
 from yibao.errors import InputError
-from yibao.money import parse_amount
+from yibao.money import apply_ratio_array, parse_amount
 
 
 def policy(year: int):
@@ -67,8 +67,8 @@ def test_employee_contribution_at_the_bounds(pol, wage, base, employer, employee
     assert rules.employee_contribution(Y(wage), pol) == (Y(base), Y(employer), Y(employee))
     # the vectorised run computes the same fen
     b = np.array([rules.contribution_base(Y(wage), pol)], dtype=np.int64)
-    assert int(_rhu(b, pol.employee.employer_rate)[0]) == Y(employer)
-    assert int(_rhu(b, pol.employee.employee_rate)[0]) == Y(employee)
+    assert int(apply_ratio_array(b, pol.employee.employer_rate)[0]) == Y(employer)
+    assert int(apply_ratio_array(b, pol.employee.employee_rate)[0]) == Y(employee)
 
 
 def test_a_negative_wage_is_refused():
@@ -96,7 +96,7 @@ def test_contribution_invariants(wage, pol):
 def test_vector_rounding_equals_apply_ratio(values, bp):
     from yibao.money import apply_ratio
 
-    got = _rhu(np.array(values, dtype=np.int64), bp).tolist()
+    got = apply_ratio_array(np.array(values, dtype=np.int64), bp).tolist()
     assert got == [apply_ratio(v, bp) for v in values]
 
 

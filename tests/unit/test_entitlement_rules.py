@@ -48,7 +48,7 @@ def test_a_new_key_is_registered_and_the_same_row_again_is_unchanged():
     row = identity(D(2025, 1, 1))
     assert ent.plan(ent.IDENTITY, row, None, [], present=ALL) == ent.Change("insert", None, row, "register")
     same = ent.plan(ent.IDENTITY, row, stored(row), [held(row)], present=ALL)
-    assert (same.kind, same.action) == ("unchanged", "")
+    assert (same.kind, same.action) == ("unchanged", None)
 
 
 def test_an_end_date_ends_the_period_and_an_empty_one_keeps_it():

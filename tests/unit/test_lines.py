@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.kernel_helpers import fee
 from yibao.errors import SettlementError
+from yibao.money import rhu_div
 from yibao.settlement.lines import (
     Charged,
     LineArrays,
@@ -16,7 +17,6 @@ from yibao.settlement.lines import (
     check_refunds,
     overdrawn_items,
     product_fen,
-    rhu_div,
     split_lines,
 )
 from yibao.settlement.online import line_arrays, split_fees

@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from yibao import validation as v
 from yibao.api.auth import require
 from yibao.config import get_settings
+from yibao.enrollment import accounts, bindings, collection, rules, service, transfers
 from yibao.enrollment import contributions as contrib
-from yibao.enrollment import rules, service
 from yibao.errors import NotFound, YibaoError
 from yibao.money import AmountError, fmt_fen, parse_amount
 from yibao.store import enrollment_reads as reads
@@ -322,7 +322,7 @@ def person_account(
         balance = reads.account_balance(s, psn_no)
         if balance is None:
             raise HTTPException(404, f"psn_no: 人员 {psn_no} 没有个人账户")
-        rows = service.statement(s, psn_no)
+        rows = accounts.statement(s, psn_no)
     return _out({"psn_no": psn_no, "balance": balance, "statement": rows})
 
 
@@ -355,7 +355,7 @@ def bind_family(
 ) -> dict:
     with refusals(), unit_of_work() as s:
         _person(s, psn_no)
-        service.bind_family(
+        bindings.bind_family(
             s,
             owner_psn_no=psn_no,
             member_psn_no=body.member_psn_no,
@@ -381,7 +381,7 @@ def unbind_family(
         b = s.get(FamilyBinding, binding_id)
         if b is None or psn_no not in (b.owner_psn_no, b.member_psn_no):
             raise HTTPException(404, f"binding: 人员 {psn_no} 没有共济绑定 {binding_id}")
-        service.unbind_family(s, binding_id, body.date, actor=_actor(claims))
+        bindings.unbind_family(s, binding_id, body.date, actor=_actor(claims))
         return {"psn_no": psn_no, **reads.family(s, psn_no)}
 
 
@@ -540,7 +540,7 @@ def change_category(enrollment_id: EnrollmentId, body: CategoryIn, claims: Write
 def transfer_out(enrollment_id: EnrollmentId, body: TransferOutIn, claims: Writer) -> dict:
     to = _code("to_admdvs", v.admdvs, body.to_admdvs)
     with refusals(), unit_of_work() as s:
-        certificate = service.transfer_out(s, enrollment_id, body.date, to, actor=_actor(claims))
+        certificate = transfers.transfer_out(s, enrollment_id, body.date, to, actor=_actor(claims))
         return {"enrollment": _enrollment_out(s, enrollment_id), "certificate": certificate}
 
 
@@ -566,7 +566,7 @@ def transfer_in(body: TransferInIn, claims: Writer) -> dict:
     balance = _fen(body.balance, "balance")
     bundle = _bundle(adm, "insuplc_admdvs")
     with refusals(), unit_of_work() as s:
-        done = service.transfer_in(
+        done = transfers.transfer_in(
             s,
             bundle,
             psn_no=body.psn_no,
@@ -646,7 +646,7 @@ def collect(body: CollectIn, claims: Annotated[dict, Depends(require("contributi
             if s.get(Employer, body.emp_no) is None:
                 raise HTTPException(404, f"emp_no: 单位不存在 {body.emp_no}")
     with refusals():
-        amount = contrib.collect(
+        amount = collection.collect(
             get_engine(),
             period,
             emp_no=body.emp_no,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from yibao.api.auth import authenticate, issue, require
 from yibao.errors import NotFound
-from yibao.money import AmountError, fmt_bp, fmt_fen, fmt_scaled, parse_amount
+from yibao.money import AmountError, fmt_bp, fmt_count, fmt_fen, fmt_price, parse_amount
 from yibao.settlement.result import SETLINFO_AMOUNTS
 from yibao.settlement.settle import load_settled
 from yibao.store.db import unit_of_work
@@ -169,8 +169,8 @@ def settlement_detail(
                     "feedetl_sn": ln.feedetl_sn,
                     "med_list_codg": ln.med_list_codg,
                     "chrgitm_lv": ln.chrgitm_lv,
-                    "pric": fmt_scaled(ln.pric, 10**6, 6),
-                    "cnt": fmt_scaled(ln.cnt, 10**4, 4),
+                    "pric": fmt_price(ln.pric),
+                    "cnt": fmt_count(ln.cnt),
                     "det_item_fee_sumamt": fmt_fen(ln.det_item_fee_sumamt),
                     "fulamt_ownpay_amt": fmt_fen(ln.fulamt_ownpay_amt),
                     "overlmt_amt": fmt_fen(ln.overlmt_amt),

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from yibao.audit_actions import Action
 from yibao.errors import InputError, NotFound
 
 clients_app = typer.Typer(help="HIS API clients (接口客户端): create, list, suspend.", no_args_is_help=True)
@@ -51,7 +52,7 @@ def create(
         audit.record(
             s,
             actor="cli",
-            action="create",
+            action=Action.CREATE,
             entity="api_client",
             entity_id=cid,
             after={"fixmedins_code": fixmedins_code, "sign_algo": algo},
@@ -86,7 +87,7 @@ def suspend(client_id: str) -> None:
         if c is None:
             raise NotFound(f"client_id: 不存在 {client_id}")
         c.status = "suspended"
-        audit.record(s, actor="cli", action="suspend", entity="api_client", entity_id=client_id)
+        audit.record(s, actor="cli", action=Action.SUSPEND, entity="api_client", entity_id=client_id)
     console.print(f"{client_id} 已停用")
 
 

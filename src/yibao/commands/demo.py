@@ -33,8 +33,10 @@ def demo(
     import yaml
     from sqlalchemy import select
 
+    from yibao.audit_actions import Action
     from yibao.config import get_settings
     from yibao.ingest.region import load_region
+    from yibao.money import fmt_yuan
     from yibao.policy.registry import get_bundle
     from yibao.store import migrate
     from yibao.store.db import get_engine, unit_of_work
@@ -55,7 +57,7 @@ def demo(
         with unit_of_work(engine, write=False) as s:
             last = s.scalar(
                 select(AuditLog.after)
-                .where(AuditLog.action == "generate")
+                .where(AuditLog.action == Action.GENERATE)
                 .order_by(AuditLog.seq.desc())
                 .limit(1)
             )
@@ -102,7 +104,7 @@ def demo(
         ("就诊与结算 settlements", f"{report.settlements:,}"),
         ("费用明细 fee lines", f"{report.lines:,}"),
         ("记账分录 postings", f"{report.postings:,}"),
-        ("基金支付 fund payments", f"{report.fund_pay / 100:,.2f} 元"),
+        ("基金支付 fund payments", f"{fmt_yuan(report.fund_pay)} 元"),
         ("Parquet", str(report.parquet)),
         ("用时 time", f"{time.perf_counter() - started:.1f} s"),
     ):

@@ -129,7 +129,7 @@ def residents(
     region: str = typer.Option("990100", "--region"),
 ) -> None:
     """Compute the year's 居民 contributions (individual share, 资助参保, subsidy)."""
-    from yibao.enrollment.contributions import run_residents
+    from yibao.enrollment.residents import run_residents
     from yibao.policy.registry import get_bundle
     from yibao.store.db import get_engine
 
@@ -151,7 +151,8 @@ def collect_cmd(
     """Record what is due for a period as collected (posts the receipts to the ledger)."""
     from datetime import date, datetime
 
-    from yibao.enrollment.contributions import collect, parse_month
+    from yibao.enrollment.collection import collect
+    from yibao.enrollment.periods import parse_month
     from yibao.store.db import get_engine
 
     period = (
@@ -172,7 +173,7 @@ def collect_cmd(
 @accounts_app.command("statement")
 def statement_cmd(psn_no: str) -> None:
     """Every movement of a personal account with the running balance."""
-    from yibao.enrollment.service import statement
+    from yibao.enrollment.accounts import statement
     from yibao.store.db import unit_of_work
 
     with unit_of_work(write=False) as s:

@@ -23,11 +23,12 @@ def check(
     ),
 ) -> None:
     """Validate every policy version; print a one-screen summary or every error with file and key."""
+    from yibao.config import get_settings
     from yibao.policy.compiler import compile_versions
     from yibao.policy.loader import load_policy_dir, region_policy_dir
     from yibao.policy.summary import check_summary
 
-    directory, region = region_policy_dir(target)
+    directory, region = region_policy_dir(target, get_settings().regions_dir)
     try:
         loaded = load_policy_dir(directory, region)
     except PolicyError as exc:
@@ -44,6 +45,7 @@ def show(
     on: str = typer.Option(None, "--date", "-d", help="Date (YYYY-MM-DD); default today."),
 ) -> None:
     """Print the policy version in force on a date, then each value with the file that set it and its reference."""
+    from yibao.config import get_settings
     from yibao.policy.loader import effective_end, load_policy_dir, region_policy_dir
     from yibao.policy.summary import version_header, version_sources, version_tables
 
@@ -51,7 +53,7 @@ def show(
         day = date.fromisoformat(on) if on else date.today()
     except ValueError:
         raise InputError(f'--date: "{on}" is not a date (YYYY-MM-DD)') from None
-    directory, code = region_policy_dir(region)
+    directory, code = region_policy_dir(region, get_settings().regions_dir)
     loaded = load_policy_dir(directory, code)
     for i, lv in enumerate(loaded):
         end = effective_end(loaded, i)

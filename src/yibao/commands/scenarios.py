@@ -45,10 +45,11 @@ def run(
     ),
 ) -> None:
     """Settle every case and print the results as JSON on stdout."""
+    from yibao.config import get_settings
     from yibao.settlement.scenarios import bundle_cache, run_file
 
     files = _files(paths)
-    bundles = bundle_cache(regions_dir)
+    bundles = bundle_cache(regions_dir or get_settings().regions_dir)
     cases, warnings = [], []
     for f in files:
         report = run_file(f, bundles, tag_source=len(files) > 1)

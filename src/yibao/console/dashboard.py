@@ -6,6 +6,7 @@ from nicegui import ui
 
 from yibao.console import queries as q
 from yibao.console import queries_enrollment as qe
+from yibao.money import fmt_yuan
 from yibao.store.db import unit_of_work
 
 PALETTE = ["#00796b", "#26a69a", "#ff8f00", "#8e24aa", "#3949ab", "#e53935", "#6d4c41"]
@@ -33,7 +34,7 @@ def render() -> None:
     with ui.row().classes("gap-4"):
         _card("参保人数", f"{o['persons']:,}", "card-persons")
         _card(f"{year} 年结算笔数", f"{o['settlements']:,}", "card-settlements")
-        _card("基金支付 (元)", f"{o['fund_pay'] / 100:,.2f}", "card-fund")
+        _card("基金支付 (元)", fmt_yuan(o["fund_pay"]), "card-fund")
         _card("住院人次", f"{o['admissions']:,}", "card-admissions")
         _card("参保率", f"{coverage['percent']}%", "card-coverage")
     months = [f"{m}月" for m in range(1, 13)]

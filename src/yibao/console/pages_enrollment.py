@@ -13,7 +13,7 @@ from yibao.config import get_settings
 from yibao.console import queries_enrollment as qe
 from yibao.console.export import xlsx
 from yibao.console.layout import frame, protected
-from yibao.enrollment import service
+from yibao.enrollment import service, transfers
 from yibao.errors import YibaoError
 from yibao.money import AmountError, parse_amount
 from yibao.store.db import unit_of_work
@@ -387,7 +387,7 @@ def enrollment(psn_no: str = "") -> None:
                     region = get_settings().region
 
                     def work(s):
-                        return service.transfer_in(
+                        return transfers.transfer_in(
                             s,
                             get_bundle(region),
                             psn_no=t_psn.value.strip(),

@@ -194,7 +194,7 @@ def enrollment_section(psn_no: str, changed) -> None:
 
         def run() -> None:
             from yibao.console.pages_enrollment import actor
-            from yibao.enrollment import service
+            from yibao.enrollment import service, transfers
             from yibao.policy.registry import get_bundle
 
             for el in fields.values():
@@ -219,7 +219,7 @@ def enrollment_section(psn_no: str, changed) -> None:
                             s, bundle, enr_id, "12", when, actor=actor()
                         ).warnings
                     elif a == "transfer_out":
-                        cert = service.transfer_out(s, enr_id, when, to, actor=actor())
+                        cert = transfers.transfer_out(s, enr_id, when, to, actor=actor())
                         warnings = [
                             f"转出缴费月数 {cert['contrib_months']}，个人账户余额 {cert['balance']} 元随转"
                         ]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from yibao.config import get_settings
 from yibao.enrollment import rules
-from yibao.enrollment.service import statement
+from yibao.enrollment.accounts import statement
 from yibao.errors import NotFound
 from yibao.money import fmt_fen
 from yibao.store import enrollment_reads as reads

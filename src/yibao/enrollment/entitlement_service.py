@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from yibao.audit_actions import Action
 from yibao.enrollment import entitlements as ent
 from yibao.errors import InputError, NotFound, PolicyError
 from yibao.funds import ledger
@@ -389,7 +390,7 @@ def apply_opening_balances(
         actor,
         source,
         [
-            ("personal_account", psn, ent.Change("update", b, a, "opening_balance"))
+            ("personal_account", psn, ent.Change("update", b, a, Action.OPENING_BALANCE))
             for psn, _, b, a in credits
         ],
     )

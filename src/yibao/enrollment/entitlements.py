@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from yibao.audit_actions import Action
 from yibao.enrollment.rules import Period
 from yibao.errors import InputError
-from yibao.money import fmt_fen
+from yibao.money import Fen, fmt_fen
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ CHRONIC = Dated(
 CHRONIC_STATUS = {"approved": "已备案", "revoked": "已撤销"}
 HOLDS = ("approved",)
 # what may follow what (a revoked registration is approved again only by the feed that revoked it)
-CHRONIC_TRANSITIONS = {"revoke": (("approved",), "revoked")}
+CHRONIC_TRANSITIONS = {Action.REVOKE: (("approved",), "revoked")}
 
 # 残疾 (残联): the grade goes in psn_type_lv, 1–4 (一级 … 四级, GB/T 26341)
 DISABILITY = "25"
@@ -115,12 +116,12 @@ def overlapping(period: Period, code: str, key: tuple, others: Iterable[Held]) -
 @dataclass(frozen=True)
 class Change:
     """What one row does: ``insert``, ``update`` or ``unchanged``, with the values before and after, and the
-    audit action of the change (register, end, revoke, change)."""
+    audit action of the change (register, end, revoke, change, cancel; none when unchanged)."""
 
     kind: str
     before: dict | None
     after: dict
-    action: str = ""
+    action: Action | None = None
 
 
 def plan(
@@ -161,20 +162,20 @@ def plan(
                 f"同一{spec.zh}的期间不能重叠，请先结束现有记录"
             )
     if stored is None:
-        return Change("insert", None, after, "register")
+        return Change("insert", None, after, Action.REGISTER)
     before = {f: stored[f] for f in spec.fields}
     if before == after:
         return Change("unchanged", before, after)
     return Change("update", before, after, _action(spec, before, after))
 
 
-def _action(spec: Dated, before: dict, after: dict) -> str:
+def _action(spec: Dated, before: dict, after: dict) -> Action:
     changed = {f for f in spec.fields if before[f] != after[f]}
     if spec.status and changed == {spec.status} and after[spec.status] == "revoked":
-        return "revoke"
+        return Action.REVOKE
     if changed == {spec.end}:
-        return "end"
-    return "change"
+        return Action.END
+    return Action.CHANGE
 
 
 def ending(spec: Dated, stored: dict, day: date) -> dict:
@@ -189,7 +190,7 @@ def ending(spec: Dated, stored: dict, day: date) -> dict:
 
 def revoking(stored: dict) -> dict:
     """撤销 a 门诊慢特病备案: only an approved one (the table says what may follow what)."""
-    allowed, target = CHRONIC_TRANSITIONS["revoke"]
+    allowed, target = CHRONIC_TRANSITIONS[Action.REVOKE]
     if stored["status"] not in allowed:
         raise InputError(
             f"status: 当前状态为 {CHRONIC_STATUS.get(stored['status'], stored['status'])}，不能撤销"
@@ -216,18 +217,18 @@ def plan_supplementary(row: dict, stored: dict | None) -> Change:
     if row.get("status", "enrolled") == "cancelled":
         if stored is None:
             return Change("unchanged", None, after)
-        return Change("delete", dict(stored), after, "cancel")
+        return Change("delete", dict(stored), after, Action.CANCEL)
     if stored is None:
-        return Change("insert", None, after, "register")
+        return Change("insert", None, after, Action.REGISTER)
     if stored["product"] == after["product"]:
         return Change("unchanged", dict(stored), after)
-    return Change("update", dict(stored), after, "change")
+    return Change("update", dict(stored), after, Action.CHANGE)
 
 
 # --- 个人账户期初余额 -------------------------------------------------------------------------------------
 
 
-def opening_adjustment(recorded: int, wanted: int, balance: int) -> int:
+def opening_adjustment(recorded: Fen, wanted: Fen, balance: Fen) -> Fen:
     """What to post so that the account's opening balance becomes ``wanted`` (fen): the difference from what
     the ledger already records as opening (``recorded``), so the same file imported again posts nothing and
     a corrected file posts the correction. The account may not go below zero."""

@@ -5,20 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from yibao.audit_actions import Action
 from yibao.errors import InputError
-from yibao.money import apply_ratio, div_round_half_up, fmt_fen, fmt_scaled
+from yibao.money import BP, MICRO, BasisPoints, Fen, apply_ratio, div_round_half_up, fmt_fen, fmt_scaled
 from yibao.policy.schema import ContributionPolicy
 
 BASIC = ("310", "390")  # a person holds at most one basic insurance at a time
 STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4": "终止"}
 END_REASONS = {"death": "死亡", "emigration": "出国定居", "transfer_out": "转出", "other": "其他"}
-# lifecycle: action → (statuses it may start from, status it leads to)
+# lifecycle: action (also the audit row's) → (statuses it may start from, status it leads to)
 TRANSITIONS = {
-    "suspend": (("1",), "2"),
-    "resume": (("2",), "1"),
-    "terminate": (("1", "2"), "4"),
-    "transfer_out": (("1", "2"), "4"),
-    "change_category": (("1",), "1"),
+    Action.SUSPEND: (("1",), "2"),
+    Action.RESUME: (("2",), "1"),
+    Action.TERMINATE: (("1", "2"), "4"),
+    Action.TRANSFER_OUT: (("1", "2"), "4"),
+    Action.CHANGE_CATEGORY: (("1",), "1"),
 }
 
 
@@ -46,11 +47,11 @@ def transition(action: str, status: str) -> str:
 
 
 _ACTION_ZH = {
-    "suspend": "暂停",
-    "resume": "恢复",
-    "terminate": "终止",
-    "transfer_out": "转出",
-    "change_category": "变更人员类别",
+    Action.SUSPEND: "暂停",
+    Action.RESUME: "恢复",
+    Action.TERMINATE: "终止",
+    Action.TRANSFER_OUT: "转出",
+    Action.CHANGE_CATEGORY: "变更人员类别",
 }
 
 
@@ -77,13 +78,13 @@ def overlapping(new: Period, existing: list[tuple[str, Period]]) -> str | None:
 HOLDING = ("1", "2", "4")
 
 
-def base_bounds(policy: ContributionPolicy) -> tuple[int, int]:
+def base_bounds(policy: ContributionPolicy) -> tuple[Fen, Fen]:
     """(floor, ceiling) of the contribution base in fen: 60 % and 300 % of the average monthly wage."""
     avg = policy.average_monthly_wage
     return apply_ratio(avg, policy.employee.base_floor), apply_ratio(avg, policy.employee.base_ceiling)
 
 
-def contribution_base(wage: int, policy: ContributionPolicy) -> int:
+def contribution_base(wage: Fen, policy: ContributionPolicy) -> Fen:
     """缴费基数: the wage clamped to [floor, ceiling] × the average monthly wage (fen)."""
     if wage < 0:
         raise InputError(f"wage: 工资不能为负 (got {wage})")
@@ -91,7 +92,7 @@ def contribution_base(wage: int, policy: ContributionPolicy) -> int:
     return min(max(wage, lo), hi)
 
 
-def employee_contribution(wage: int, policy: ContributionPolicy) -> tuple[int, int, int]:
+def employee_contribution(wage: Fen, policy: ContributionPolicy) -> tuple[Fen, Fen, Fen]:
     """(base, employer share to the pool, employee share to the account), rounded half up to the fen."""
     base = contribution_base(wage, policy)
     return (
@@ -101,7 +102,7 @@ def employee_contribution(wage: int, policy: ContributionPolicy) -> tuple[int, i
     )
 
 
-def flexible_contribution(chosen_base: int, policy: ContributionPolicy) -> tuple[int, int]:
+def flexible_contribution(chosen_base: Fen, policy: ContributionPolicy) -> tuple[Fen, Fen]:
     """灵活就业: (base within the bounds, contribution all to the pool). A base outside the bounds is refused."""
     lo, hi = base_bounds(policy)
     if not lo <= chosen_base <= hi:
@@ -111,13 +112,13 @@ def flexible_contribution(chosen_base: int, policy: ContributionPolicy) -> tuple
     return chosen_base, apply_ratio(chosen_base, policy.employee.flexible_rate)
 
 
-def assistance_share(policy: ContributionPolicy, identities: list[str]) -> int:
+def assistance_share(policy: ContributionPolicy, identities: list[str]) -> BasisPoints:
     """资助参保 share (basis points) of the individual contribution: the largest of the person's identities."""
     shares = policy.resident.assistance_shares
     return max((shares.get(i, 0) for i in identities), default=0)
 
 
-def resident_contribution(policy: ContributionPolicy, identities: list[str]) -> tuple[int, int, int]:
+def resident_contribution(policy: ContributionPolicy, identities: list[str]) -> tuple[Fen, Fen, Fen]:
     """(individual due, 资助参保 by the assistance fund, government subsidy) of one 居民 for the year.
 
     With several assistance identities the largest share applies."""
@@ -188,5 +189,5 @@ def coverage_rate(insured: int, population: int) -> tuple[str | None, str | None
     one half-up rounding, exact; (None, None) without a population."""
     if population <= 0:
         return None, None
-    micro = div_round_half_up(insured * 10**6, population)
-    return fmt_scaled(micro, 10**6, 6), fmt_scaled(micro, 10**4, 4)
+    micro = div_round_half_up(insured * MICRO, population)  # millionths: a fraction, and a percentage ×100
+    return fmt_scaled(micro, MICRO, 6), fmt_scaled(micro, BP, 4)

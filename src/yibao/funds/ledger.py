@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from yibao.money import Fen
+
 FUND_EXPENSE = "fund_expense"
 INSTITUTION_PAYABLE = "institution_payable"
 PERSONAL_ACCOUNT = "personal_account"
@@ -40,15 +42,15 @@ FUND_FIELDS = (
 @dataclass(frozen=True)
 class Posting:
     account: str
-    amount: int  # fen; debit > 0, credit < 0
+    amount: Fen  # debit > 0, credit < 0
     fund_pay_type: str | None = None
     fixmedins_code: str | None = None
     psn_no: str | None = None
 
 
 def settlement_postings(
-    setlinfo: dict[str, int],
-    detail: list[tuple[str, int]],
+    setlinfo: dict[str, Fen],
+    detail: list[tuple[str, Fen]],
     *,
     fixmedins_code: str,
     psn_no: str,
@@ -96,7 +98,7 @@ TRANSFER_CLEARING = "transfer_clearing"  # account balances moving between regio
 OPENING_BALANCE = "opening_balance"  # balances that existed before the ledger
 
 
-def _pair(debit: str, credit: str, amount: int, **where) -> list[Posting]:
+def _pair(debit: str, credit: str, amount: Fen, **where) -> list[Posting]:
     if not amount:
         return []
     debit_fpt = where.pop("debit_fpt", None)
@@ -106,7 +108,7 @@ def _pair(debit: str, credit: str, amount: int, **where) -> list[Posting]:
 
 
 def employee_contribution_postings(
-    psn_no: str, employer_amt: int, employee_amt: int, pool_fpt: str = "310100", account_fpt: str = "310200"
+    psn_no: str, employer_amt: Fen, employee_amt: Fen, pool_fpt: str = "310100", account_fpt: str = "310200"
 ) -> list[Posting]:
     """职工 contribution collected: the employer share to the pool, the employee share to the account."""
     return [
@@ -115,15 +117,15 @@ def employee_contribution_postings(
     ]
 
 
-def flexible_contribution_postings(psn_no: str, amount: int, pool_fpt: str = "310100") -> list[Posting]:
+def flexible_contribution_postings(psn_no: str, amount: Fen, pool_fpt: str = "310100") -> list[Posting]:
     return _pair(FUND_BANK, FUND_INCOME, amount, credit_fpt=pool_fpt, psn_no=psn_no)
 
 
 def resident_contribution_postings(
     psn_no: str,
-    individual: int,
-    assistance: int,
-    subsidy: int,
+    individual: Fen,
+    assistance: Fen,
+    subsidy: Fen,
     pool_fpt: str = "390100",
     assistance_fpt: str = "610100",
 ) -> list[Posting]:
@@ -143,7 +145,7 @@ def resident_contribution_postings(
 
 
 def account_credit_postings(
-    psn_no: str, amount: int, source: str, *, source_fpt: str | None = None, account_fpt: str = "310200"
+    psn_no: str, amount: Fen, source: str, *, source_fpt: str | None = None, account_fpt: str = "310200"
 ) -> list[Posting]:
     """Credit a personal account from ``source`` (退休 credit from the pool, transfer in, opening balance)."""
     return _pair(
@@ -152,7 +154,7 @@ def account_credit_postings(
 
 
 def account_debit_postings(
-    psn_no: str, amount: int, target: str, account_fpt: str = "310200"
+    psn_no: str, amount: Fen, target: str, account_fpt: str = "310200"
 ) -> list[Posting]:
     """Debit a personal account towards ``target`` (transfer out)."""
     return _pair(PERSONAL_ACCOUNT, target, amount, debit_fpt=account_fpt, psn_no=psn_no)

@@ -10,7 +10,7 @@ from typing import Any
 from yibao import validation as v
 from yibao.enrollment import rules
 from yibao.ingest.readers import as_text
-from yibao.money import AmountError, parse_amount, parse_price, parse_ratio
+from yibao.money import BP, AmountError, parse_amount, parse_price, parse_ratio
 from yibao.store.tables import (
     CatalogueItem,
     ClinicalCode,
@@ -111,7 +111,7 @@ def ratio(x: Any, ctx: Context) -> int:
         bp = parse_ratio(as_text(x))
     except AmountError as exc:
         raise ValidationError(f"{exc}") from None
-    if not 0 <= bp <= 10_000:
+    if not 0 <= bp <= BP:
         raise ValidationError(f"{as_text(x)} 不在 [0, 1] 内")
     return bp
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     update,
 )
 
+from yibao.audit_actions import Action
 from yibao.enrollment import rules
 from yibao.errors import InputError, PolicyError
 from yibao.ingest.kinds import PUBLIC, Context, Kind, all_kinds
@@ -201,7 +202,7 @@ def run_import(
             audit.record(
                 s,
                 actor=actor,
-                action="import",
+                action=Action.IMPORT,
                 entity=kind_name,
                 entity_id=path.name,
                 after={**report.counts(), "sha256": report.sha256},
@@ -503,7 +504,7 @@ def _write(
             audit.record(
                 s,
                 actor=actor,
-                action="import_update",
+                action=Action.IMPORT_UPDATE,
                 entity=kind.name,
                 entity_id=f"{len(updates)} rows",
                 before=[_changed(o, u, kind) for o, u in zip(before, updates, strict=True)][:1000],

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from yibao.audit_actions import Action
 from yibao.errors import InputError
 from yibao.ingest.loader import ImportReport, run_import
 from yibao.store import audit
@@ -137,7 +138,7 @@ def load_region(
         audit.record(
             s,
             actor=actor,
-            action="load_region",
+            action=Action.LOAD_REGION,
             entity="region",
             entity_id=admdvs,
             after={"dictionaries": report.dictionaries, **{r.kind: r.counts() for r in report.imports}},

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from yibao.errors import PolicyError
+from yibao.money import BP
 from yibao.policy.inherit import REQUIRED_OWN, Resolved, read_policy_file, resolve
 from yibao.policy.schema import ALL, LEVELS, UNLIMITED, PolicyVersion
 from yibao.policy.sources import VersionSources, format_path
@@ -174,7 +175,7 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
                     errors.append(((*base, "critical_illness", "segments", i, "upto"), "segments must rise"))
             if ci.tilt is not None:
                 for i, s in enumerate(segs):
-                    if s.ratio + ci.tilt.ratio_add > 10_000:
+                    if s.ratio + ci.tilt.ratio_add > BP:
                         errors.append(
                             (
                                 (*base, "critical_illness", "tilt", "ratio_add"),
@@ -319,16 +320,19 @@ def load_policy_dir(directory: Path, region: str | None = None) -> list[LoadedVe
 
 
 def region_policy_dir(region_or_path: str | Path, regions_dir: Path | None = None) -> tuple[Path, str | None]:
-    """Accept a region code (990100), a region folder (regions/990100) or a policy folder."""
+    """Accept a region code (990100) under ``regions_dir``, a region folder (regions/990100) or a policy folder.
+
+    The regions folder is the caller's to give (the settings' ``regions_dir`` in the CLI and the registry):
+    the policy compiler depends on this module and reads no configuration."""
     p = Path(region_or_path)
     if p.is_dir():
         if (p / "policy").is_dir():
             return p / "policy", p.name if p.name.isdigit() else None
         return p, p.parent.name if p.parent.name.isdigit() else None
     if regions_dir is None:
-        from yibao.config import get_settings
-
-        regions_dir = get_settings().regions_dir
+        raise PolicyError(
+            f"{region_or_path}: 不是政策目录，且未给出 regions 目录 (no such folder; no regions_dir)"
+        )
     return Path(regions_dir) / str(region_or_path) / "policy", str(region_or_path)
 
 

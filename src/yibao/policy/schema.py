@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from yibao.money import AmountError, parse_amount, parse_ratio
+from yibao.money import BP, AmountError, parse_amount, parse_ratio
 
 ALL = "*"
 LEVELS = ("1", "2", "3")
@@ -51,7 +51,7 @@ def _ratio(value: Any) -> int:
         bp = parse_ratio(value)
     except AmountError:
         raise ValueError(f"{_text(value)} is not a ratio in [0, 1]") from None
-    if not 0 <= bp <= 10_000:
+    if not 0 <= bp <= BP:
         raise ValueError(f"{_text(value)} is not a ratio in [0, 1]")
     return bp
 

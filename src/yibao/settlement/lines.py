@@ -16,34 +16,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from yibao.errors import SettlementError, quote
-from yibao.money import fmt_fen, fmt_scaled
+from yibao.money import (
+    BP,
+    CNT,
+    FEN,
+    MICRO,
+    CountE4,
+    Fen,
+    div_round_half_up,
+    fmt_bp,
+    fmt_count,
+    fmt_fen,
+    fmt_price,
+    rhu_div,
+    rhu_pos,  # noqa: F401 - TEMPORARY re-export (issue 25): kernel.py imports it from here until its rewrite
+)
 
-PRODUCT_SCALE = 10**8  # micro-yuan × 1e-4 units → fen
+PRODUCT_SCALE = MICRO * CNT // FEN  # micro-yuan × 1e-4 units → fen: 10^8
 NO_CAP = -1
 _SAFE = 1 << 62
 # The most a fee line, and a settlement's lines together, may amount to: 9,999,999,999.99 yuan. The national
 # 16,2 field allows 14 integer digits, but an amount × a ratio in basis points must stay exact in int64
 # (10^12 × 10^4 ≪ 2^63), and no real bill comes near 100 亿 yuan.
-AMOUNT_LIMIT = 10**12 - 1  # fen
-
-
-def rhu_pos(num: np.ndarray, den) -> np.ndarray:
-    """round(num / den) half up for num ≥ 0 (den > 0): the fund chain works on non-negative amounts."""
-    return (2 * num + den) // (2 * den)
-
-
-def rhu_div(num: np.ndarray, den) -> np.ndarray:
-    """round(num / den) half up, symmetric for negatives (den > 0); exact int64."""
-    num = np.asarray(num, dtype=np.int64)
-    if num.size and num.min() >= 0:  # the usual case: no returns
-        return (2 * num + den) // (2 * den)
-    mag = (2 * np.abs(num) + den) // (2 * den)
-    return np.where(num < 0, -mag, mag)
-
-
-def _rhu_div_py(num: int, den: int) -> int:
-    mag = (2 * abs(num) + den) // (2 * den)
-    return -mag if num < 0 else mag
+AMOUNT_LIMIT = Fen(10**12 - 1)
 
 
 def product_fen(price: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -61,7 +56,7 @@ def product_fen(price: np.ndarray, count: np.ndarray) -> np.ndarray:
     safe = ~risky
     out[safe] = rhu_div(price[safe] * count[safe], PRODUCT_SCALE)
     for i in np.flatnonzero(risky):  # clipped beyond int64: no line within AMOUNT_LIMIT equals such a product
-        exact = _rhu_div_py(int(price[i]) * int(count[i]), PRODUCT_SCALE)
+        exact = div_round_half_up(int(price[i]) * int(count[i]), PRODUCT_SCALE)
         out[i] = max(-_SAFE, min(_SAFE, exact))
     return out
 
@@ -109,7 +104,7 @@ def check_lines(lines: LineArrays) -> None:
         | (lv > 3)
         | ((lv == 1) & (sp != 0))
         | (sp < 0)
-        | (sp > 10_000)
+        | (sp > BP)
         | (lines.pric < 0)
         | (lines.lmt < 0)
         | (lines.lmt > 1)
@@ -125,13 +120,9 @@ def check_lines(lines: LineArrays) -> None:
     if not 1 <= lv[i] <= 3:
         raise LineError(i, "chrgitm_lv", f'"{int(lv[i]):02d}" 不是有效的收费项目等级 (01 甲 / 02 乙 / 03 丙)')
     if lv[i] == 1 and sp[i] != 0:
-        raise LineError(
-            i, "selfpay_prop", f"甲类项目的先行自付比例必须为 0 (got {fmt_scaled(int(sp[i]), 10_000, 4)})"
-        )
-    if not 0 <= sp[i] <= 10_000:
-        raise LineError(
-            i, "selfpay_prop", f"{fmt_scaled(int(sp[i]), 10_000, 4)} 不在 [0, 1] 内 (not a ratio in [0, 1])"
-        )
+        raise LineError(i, "selfpay_prop", f"甲类项目的先行自付比例必须为 0 (got {fmt_bp(int(sp[i]))})")
+    if not 0 <= sp[i] <= BP:
+        raise LineError(i, "selfpay_prop", f"{fmt_bp(int(sp[i]))} 不在 [0, 1] 内 (not a ratio in [0, 1])")
     if lines.pric[i] < 0:
         raise LineError(i, "pric", "单价不能为负 (returns keep pric positive with a negative cnt)")
     if not 0 <= lines.lmt[i] <= 1:
@@ -150,8 +141,8 @@ def check_lines(lines: LineArrays) -> None:
     raise LineError(
         i,
         "det_item_fee_sumamt",
-        f"{fmt_fen(int(lines.amt[i]))} ≠ pric × cnt = {fmt_scaled(int(lines.pric[i]), 10**6, 6).rstrip('0').rstrip('.')}"
-        f" × {fmt_scaled(int(lines.cnt[i]), 10**4, 4).rstrip('0').rstrip('.')} = {fmt_fen(int(expected[i]))}"
+        f"{fmt_fen(int(lines.amt[i]))} ≠ pric × cnt = {fmt_price(int(lines.pric[i])).rstrip('0').rstrip('.')}"
+        f" × {fmt_count(int(lines.cnt[i])).rstrip('0').rstrip('.')} = {fmt_fen(int(expected[i]))}"
         " (相差超过 0.01)",
     )
 
@@ -162,8 +153,8 @@ class Charged:
 
     feedetl_sn: str
     med_list_codg: str
-    cnt: int  # 1e-4 units; negative for a refund
-    amount: int  # fen
+    cnt: CountE4  # negative for a refund
+    amount: Fen
     init_feedetl_sn: str | None = None  # the line a refund takes back (national 2301 退单)
 
 
@@ -233,7 +224,7 @@ def split_lines(lines: LineArrays, *, check: bool = True) -> LineSplit:
         over_mag = np.zeros_like(mag)
     # 先行自付 on what remains of a 乙类 line.
     rest = mag - over_mag
-    pre_mag = np.where((lines.lv == 2) & ~full, rhu_div(rest * lines.selfpay, 10_000), 0)
+    pre_mag = np.where((lines.lv == 2) & ~full, rhu_div(rest * lines.selfpay, BP), 0)
     ful = np.where(full, amt, 0)
     over = np.where(full, 0, sign * over_mag)
     pre = np.where(full, 0, sign * pre_mag)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 
 from yibao import ids
+from yibao.audit_actions import Action
 from yibao.funds import journal
 from yibao.funds.ledger import settlement_postings
 from yibao.money import fmt_fen
@@ -128,7 +129,7 @@ def audit_settlement(uow: UnitOfWork, settled: Settled, row: SimpleNamespace, *,
     audit.record(
         uow,
         actor=actor,
-        action="reverse" if settled.reversal else "settle",
+        action=Action.REVERSE if settled.reversal else Action.SETTLE,
         entity="settlement",
         entity_id=row.setl_id,
         after={

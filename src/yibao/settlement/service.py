@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
 
+from yibao.audit_actions import Action
 from yibao.errors import InputError, NotFound, PolicyError, SettlementError, quote
 from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
@@ -174,7 +175,7 @@ def register_visit(
     audit.record(
         uow,
         actor=ctx.actor,
-        action="admit" if inpatient else "register",
+        action=Action.ADMIT if inpatient else Action.REGISTER,
         entity="visit",
         entity_id=visit["mdtrt_id"],
         after={"psn_no": psn_no, "insutype": insutype, "med_type": visit["med_type"]},
@@ -199,7 +200,13 @@ def update_visit(uow: UnitOfWork, ctx: Context, visit, **changes) -> None:
     uow.write(q.UPDATE_VISIT, {"k_mdtrt_id": mdtrt_id, **{f"k_{k}": v for k, v in changes.items()}})
     after = {k: (v if v is not None else before[k]) for k, v in changes.items()}
     audit.record(
-        uow, actor=ctx.actor, action="update", entity="visit", entity_id=mdtrt_id, before=before, after=after
+        uow,
+        actor=ctx.actor,
+        action=Action.UPDATE,
+        entity="visit",
+        entity_id=mdtrt_id,
+        before=before,
+        after=after,
     )
 
 
@@ -212,7 +219,7 @@ def cancel_visit(uow: UnitOfWork, ctx: Context, mdtrt_id: str) -> None:
     status = transition(visit.status, "cancel", admission=is_admission(visit))
     uow.write(q.CANCEL_OPEN_LINES, {"k_mdtrt_id": mdtrt_id})
     uow.write(q.SET_VISIT_STATUS, {"k_mdtrt_id": mdtrt_id, "k_status": status.value})
-    audit.record(uow, actor=ctx.actor, action="cancel", entity="visit", entity_id=mdtrt_id)
+    audit.record(uow, actor=ctx.actor, action=Action.CANCEL, entity="visit", entity_id=mdtrt_id)
 
 
 def discharge(
@@ -237,7 +244,7 @@ def discharge(
     audit.record(
         uow,
         actor=ctx.actor,
-        action="discharge",
+        action=Action.DISCHARGE,
         entity="visit",
         entity_id=mdtrt_id,
         after={"endtime": endtime, "dscg_way": dscg_way},
@@ -249,7 +256,7 @@ def undo_discharge(uow: UnitOfWork, ctx: Context, visit) -> None:
     mdtrt_id = visit.mdtrt_id
     status = transition(visit.status, "undo_discharge", admission=is_admission(visit))
     uow.write(q.UNDO_DISCHARGE, {"k_mdtrt_id": mdtrt_id, "k_status": status.value})
-    audit.record(uow, actor=ctx.actor, action="undo_discharge", entity="visit", entity_id=mdtrt_id)
+    audit.record(uow, actor=ctx.actor, action=Action.UNDO_DISCHARGE, entity="visit", entity_id=mdtrt_id)
 
 
 # --- fee lines -------------------------------------------------------------------------------------------
@@ -388,7 +395,7 @@ def upload_fees(uow: UnitOfWork, ctx: Context, visit, catalogue: list, lines: li
     audit.record(
         uow,
         actor=ctx.actor,
-        action="upload_fees",
+        action=Action.UPLOAD_FEES,
         entity="visit",
         entity_id=mdtrt_id,
         after={"lines": len(rows), "amount": fmt_fen(sum(r["det_item_fee_sumamt"] for r in rows))},
@@ -415,7 +422,7 @@ def cancel_fees(
     audit.record(
         uow,
         actor=ctx.actor,
-        action="cancel_fees",
+        action=Action.CANCEL_FEES,
         entity="visit",
         entity_id=mdtrt_id,
         after={"lines": len(ids), "chrg_bchno": chrg_bchno, "feedetl_sn": feedetl_sn},

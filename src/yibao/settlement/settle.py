@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.enrollment.bindings import OWNER_ON
 from yibao.errors import InputError, NotFound, SettlementError, quote
 from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
@@ -165,11 +166,10 @@ def settle(
         )
     owner = psn_no
     if acct_used_flag == 2:  # 共济: a bound relative's 职工 account pays
-        from yibao.enrollment.service import mutual_aid_owner
-
-        owner = mutual_aid_owner(uow.session, psn_no, day)
-        if owner is None:
+        bound = uow.first(OWNER_ON(member=psn_no, day=day))
+        if bound is None:
             raise SettlementError("acct_used_flag: 未绑定共济账户 (no family mutual-aid binding)")
+        owner = bound.owner_psn_no
     facts.check_alive(who_row, day)
     # the owner's account row is locked, never the owner: two persons paying from each other's account at once
     # would each hold their own person row and wait for the other's (a deadlock, one of them retried)

@@ -34,7 +34,11 @@ from typing import Any
 from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from yibao.audit_actions import Action, UnknownAction, action_name
+from yibao.store.session_tx import is_within
 from yibao.store.tables import AuditHead, AuditLog
+
+__all__ = ["Action", "UnknownAction", "defer", "record", "record_many", "verify"]
 
 GENESIS = "0" * 64
 UOW_KEY = "yibao.uow"  # session.info key: the facade unit of work a session belongs to (its rows go there)
@@ -129,7 +133,7 @@ def _entry(actor, action, entity, entity_id, before, after, at) -> dict:
     return {
         "at": (at or datetime.now()).replace(tzinfo=None),
         "actor": actor,
-        "action": action,
+        "action": action_name(action),  # refuses a name that is not an Action, before anything is written
         "entity": entity,
         "entity_id": str(entity_id),
         "before": _jsonable(before),
@@ -141,7 +145,7 @@ def record(
     target,
     *,
     actor: str,
-    action: str,
+    action: Action,
     entity: str,
     entity_id: str,
     before: Any = None,
@@ -152,7 +156,9 @@ def record(
 
     ``target``: a facade unit of work (:class:`yibao.store.uow.UnitOfWork`), which appends its rows at its
     commit, or a :class:`Session`; a session of :func:`yibao.store.db.unit_of_work` defers them to its commit
-    too (:func:`defer`). A deferred row's returned dict has no ``seq`` or hashes yet."""
+    too (:func:`defer`). A deferred row's returned dict has no ``seq`` or hashes yet. ``action`` is an
+    :class:`Action` (a string equal to one's value is taken as it); any other name raises
+    :class:`UnknownAction` and nothing is recorded."""
     entry = _entry(actor, action, entity, entity_id, before, after, at)
     defer_to = getattr(target, "defer_audit", None) or getattr(target.info.get(UOW_KEY), "defer_audit", None)
     if defer_to is not None:
@@ -167,10 +173,11 @@ def record(
 
 
 def record_many(session: Session, entries: list[dict]) -> None:
-    """Append several rows (each the keyword arguments of :func:`record`: actor, action, entity, entity_id,
-    before, after) in the caller's transaction — the same chain as that many :func:`record` calls, but the
-    head is bumped once for all of them and the rows go in one insert, so an import's thousands of changes
-    cost three statements, not three per change."""
+    """Append several rows (each the keyword arguments of :func:`record`: actor, action (an :class:`Action`),
+    entity, entity_id, before, after) in the caller's transaction — the same chain as that many
+    :func:`record` calls, but the head is bumped once for all of them and the rows go in one insert, so an
+    import's thousands of changes cost three statements, not three per change. One unknown action refuses
+    them all, before any is kept."""
     if not entries:
         return
     rows = [
@@ -238,20 +245,12 @@ def defer(session: Session) -> None:
     session.info.setdefault(_PENDING, [])
 
 
-def _is_within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while tx is not None:
-        if tx is ancestor:
-            return True
-        tx = tx.parent
-    return False
-
-
 def drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
     """(``after_soft_rollback`` of the unit of work's sessions) Rows recorded inside a transaction or
     savepoint that rolled back never happened."""
     pending = session.info.get(_PENDING)
     if pending:
-        pending[:] = [(tx, e) for tx, e in pending if not _is_within(tx, previous_transaction)]
+        pending[:] = [(tx, e) for tx, e in pending if not is_within(tx, previous_transaction)]
 
 
 def append_pending(session: Session) -> None:

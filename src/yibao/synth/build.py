@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select, text
 
+from yibao.audit_actions import Action
 from yibao.errors import InputError
 from yibao.funds import ledger
 from yibao.money import fmt_fen
@@ -117,7 +118,7 @@ def clear_generated(engine: Engine) -> None:
         audit.record(
             s,
             actor="yibao demo",
-            action="replace",
+            action=Action.REPLACE,
             entity="region",
             entity_id="synthetic",
             after={"cleared": [t.__tablename__ for t in GENERATED]},
@@ -257,7 +258,7 @@ def build(
         audit.record(
             s,
             actor="yibao demo",
-            action="generate",
+            action=Action.GENERATE,
             entity="region",
             entity_id=admdvs,
             after={

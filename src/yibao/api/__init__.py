@@ -1,0 +1,1 @@
+"""The national facade (/fsi/api/callService), REST and FHIR routes over the services."""

@@ -1,0 +1,81 @@
+"""Every action the audit log (审计日志) records, named once.
+
+The values are the strings the hash chain stores: a value never changes (a row already written would no
+longer verify against its name, and queries by action would miss it). Add a member for a new kind of change;
+:func:`yibao.store.audit.record` refuses any other name.
+
+This module imports nothing, so the pure rules (``enrollment.rules``, ``enrollment.entitlements``) name their
+actions without reaching into the store. One name may serve several entities (``register`` a person, an
+employer, an identity, a visit): the row's ``entity`` tells them apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # persons, employers and enrollments (参保登记) — enrollment/service.py
+    REGISTER = "register"  # also an identity, a chronic registration, a 惠民保 year, an outpatient visit
+    ENROLL = "enroll"
+    SUSPEND = "suspend"  # also an API client (commands/clients.py)
+    RESUME = "resume"
+    TERMINATE = "terminate"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_OUT_CERTIFICATE = "transfer_out_certificate"
+    TRANSFER_IN = "transfer_in"
+    CHANGE_CATEGORY = "change_category"
+    BIND = "bind"  # 共济绑定
+    UNBIND = "unbind"
+    # entitlements (待遇资格) — enrollment/entitlements.py decides, entitlement_service.py writes
+    END = "end"
+    REVOKE = "revoke"
+    CHANGE = "change"
+    CANCEL = "cancel"  # 惠民保退保; also a visit (settlement, 2202/2404)
+    # money on personal accounts and the ledger outside settlement (个人账户、缴费)
+    OPENING_BALANCE = "opening_balance"
+    ACCOUNT_CREDIT = "account_credit"
+    RETIREE_CREDIT = "retiree_credit"
+    CONTRIBUTION_RUN = "contribution_run"
+    RESIDENT_RUN = "resident_run"
+    DECLARE_WAGES = "declare_wages"
+    COLLECT = "collect"
+    PAY = "pay"
+    # imports, region data and the demo generator
+    IMPORT = "import"
+    IMPORT_UPDATE = "import_update"
+    LOAD_REGION = "load_region"
+    GENERATE = "generate"
+    REPLACE = "replace"
+    # staff users and API clients — security.py, commands/clients.py
+    CREATE = "create"
+    PASSWD = "passwd"
+    ENABLE = "enable"
+    DISABLE = "disable"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    # visits and settlements (就诊与结算) — settlement/service.py, settlement/record.py
+    ADMIT = "admit"
+    UPDATE = "update"
+    DISCHARGE = "discharge"
+    UNDO_DISCHARGE = "undo_discharge"
+    UPLOAD_FEES = "upload_fees"
+    CANCEL_FEES = "cancel_fees"
+    SETTLE = "settle"
+    REVERSE = "reverse"
+
+
+class UnknownAction(ValueError):
+    """An audit action that is not an :class:`Action` (a programming error: the row is not written)."""
+
+
+_NAMES = {a.value: a.value for a in Action}
+
+
+def action_name(value: Action | str) -> str:
+    """The stored name of ``value`` (an :class:`Action`, or a plain string equal to a member's value: the
+    chain stores strings), or :class:`UnknownAction`. One dict lookup: every facade call audits."""
+    try:
+        return _NAMES[value]
+    except (KeyError, TypeError):
+        raise UnknownAction(f"unknown audit action {value!r}: add it to yibao.audit_actions.Action") from None
