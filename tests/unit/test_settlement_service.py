@@ -11,7 +11,7 @@ from tests.fake_uow import FakeUnitOfWork, row
 from yibao.errors import SettlementError
 from yibao.settlement import service as svc
 from yibao.settlement import settle
-from yibao.settlement.visits import TRANSITIONS, VisitStatus, transition
+from yibao.settlement.states import TRANSITIONS, VisitStatus, transition
 
 CODE = "H99010200001"
 

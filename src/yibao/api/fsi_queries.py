@@ -18,7 +18,7 @@ from yibao.money import fmt_fen
 from yibao.settlement import facts, settle
 from yibao.settlement import queries as q
 from yibao.settlement import service as svc
-from yibao.settlement.visits import VisitStatus
+from yibao.settlement.states import SettlementStatus, VisitStatus, settlement_status
 from yibao.store.tables import (
     Accumulator,
     Dictionary,
@@ -164,7 +164,7 @@ def cancel_message(uow: UnitOfWork, ctx, inp: Node, env) -> dict:
     row = uow.first(q.SETTLEMENT(setl_id=original.setl_id)) if original.setl_id else None
     if row is None:
         raise NotFound(f"input.data.omsgid: 原交易 {omsgid} 没有结算记录")
-    if row.reversed_by:
+    if settlement_status(row.refd_setl_flag, row.reversed_by) is SettlementStatus.REVERSED:  # (a 2601 resent)
         return {"result": {"omsgid": omsgid, "stas": "1", "setl_id": row.reversed_by, "memo": "已撤销"}}
     outcome = settle.reverse(uow, ctx, setl_id=row.setl_id)
     if oinfno == "2102":

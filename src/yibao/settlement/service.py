@@ -22,7 +22,7 @@ from yibao.settlement import queries as q
 from yibao.settlement.inputs import Fee
 from yibao.settlement.lines import NO_CAP, Charged, LineError, check_refunds, split_lines
 from yibao.settlement.record import new_id
-from yibao.settlement.visits import VisitStatus, transition
+from yibao.settlement.states import VisitStatus, transition
 from yibao.store import audit
 from yibao.store.statements import Read
 from yibao.store.uow import UnitOfWork

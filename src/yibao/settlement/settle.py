@@ -24,7 +24,7 @@ from yibao.settlement.lines import NO_CAP, Charged, overdrawn_items
 from yibao.settlement.record import audit_settlement, new_id, write_settlement
 from yibao.settlement.result import SETLINFO_AMOUNTS, DetailRow, Settled
 from yibao.settlement.service import Context, check_agreement, institution_of, is_admission
-from yibao.settlement.visits import transition
+from yibao.settlement.states import reverse_settlement, transition
 from yibao.store.statements import Read
 from yibao.store.tables import Settlement, SettlementDetail
 from yibao.store.uow import UnitOfWork
@@ -279,10 +279,7 @@ def reverse(
         raise InputError(f"psn_no: 结算 {setl_id} 不属于人员 {psn_no}")
     if mdtrt_id and mdtrt_id != row.mdtrt_id:
         raise InputError(f"mdtrt_id: 结算 {setl_id} 不属于就诊 {mdtrt_id}")
-    if row.refd_setl_flag == "1":
-        raise SettlementError(f"setl_id: {setl_id} 是一笔撤销记录，不能再撤销")
-    if row.reversed_by:
-        raise SettlementError(f"setl_id: 结算 {setl_id} 已撤销 ({row.reversed_by})，不能重复撤销")
+    reverse_settlement(setl_id, row.refd_setl_flag, row.reversed_by)
     later = uow.first(q.LATER_SETTLEMENT(mdtrt_id=row.mdtrt_id, setl_time=row.setl_time))
     if later:
         raise SettlementError(f"setl_id: 同一就诊的后续结算 {later.setl_id} 须先撤销")

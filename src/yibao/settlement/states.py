@@ -1,4 +1,5 @@
-"""The life of a visit (就诊状态): what each transaction may do to it, as a table. Pure.
+"""The life of a visit (就诊状态) and of a settlement (结算状态): what each transaction may do to them, as
+tables. Pure.
 
 An outpatient visit (2201) is open until it is settled (2207) or cancelled (2202); a reversal (2208) opens it
 again. An admission (2401) is in hospital until it is discharged (2402), which can be undone (2405); it may be
@@ -77,3 +78,32 @@ def transition(status: str, event: str, *, admission: bool) -> VisitStatus:
     if event == "settle" and admission and status == VisitStatus.ADMITTED:
         raise SettlementError(_ADMITTED_TO_SETTLE)
     raise SettlementError(REFUSALS[event].format(state=name(status)))
+
+
+class SettlementStatus(StrEnum):
+    """A settlement stands until it is reversed; the reversal (a negated record) is final."""
+
+    STANDING = "standing"
+    REVERSED = "reversed"
+    REVERSAL = "reversal"
+
+
+SETTLEMENT_TRANSITIONS = {"reverse": {SettlementStatus.STANDING: SettlementStatus.REVERSED}}
+
+
+def settlement_status(refd_setl_flag: str, reversed_by: str | None) -> SettlementStatus:
+    """The status of a stored settlement row (its reversal flag and the reversal that cancelled it, if any)."""
+    if refd_setl_flag == "1":
+        return SettlementStatus.REVERSAL
+    return SettlementStatus.REVERSED if reversed_by else SettlementStatus.STANDING
+
+
+def reverse_settlement(setl_id: str, refd_setl_flag: str, reversed_by: str | None) -> SettlementStatus:
+    """The settlement's status after a reversal (2208/2305/2103/2601), or why it cannot be reversed."""
+    status = settlement_status(refd_setl_flag, reversed_by)
+    after = SETTLEMENT_TRANSITIONS["reverse"].get(status)
+    if after is not None:
+        return after
+    if status is SettlementStatus.REVERSAL:
+        raise SettlementError(f"setl_id: {setl_id} 是一笔撤销记录，不能再撤销")
+    raise SettlementError(f"setl_id: 结算 {setl_id} 已撤销 ({reversed_by})，不能重复撤销")
