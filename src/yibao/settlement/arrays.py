@@ -9,6 +9,8 @@ of 25,000 (its fields are strided views), and summing a million-row column was t
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cache
+from typing import ClassVar
 
 import numpy as np
 
@@ -30,10 +32,9 @@ class VisitArrays:
     acct_flag: np.ndarray  # acct_used_flag 0/1/2
     new_adm: np.ndarray  # bool: this settlement opens an admission (inpatient-type deductibles)
     adm_dedc_used: np.ndarray  # deductible already consumed by this admission (mid-way settlements)
-    medfee: np.ndarray  # the split sums of its fee lines (settlement.md §2)
-    ful: np.ndarray
-    over: np.ndarray
-    pre: np.ndarray
+    medfee: (
+        np.ndarray
+    )  # medfee_sumamt and inscp_scp_amt of its fee lines (settlement.md §2): all the chain reads
     inscp: np.ndarray
     # a continuation's (中途结算) per-admission deductible as fixed when its admission opened; -1 or None:
     # derive it from the admissions counted now (right whenever nothing opened or was reversed in between)
@@ -69,6 +70,7 @@ class FundPay:
     pay: np.ndarray
     base: np.ndarray
     rem: np.ndarray
+    INTERNAL: ClassVar[tuple[str, ...]] = ()  # fields for the next steps only, not kept in a batch's outputs
 
 
 @dataclass(slots=True)
@@ -77,12 +79,12 @@ class PoolPay(FundPay):
 
     act_pay_dedc: np.ndarray  # deductible consumed now
     ratio: np.ndarray  # bp, shown as pool_prop_selfpay
-    before_cap: (
-        np.ndarray
-    )  # `a` of the contract: after the disease cap, before the class's annual cap (大额 reads it)
-    on: np.ndarray  # the class has a pool benefit for the insutype
     adm_dedc: np.ndarray  # the per-admission deductible this admission carries (fixed when it opens)
     counted_adm: np.ndarray  # 1 when it opened an admission that counts towards the year's
+    # for the next steps only (大额 reads them), not kept in a batch's outputs:
+    before_cap: np.ndarray | None  # `a` of the contract: after the disease cap, before the class's annual cap
+    on: np.ndarray | None  # the class has a pool benefit for the insutype
+    INTERNAL: ClassVar[tuple[str, ...]] = ("before_cap", "on")
 
 
 @dataclass(slots=True)
@@ -132,15 +134,26 @@ class ChainOutputs:
 
     @classmethod
     def zeros_like(cls, wave: ChainOutputs, n: int) -> ChainOutputs:
-        """Outputs for ``n`` visits shaped as ``wave``'s records, int64 zeros (flags are stored as 0/1)."""
+        """Outputs for ``n`` visits shaped as ``wave``'s records: int64 zeros (flags are stored as 0/1), and
+        None for the fields the chain uses internally."""
 
         def zeros(rec):
-            return type(rec)(*(np.zeros(n, dtype=np.int64) for _ in fields(rec)))
+            return type(rec)(**{k: np.zeros(n, dtype=np.int64) for k in _kept(type(rec))}, **_none(type(rec)))
 
         return cls({k: zeros(r) for k, r in wave.funds.items()}, zeros(wave.account))
 
     def put(self, idx: np.ndarray, wave: ChainOutputs) -> None:
         """Write a wave's records into rows ``idx``."""
         for mine, theirs in zip(self.records(), wave.records(), strict=True):
-            for f in fields(mine):
-                getattr(mine, f.name)[idx] = getattr(theirs, f.name)
+            for k in _kept(type(mine)):
+                getattr(mine, k)[idx] = getattr(theirs, k)
+
+
+@cache
+def _kept(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record) if f.name not in getattr(record, "INTERNAL", ()))
+
+
+@cache
+def _none(record: type) -> dict[str, None]:
+    return dict.fromkeys(getattr(record, "INTERNAL", ()))

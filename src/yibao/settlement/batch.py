@@ -114,9 +114,6 @@ def run_batch(bundle: PolicyBundle, b: BatchInput, state: AccumState | None = No
         new_adm=b.new_adm if b.new_adm is not None else np.ones(n, dtype=bool),
         adm_dedc_used=b.adm_dedc_used if b.adm_dedc_used is not None else np.zeros(n, dtype=np.int64),
         medfee=medfee,
-        ful=ful,
-        over=over,
-        pre=pre,
         inscp=inscp,
     )
     out = settle_visits(bundle, state, v, b.person, b.day)

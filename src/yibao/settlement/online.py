@@ -122,7 +122,7 @@ def settle(
 
 
 def _wave_of_one(person: PersonFacts, visit: VisitRequest, ix: VisitIndex, sums: tuple) -> VisitArrays:
-    medfee, ful, over, pre, inscp = sums
+    medfee, _, _, _, inscp = sums
     return VisitArrays.one(
         slot=0,
         acct=0 if person.has_account else -1,
@@ -138,9 +138,6 @@ def _wave_of_one(person: PersonFacts, visit: VisitRequest, ix: VisitIndex, sums:
         new_adm=visit.new_admission,
         adm_dedc_used=visit.adm_dedc_used,
         medfee=medfee,
-        ful=ful,
-        over=over,
-        pre=pre,
         inscp=inscp,
         adm_dedc=-1 if visit.adm_dedc is None else visit.adm_dedc,
     )

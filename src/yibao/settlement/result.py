@@ -156,13 +156,16 @@ def build_delta(
         delta[f"cap:{bundle.groups[g]}"] = hifp
     if dis >= 0:
         delta[f"disease:{bundle.diseases[dis]}"] = hifp
-    for f in FUNDS:
-        rec = out.funds[f.tier]
-        for what in f.accumulates:
-            delta[f"{f.tier}:{what}"] = int(getattr(rec, INCREMENT[what])[i])
-        if f.by_class:
-            delta[f"{f.tier}:{cname}"] = int(rec.pay[i])
+    for key, tier, attr in _TIER_INCREMENTS:
+        delta[key] = getattr(out.funds[tier], attr).item(i)
+    for tier in _BY_CLASS:
+        delta[f"{tier}:{cname}"] = out.funds[tier].pay.item(i)
     return {k: v for k, v in delta.items() if v}
+
+
+# the later tiers' accumulators: (name, tier, the record field it adds), then the tiers that also count per class
+_TIER_INCREMENTS = [(f"{f.tier}:{what}", f.tier, INCREMENT[what]) for f in FUNDS for what in f.accumulates]
+_BY_CLASS = [f.tier for f in FUNDS if f.by_class]
 
 
 def negate(settled: Settled, balance_after: int) -> Settled:
