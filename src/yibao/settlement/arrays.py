@@ -32,10 +32,9 @@ class VisitArrays:
     acct_flag: np.ndarray  # acct_used_flag 0/1/2
     new_adm: np.ndarray  # bool: this settlement opens an admission (inpatient-type deductibles)
     adm_dedc_used: np.ndarray  # deductible already consumed by this admission (mid-way settlements)
-    medfee: (
-        np.ndarray
-    )  # medfee_sumamt and inscp_scp_amt of its fee lines (settlement.md §2): all the chain reads
-    inscp: np.ndarray
+    # of the split sums of its fee lines (settlement.md §2) the chain reads two:
+    medfee: np.ndarray  # medfee_sumamt
+    inscp: np.ndarray  # inscp_scp_amt
     # a continuation's (中途结算) per-admission deductible as fixed when its admission opened; -1 or None:
     # derive it from the admissions counted now (right whenever nothing opened or was reversed in between)
     adm_dedc: np.ndarray | None = None

@@ -39,7 +39,10 @@ from yibao.settlement.state import AccumState
 
 
 def settle_wave(b: PolicyBundle, st: AccumState, w: VisitArrays) -> ChainOutputs:
-    """Settle the visits of one wave (distinct slots and accounts) against ``st``, in the contract's order."""
+    """Settle the visits of one wave (distinct slots and accounts) against ``st``, in the contract's order.
+
+    ``zero`` is shared by the records of the tiers the wave skips (records are never written to).
+    """
     zero = np.zeros(len(w), dtype=np.int64)
     pool = basic_pool(b, st, w)
     large = large_expense(b, st, w, pool, zero)
@@ -305,10 +308,11 @@ def settle_visits(
         idx = by_rank[bounds[t] : bounds[t + 1]]
         while idx.size:
             take = _first_per_account(v.acct[idx]) if shared else np.ones(idx.size, dtype=bool)
-            wave = settle_wave(b, st, v.take(idx[take]))
+            these = idx[take]
+            wave = settle_wave(b, st, v.take(these))
             if out is None:
                 out = ChainOutputs.zeros_like(wave, len(v))
-            out.put(idx[take], wave)
+            out.put(these, wave)
             idx = idx[~take]
     if out is None:  # no visits: the outputs' structure from a wave of none
         out = settle_wave(b, st, v.take(np.zeros(0, dtype=np.int64)))

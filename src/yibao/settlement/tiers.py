@@ -28,9 +28,8 @@ class Fund:
     # per (person, year, insutype) accumulators "<tier>:<name>": "base" adds the record's base (the cumulative
     # base of 大病 and 惠民保), "paid" its payment (what its annual cap reads)
     accumulates: tuple[str, ...] = ()
-    by_class: bool = (
-        False  # also "<tier>:<benefit class>": its payment per class (a class sub-limit reads it)
-    )
+    # also "<tier>:<benefit class>", its payment per class (what a class sub-limit reads)
+    by_class: bool = False
 
 
 FUNDS = (
