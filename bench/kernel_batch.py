@@ -119,8 +119,8 @@ def main() -> None:
     res = run_batch(bundle, batch)
     elapsed = time.perf_counter() - t0
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-    o, s = res.out, res.sums
-    assert (s["medfee_sumamt"] == o["fund_pay_sumamt"] + o["psn_part_amt"]).all()
+    o = res.columns  # the setlinfo fields by national name
+    assert (o["medfee_sumamt"] == o["fund_pay_sumamt"] + o["psn_part_amt"]).all()
     assert (o["psn_part_amt"] == o["acct_pay"] + o["psn_cash_pay"]).all()
     funds = {
         k: int(o[k].sum()) / 100

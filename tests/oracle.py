@@ -64,6 +64,10 @@ READINGS = [
     "identity (also the unlimited ones), the outpatient part for class outpatient only.",
     "R7 an admission is counted even when its in-scope amount is 0.",
     "R8 negative pric/cnt (refund lines) are not in the contract and are refused here.",
+    "R9 大额 overcap_base = round((a − hifp) / ratio) but never more than the base the pool computed on, "
+    "and hifob never more than inscp − hifp: on a few fen the two roundings could otherwise make the base "
+    "exceed what the pool computed on and the fund pay above what is in scope (§6: no fund pays above its "
+    "base, no amount is negative).",
 ]
 
 
@@ -564,12 +568,13 @@ def settle(
     # §3.2 大额 (职工) / 大病 (居民)
     hifob = hifmi = 0
     if ins == EMP and cls in ("inpatient", "chronic"):
-        overcap = rhu(Fraction(a - hifp) / ratio)
+        overcap = min(rhu(Fraction(a - hifp) / ratio), base)  # (R9)
         rem = left(LARGE_CAP, acc.large, "large")
-        hifob = min(rhu(overcap * LARGE_RATIO), rem)
+        offer = min(rhu(overcap * LARGE_RATIO), inscp - hifp)
+        hifob = min(offer, rem)
         if hifob:
             bound.add("large_paid")
-        if hifob < rhu(overcap * LARGE_RATIO):
+        if hifob < offer:
             bound.add("large_cap")
         delta["large"] = hifob
         if hifob:

@@ -25,8 +25,8 @@ def _pharmacy_year():
 def test_own_accounts():
     b, batch = _pharmacy_year()
     res = run_batch(b, batch)
-    assert res.out["acct_pay"][batch.person == 0].tolist() == [30_000, 30_000, 30_000, 10_000, 0]
-    assert res.out["acct_pay"][batch.person == 1].sum() == 0  # person 1 has nothing in their own account
+    assert res.columns["acct_pay"][batch.person == 0].tolist() == [30_000, 30_000, 30_000, 10_000, 0]
+    assert res.columns["acct_pay"][batch.person == 1].sum() == 0  # person 1 has nothing in their own account
 
 
 def test_an_account_shared_by_two_chains_is_never_overdrawn():
@@ -34,9 +34,9 @@ def test_an_account_shared_by_two_chains_is_never_overdrawn():
     batch.acct = np.zeros(len(batch), dtype=np.int64)  # person 1 pays from person 0's account (共济)
     batch.acct_flag = np.where(batch.person == 1, 2, 1)
     res = run_batch(b, batch)
-    assert res.out["acct_pay"].sum() == 100_000  # the whole balance, never more
-    assert int(res.state.bal[0]) == 0 and (res.out["balc"] >= 0).all()
-    assert res.out["acct_mulaid_pay"].sum() == res.out["acct_pay"][batch.person == 1].sum() > 0
+    assert res.columns["acct_pay"].sum() == 100_000  # the whole balance, never more
+    assert int(res.state.bal[0]) == 0 and (res.columns["balc"] >= 0).all()
+    assert res.columns["acct_mulaid_pay"].sum() == res.columns["acct_pay"][batch.person == 1].sum() > 0
 
 
 def test_slots_separate_years_and_equal_dates_keep_input_order():
@@ -47,7 +47,7 @@ def test_slots_separate_years_and_equal_dates_keep_input_order():
     res = run_batch(b, batch_from_requests(b, [PersonFacts("390", "15")], [0], visits))
     assert [tuple(k) for k in res.slot_keys.tolist()] == [(0, 2025, 1), (0, 2026, 1)]
     # 2025: cap 500 → 500 then 0 (same day: input order); 2026: cap 800 → 0.60 × 900 = 540
-    assert res.out["hifp_pay"].tolist() == [54_000, 50_000, 0]
+    assert res.columns["hifp_pay"].tolist() == [54_000, 50_000, 0]
 
 
 def test_bulk_records_equal_the_per_settlement_ones():

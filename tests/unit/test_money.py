@@ -80,10 +80,10 @@ def test_rhu_pos_is_for_non_negative_numerators_only():
     assert rhu_pos(np.array([-5]), 10).tolist() == [0] and rhu_div(np.array([-5]), 10).tolist() == [-1]
 
 
-def test_lines_keeps_the_kernels_import_for_now():
-    from yibao.settlement import lines
+def test_half_up_rounding_is_defined_in_money_only():
+    from yibao.settlement import kernel, lines
 
-    assert lines.rhu_pos is rhu_pos  # the temporary re-export (issue 25)
+    assert kernel.rhu_pos is rhu_pos and not hasattr(lines, "rhu_pos")
 
 
 @given(st.integers(-(10**16), 10**16))

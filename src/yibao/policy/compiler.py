@@ -1,9 +1,11 @@
-"""Compile validated policy versions into an immutable, hashed bundle of arrays.
+"""Compile validated policy versions into an immutable, hashed bundle of arrays (政策编译).
 
-The settlement kernel never reads YAML: it indexes these arrays with per-visit
-integer indices (version, insutype, class, person category, level, disease …),
-so a million visits look up their parameters with a handful of NumPy gathers.
-``INF`` marks an unlimited cap.
+Every array of the bundle is declared once in ``ARRAYS`` with the named axes it spans (``Axes``), so its
+shape is stated, not implied; ``FUND_PAY_TYPES`` does the same for the fund_pay_type codes. Each section of
+a policy version (benefit classes, the pool's deductibles and ratios, caps, diseases, the account, 大额,
+大病, 惠民保, assistance) has one function that fills its arrays (``SECTIONS``), and ``explain.py`` one that
+reports the parameters a settlement read from it (the trace). A new fund tier adds its arrays, its
+fund_pay_type and one section here, and its trace lines there.
 """
 
 from __future__ import annotations
@@ -16,209 +18,357 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from yibao.policy.loader import effective_end, format_path
-from yibao.policy.schema import ALL, UNLIMITED, ClassBenefit, PolicyVersion
+from yibao.policy.bundle import DEDC_ANNUAL, DEDC_NONE, DEDC_PER_ADMISSION, INF, Axes, PolicyBundle
+from yibao.policy.explain import lookup
+from yibao.policy.loader import effective_end
+from yibao.policy.schema import UNLIMITED, InsutypePolicy, PolicyVersion
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from yibao.policy.loader import LoadedVersion
 
-INF = np.int64(1 << 62)  # "unlimited": larger than any sum of fen we will meet
-DEDC_NONE, DEDC_ANNUAL, DEDC_PER_ADMISSION = 0, 1, 2
+# (PolicyBundle, INF and the deductible kinds live in bundle.py; importers of the compiler keep finding them here)
+__all__ = [
+    "ARRAYS",
+    "DEDC_ANNUAL",
+    "DEDC_PER_ADMISSION",
+    "FUND_PAY_TYPES",
+    "INF",
+    "PolicyBundle",
+    "compile_versions",
+]
+
 _DEDC_KIND = {"none": DEDC_NONE, "annual": DEDC_ANNUAL, "per_admission": DEDC_PER_ADMISSION}
+_LEVELS = (1, 2, 3)  # dedc_hosp_lv; index 0 of the level axis (not given) is never filled
 MAX_DATE_ORD = date(9999, 12, 31).toordinal()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One array of the bundle: the axes it spans, its type, and its value where the policy says nothing."""
+
+    axes: tuple[str, ...]
+    dtype: type = np.int64
+    fill: int = 0
+
+
+_VI = ("version", "insutype")
+_VIC = (*_VI, "benefit_class")
+_VA = ("version", "assistance")
+
+ARRAYS: dict[str, Declared] = {
+    # benefit classes (待遇类别)
+    "class_defined": Declared(_VIC, bool),  # the insutype has the class (its visits are refused otherwise)
+    "requires_disease": Declared(("version", "benefit_class"), bool),  # 门诊慢特病: the visit names a disease
+    # 3.1 basic pool (统筹): deductible, ratio, the class's annual cap, the disease's annual cap
+    "pool_on": Declared(_VIC, bool),
+    "dedc_kind": Declared(_VIC),  # DEDC_NONE / DEDC_ANNUAL / DEDC_PER_ADMISSION
+    "dedc_amt": Declared((*_VIC, "category", "level")),
+    "dedc_rep": Declared(_VIC),  # per admission: the factor from the 2nd admission of the year (bp)
+    "ratio": Declared((*_VIC, "category", "level")),  # bp
+    "cap_group": Declared(_VIC, fill=-1),  # the annual cap the class's pool pay counts under, -1: unlimited
+    "cap_amt": Declared((*_VI, "cap_group", "category"), fill=INF),
+    "dis_cap": Declared((*_VI, "disease"), fill=INF),
+    # 3.4 personal account (个人账户)
+    "acct_on": Declared(_VI, bool),
+    # 3.2 大额医疗费用补助
+    "le_on": Declared(_VIC, bool),
+    "le_ratio": Declared(_VI),
+    "le_cap": Declared(_VI, fill=INF),
+    # 3.2 大病保险: segments over the year's cumulative base, ordinary terms or the tilt
+    "ci_on": Declared(_VIC, bool),
+    "ci_tilt_mask": Declared(_VI),  # the identities (bits) that get the tilt
+    "ci_dedc": Declared((*_VI, "tilt")),
+    "ci_upto": Declared((*_VI, "segment"), fill=INF),
+    "ci_ratio": Declared((*_VI, "tilt", "segment")),
+    "ci_cap": Declared((*_VI, "tilt"), fill=INF),
+    # 3.3 惠民保
+    "sp_on": Declared(_VIC, bool),
+    "sp_tilt_mask": Declared(("version",)),
+    "sp_dedc": Declared(("version", "tilt")),
+    "sp_ratio": Declared(("version", "tilt")),
+    "sp_cap": Declared(("version", "tilt"), fill=INF),
+    # 3.3 医疗救助, by category (psn_idet_type)
+    "as_on": Declared(_VIC, bool),
+    "as_bit": Declared(("assistance",)),  # the category's bit in an identity mask
+    "as_defined": Declared(_VA, bool),
+    "as_ratio": Declared(_VA),
+    "as_annual": Declared(_VA, fill=INF),
+    "as_class_lim": Declared((*_VA, "benefit_class"), fill=INF),
+}
+
+# fund_pay_type codes of the setldetail rows, by the axes they vary along (None: the fund does not exist)
+FUND_PAY_TYPES: dict[str, tuple[str, ...]] = {
+    "pool_fpt": _VI,
+    "acct_fpt": _VI,
+    "le_fpt": _VI,
+    "ci_fpt": _VI,
+    "sp_fpt": ("version",),
+    "as_fpt": ("version",),
+}
 
 
 def _lim(value: int | None) -> np.int64:
     return INF if value is None else np.int64(value)
 
 
-def _lookup(table: dict, psn_key: str, level: int | None = None):
-    """Value and the concrete keys used, from a normalised {psn|*: {level|*: v}} table."""
-    pk = psn_key if psn_key in table else ALL
-    row = table[pk]
-    if level is None:
-        return row, (pk,)
-    lk = str(level) if str(level) in row else ALL
-    return row[lk], (pk, lk)
+def _union(seqs) -> list:
+    out: list = []
+    for s in seqs:
+        for x in s:
+            if x not in out:
+                out.append(x)
+    return out
 
 
-@dataclass(frozen=True, eq=False)
-class PolicyBundle:
-    """Everything the kernel needs from a region's policy, as arrays (read-only)."""
+@dataclass
+class _Build:
+    """A bundle being compiled: the codes along each axis (the union over versions, in order of appearance),
+    the declared arrays and fund_pay_type tables, filled section by section."""
 
-    region: str
-    hash: str
-    policies: tuple[PolicyVersion, ...]
-    versions: tuple[str, ...]
-    starts: np.ndarray  # first day (ordinal) per version
-    ends: np.ndarray  # last day (ordinal, inclusive) per version
-    insutypes: tuple[str, ...]
-    classes: tuple[str, ...]
-    categories: tuple[tuple[str, str], ...]  # (insutype, psn_type prefix) per category index
-    diseases: tuple[str, ...]
-    groups: tuple[str, ...]  # cap group names
-    assistance_codes: tuple[str, ...]  # assistance categories (psn_idet_type) in policy order
-    identity_codes: tuple[str, ...]  # every identity code that matters; bit i of an identity mask
-    medtype_class: tuple[dict[str, int], ...]  # per version: med_type → class index
-    arrays: dict[str, np.ndarray] = field(repr=False)
-    names: dict[str, tuple] = field(repr=False)  # fund_pay_type codes per (version, insutype) etc.
+    insutypes: list[str]
+    classes: list[str]
+    categories: list[tuple[str, str]]
+    diseases: list[str]
+    groups: list[str]
+    assistance: list[str]
+    identities: list[str]
+    axes: Axes
+    a: dict[str, np.ndarray]  # the arrays, as declared in ARRAYS
+    names: dict[str, list]  # the fund_pay_type tables, as declared in FUND_PAY_TYPES
+    medtype_class: list[dict[str, int]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        for arr in self.arrays.values():
-            arr.setflags(write=False)
-        object.__setattr__(self, "_ins_idx", {c: i for i, c in enumerate(self.insutypes)})
-        object.__setattr__(self, "_cls_idx", {c: i for i, c in enumerate(self.classes)})
-        object.__setattr__(self, "_dis_idx", {c: i for i, c in enumerate(self.diseases)})
-        object.__setattr__(self, "_id_bit", {c: i for i, c in enumerate(self.identity_codes)})
-        by_ins: dict[str, list[tuple[str, int]]] = {}
-        for i, (ins, prefix) in enumerate(self.categories):
-            by_ins.setdefault(ins, []).append((prefix, i))
-        for v in by_ins.values():
-            v.sort(key=lambda t: -len(t[0]))  # longest prefix wins
-        object.__setattr__(self, "_cats_by_ins", by_ins)
-        object.__setattr__(self, "_cat_cache", {})
-        object.__setattr__(self, "_explain_cache", {})
+    @classmethod
+    def of(cls, policies: list[PolicyVersion]) -> _Build:
+        insutypes = _union(p.insutype for p in policies)
+        classes = _union(p.benefit_classes for p in policies)
+        categories = _union(
+            [(c, t) for c, ins in p.insutype.items() for t in ins.psn_types] for p in policies
+        )
+        diseases = _union(p.chronic_diseases for p in policies)
+        groups = _union([g for ins in p.insutype.values() for g in ins.caps] for p in policies)
+        assistance = _union((p.assistance.categories if p.assistance else {}) for p in policies)
+        identities = _union([assistance, _union([*_tilt_identities(p)] for p in policies)])
+        if len(identities) > 62:
+            raise ValueError("more than 62 identity codes matter to this policy; widen the identity mask")
+        segments = [
+            len(ins.critical_illness.segments) for ins in _insutypes(policies) if ins.critical_illness
+        ]
+        axes = Axes(
+            version=len(policies),
+            insutype=len(insutypes),
+            benefit_class=len(classes),
+            category=len(categories),
+            level=1 + len(_LEVELS),
+            cap_group=max(len(groups), 1),
+            disease=max(len(diseases), 1),
+            segment=max(segments or [1]),
+            tilt=2,
+            assistance=max(len(assistance), 1),
+        )
+        arrays = {k: np.full(axes.shape(d.axes), d.fill, dtype=d.dtype) for k, d in ARRAYS.items()}
+        names = {k: np.full(axes.shape(a), None, dtype=object).tolist() for k, a in FUND_PAY_TYPES.items()}
+        return cls(
+            insutypes, classes, categories, diseases, groups, assistance, identities, axes, arrays, names
+        )
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
+    def bits(self, codes) -> int:
+        """The identity mask of ``codes``."""
+        return sum(1 << self.identities.index(x) for x in set(codes))
 
-    # --- index lookups (Python, used while preparing inputs) ---------------------------------
-    def version_index(self, day: date) -> int | None:
-        ordinal = day.toordinal()
-        i = int(np.searchsorted(self.starts, ordinal, side="right")) - 1
-        if i < 0 or ordinal > self.ends[i]:
-            return None
-        return i
+    def each_insutype(self, p: PolicyVersion) -> Iterator[tuple[int, str, InsutypePolicy]]:
+        for code, ins in p.insutype.items():
+            yield self.insutypes.index(code), code, ins
 
-    def insutype_index(self, insutype: str) -> int | None:
-        return self._ins_idx.get(insutype)
 
-    def class_index(self, version: int, med_type: str) -> int | None:
-        return self.medtype_class[version].get(med_type)
+def _insutypes(policies: list[PolicyVersion]) -> Iterator[InsutypePolicy]:
+    return (ins for p in policies for ins in p.insutype.values())
 
-    def category_index(self, insutype: str, psn_type: str) -> int | None:
-        key = (insutype, psn_type)
-        cache = self._cat_cache
-        if key not in cache:
-            cache[key] = next(
-                (i for prefix, i in self._cats_by_ins.get(insutype, ()) if psn_type.startswith(prefix)), None
-            )
-        return cache[key]
 
-    def disease_index(self, code: str) -> int | None:
-        return self._dis_idx.get(code)
+def _tilt_identities(p: PolicyVersion) -> Iterator[str]:
+    for ins in p.insutype.values():
+        if ins.critical_illness and ins.critical_illness.tilt:
+            yield from ins.critical_illness.tilt.identities
+    if p.supplementary and p.supplementary.tilt:
+        yield from p.supplementary.tilt.identities
 
-    def identity_mask(self, codes) -> int:
-        mask = 0
-        for c in codes:
-            bit = self._id_bit.get(c)
-            if bit is not None:
-                mask |= 1 << bit
-        return mask
 
-    def class_name(self, ci: int) -> str:
-        return self.classes[ci]
+# --- sections: each fills its own arrays for version v ---------------------------------------------------
+def _benefit_classes(b: _Build, v: int, p: PolicyVersion) -> None:
+    """待遇类别: the med_types of each class, and whether its visits name a chronic disease."""
+    b.medtype_class.append(
+        {mt: b.classes.index(c) for c, d in p.benefit_classes.items() for mt in d.med_types}
+    )
+    for c, d in p.benefit_classes.items():
+        b.a["requires_disease"][v, b.classes.index(c)] = d.requires_disease
 
-    # --- explanation (trace) ---------------------------------------------------------------------
-    def explain(
-        self,
-        vi: int,
-        ii: int,
-        ci: int,
-        pi: int,
-        level: int,
-        di: int,
-        *,
-        ci_tilt: bool,
-        sp_on: bool,
-        sp_tilt: bool,
-        acat: int,
-    ) -> list[dict[str, str]]:
-        """The parameters one settlement read, each with its policy path and value (as written).
 
-        Depends only on its arguments, so it is computed once per combination and shared (read-only).
-        """
-        key = (vi, ii, ci, pi, level, di, ci_tilt, sp_on, sp_tilt, acat)
-        cached = self._explain_cache.get(key)
-        if cached is None:
-            cached = self._explain_cache[key] = tuple(self._explain(*key))
-        return cached
+def _pool(b: _Build, v: int, p: PolicyVersion) -> None:
+    """统筹 by class: deductible (kind, amount, repeat factor), ratio, and the annual cap it counts under."""
+    a = b.a
+    for i, code, ins in b.each_insutype(p):
+        b.names["pool_fpt"][v][i] = ins.pool_fund
+        cats = [(b.categories.index((code, t)), t) for t in ins.psn_types]
+        for cname, cb in ins.classes.items():
+            c = b.classes.index(cname)
+            a["class_defined"][v, i, c] = True
+            if not cb.pool:
+                continue
+            a["pool_on"][v, i, c] = True
+            a["dedc_kind"][v, i, c] = _DEDC_KIND[cb.deductible.kind]
+            a["dedc_rep"][v, i, c] = cb.deductible.repeat_ratio or 0
+            a["cap_group"][v, i, c] = -1 if cb.cap == UNLIMITED else b.groups.index(cb.cap)
+            for pi, t in cats:
+                for lv in _LEVELS:
+                    a["ratio"][v, i, c, pi, lv] = lookup(cb.ratio, t, lv)[0]
+                    if cb.deductible.amount is not None:
+                        a["dedc_amt"][v, i, c, pi, lv] = lookup(cb.deductible.amount, t, lv)[0]
 
-    def _explain(self, vi, ii, ci, pi, level, di, ci_tilt, sp_on, sp_tilt, acat) -> list[dict[str, str]]:
-        from yibao.money import fmt_bp, fmt_fen
 
-        pol = self.policies[vi]
-        ins_code, cls = self.insutypes[ii], self.classes[ci]
-        ins = pol.insutype[ins_code]
-        psn = self.categories[pi][1] if pi >= 0 else ALL
-        out: list[dict[str, str]] = []
-
-        def add(loc: tuple, value) -> None:
-            out.append({"param": format_path(loc), "value": value})
-
-        def amt(v):
-            return UNLIMITED if v is None else fmt_fen(v)
-
-        add(("benefit_classes", cls, "med_types"), ",".join(pol.benefit_classes[cls].med_types))
-        cb: ClassBenefit = ins.classes[cls]
-        base = ("insutype", ins_code, cls)
-        if not cb.pool:
-            add((*base, "pool"), "false")
-        else:
-            d = cb.deductible
-            add((*base, "deductible", "kind"), d.kind)
-            if d.amount is not None:
-                v, keys = _lookup(d.amount, psn, level)
-                add((*base, "deductible", "amount", *keys), fmt_fen(v))
-            if d.repeat_ratio is not None:
-                add((*base, "deductible", "repeat_ratio"), fmt_bp(d.repeat_ratio))
-            v, keys = _lookup(cb.ratio, psn, level)
-            add((*base, "ratio", *keys), fmt_bp(v))
-            if cb.cap == UNLIMITED:
-                add((*base, "cap"), UNLIMITED)
-            else:
-                v, keys = _lookup(ins.caps[cb.cap], psn)
-                add(("insutype", ins_code, "caps", cb.cap, *keys), amt(v))
-            if di >= 0 and cb.disease_caps is not None:
-                dcode = self.diseases[di]
-                add((*base, "disease_caps", dcode), amt(cb.disease_caps[dcode]))
-        le = ins.large_expense
-        if le is not None and cls in le.classes:
-            add(("insutype", ins_code, "large_expense", "ratio"), fmt_bp(le.ratio))
-            add(("insutype", ins_code, "large_expense", "cap"), amt(le.cap))
-        cip = ins.critical_illness
-        if cip is not None and cls in cip.classes:
-            loc = ("insutype", ins_code, "critical_illness")
-            if ci_tilt and cip.tilt is not None:
-                add((*loc, "tilt", "deductible"), fmt_fen(cip.tilt.deductible))
-                add((*loc, "tilt", "ratio_add"), fmt_bp(cip.tilt.ratio_add))
-                add((*loc, "tilt", "cap"), amt(cip.tilt.cap))
-            else:
-                add((*loc, "deductible"), fmt_fen(cip.deductible))
-                add((*loc, "cap"), amt(cip.cap))
-            for i, s in enumerate(cip.segments):
-                add(
-                    (*loc, "segments", i), f"{'∞' if s.upto is None else fmt_fen(s.upto)} @ {fmt_bp(s.ratio)}"
+def _caps(b: _Build, v: int, p: PolicyVersion) -> None:
+    """The insutype's annual caps on pool pay, by person category."""
+    for i, code, ins in b.each_insutype(p):
+        for g, table in ins.caps.items():
+            for t in ins.psn_types:
+                b.a["cap_amt"][v, i, b.groups.index(g), b.categories.index((code, t))] = _lim(
+                    lookup(table, t)[0]
                 )
-        sp = pol.supplementary
-        if sp is not None and sp_on and cls in sp.classes and ins_code in sp.insutypes:
-            if sp_tilt and sp.tilt is not None:
-                add(("supplementary", "tilt", "deductible"), fmt_fen(sp.tilt.deductible))
-                add(("supplementary", "tilt", "ratio"), fmt_bp(sp.tilt.ratio))
-                add(("supplementary", "tilt", "cap"), amt(sp.tilt.cap))
-            else:
-                add(("supplementary", "deductible"), fmt_fen(sp.deductible))
-                add(("supplementary", "ratio"), fmt_bp(sp.ratio))
-                add(("supplementary", "cap"), amt(sp.cap))
-        ap = pol.assistance
-        if ap is not None and acat >= 0:
-            code = self.assistance_codes[acat]
-            cat = ap.categories[code]
-            add(("assistance", "categories", code, "ratio"), fmt_bp(cat.ratio))
-            add(("assistance", "categories", code, "annual_limit"), amt(cat.annual_limit))
-            if cls in cat.class_limits:
-                add(("assistance", "categories", code, "class_limits", cls), amt(cat.class_limits[cls]))
-        return out
+
+
+def _diseases(b: _Build, v: int, p: PolicyVersion) -> None:
+    """门诊慢特病: the annual pool cap of each disease (a class with a pool names them)."""
+    for i, _, ins in b.each_insutype(p):
+        for cb in ins.classes.values():
+            for dcode, cap in (cb.disease_caps or {}).items():
+                b.a["dis_cap"][v, i, b.diseases.index(dcode)] = _lim(cap)
+
+
+def _account(b: _Build, v: int, p: PolicyVersion) -> None:
+    """个人账户: the insutypes that have one, and the fund_pay_type of its setldetail row."""
+    row = b.names["acct_fpt"][v]
+    for i, _, ins in b.each_insutype(p):
+        if ins.account is not None:
+            b.a["acct_on"][v, i] = True
+            row[i] = ins.account.fund_pay_type
+    # 共济: a patient of an insutype without accounts may pay from a relative's account, which is an
+    # account of the insutype that has them; its setldetail row carries that fund_pay_type
+    own = next((f for f in row if f), None)
+    b.names["acct_fpt"][v] = [f or own for f in row]
+
+
+def _large_expense(b: _Build, v: int, p: PolicyVersion) -> None:
+    """大额医疗费用补助: its classes, ratio and annual cap."""
+    for i, _, ins in b.each_insutype(p):
+        le = ins.large_expense
+        if le is not None:
+            b.names["le_fpt"][v][i] = le.fund_pay_type
+            b.a["le_ratio"][v, i], b.a["le_cap"][v, i] = le.ratio, _lim(le.cap)
+            for cname in le.classes:
+                b.a["le_on"][v, i, b.classes.index(cname)] = True
+
+
+def _critical_illness(b: _Build, v: int, p: PolicyVersion) -> None:
+    """大病保险: its classes, segments, and the ordinary terms (tilt 0) and the tilted ones (tilt 1)."""
+    a = b.a
+    for i, _, ins in b.each_insutype(p):
+        cip = ins.critical_illness
+        if cip is None:
+            continue
+        b.names["ci_fpt"][v][i] = cip.fund_pay_type
+        for cname in cip.classes:
+            a["ci_on"][v, i, b.classes.index(cname)] = True
+        for s, seg in enumerate(cip.segments):
+            a["ci_upto"][v, i, s] = INF if seg.upto is None else seg.upto
+            a["ci_ratio"][v, i, :, s] = seg.ratio
+        a["ci_dedc"][v, i, :], a["ci_cap"][v, i, :] = cip.deductible, _lim(cip.cap)
+        if cip.tilt is not None:  # assistance targets: lower deductible, ratios raised, own cap
+            t = cip.tilt
+            a["ci_tilt_mask"][v, i] = b.bits(t.identities)
+            a["ci_dedc"][v, i, 1], a["ci_cap"][v, i, 1] = t.deductible, _lim(t.cap)
+            for s, seg in enumerate(cip.segments):
+                a["ci_ratio"][v, i, 1, s] = seg.ratio + t.ratio_add
+
+
+def _supplementary(b: _Build, v: int, p: PolicyVersion) -> None:
+    """惠民保: its insutypes and classes, deductible, ratio and cap (tilt 0), and the tilted terms (tilt 1)."""
+    sp, a = p.supplementary, b.a
+    if sp is None:
+        return
+    b.names["sp_fpt"][v] = sp.fund_pay_type
+    for ins_code in sp.insutypes:
+        for cname in sp.classes:
+            a["sp_on"][v, b.insutypes.index(ins_code), b.classes.index(cname)] = True
+    a["sp_dedc"][v, :], a["sp_ratio"][v, :], a["sp_cap"][v, :] = sp.deductible, sp.ratio, _lim(sp.cap)
+    if sp.tilt is not None:
+        a["sp_tilt_mask"][v] = b.bits(sp.tilt.identities)
+        a["sp_dedc"][v, 1], a["sp_ratio"][v, 1], a["sp_cap"][v, 1] = (
+            sp.tilt.deductible,
+            sp.tilt.ratio,
+            _lim(sp.tilt.cap),
+        )
+
+
+def _assistance(b: _Build, v: int, p: PolicyVersion) -> None:
+    """医疗救助: its insutypes and classes; per category its bit, ratio, annual limit and class sub-limits."""
+    ap, a = p.assistance, b.a
+    if ap is None:
+        return
+    b.names["as_fpt"][v] = ap.fund_pay_type
+    for ins_code in ap.insutypes:
+        for cname in ap.classes:
+            a["as_on"][v, b.insutypes.index(ins_code), b.classes.index(cname)] = True
+    for code, cat in ap.categories.items():
+        k = b.assistance.index(code)
+        a["as_bit"][k] = b.bits([code])
+        a["as_defined"][v, k] = True
+        a["as_ratio"][v, k], a["as_annual"][v, k] = cat.ratio, _lim(cat.annual_limit)
+        for cname, lim in cat.class_limits.items():
+            a["as_class_lim"][v, k, b.classes.index(cname)] = _lim(lim)
+
+
+SECTIONS = (
+    _benefit_classes,
+    _pool,
+    _caps,
+    _diseases,
+    _account,
+    _large_expense,
+    _critical_illness,
+    _supplementary,
+    _assistance,
+)
+
+
+def compile_versions(loaded: list[LoadedVersion]) -> PolicyBundle:
+    """Compile versions (ordered, already checked) into one bundle: the axes, then every section of each."""
+    policies = [lv.policy for lv in loaded]
+    b = _Build.of(policies)
+    for v, p in enumerate(policies):
+        for section in SECTIONS:
+            section(b, v, p)
+    ends = [effective_end(loaded, i) for i in range(len(policies))]
+    per_insutype = {k for k, axes in FUND_PAY_TYPES.items() if "insutype" in axes}
+    return PolicyBundle(
+        region=policies[0].region,
+        hash=policy_hash(policies),
+        policies=tuple(policies),
+        versions=tuple(p.version for p in policies),
+        starts=np.array([p.effective_from.toordinal() for p in policies], dtype=np.int64),
+        ends=np.array([e.toordinal() if e else MAX_DATE_ORD for e in ends], dtype=np.int64),
+        insutypes=tuple(b.insutypes),
+        classes=tuple(b.classes),
+        categories=tuple(b.categories),
+        diseases=tuple(b.diseases),
+        groups=tuple(b.groups),
+        assistance_codes=tuple(b.assistance),
+        identity_codes=tuple(b.identities),
+        medtype_class=tuple(b.medtype_class),
+        arrays=b.a,
+        names={k: tuple(tuple(r) if k in per_insutype else r for r in rows) for k, rows in b.names.items()},
+        axes=b.axes,
+        declared={**{k: d.axes for k, d in ARRAYS.items()}, **FUND_PAY_TYPES},
+    )
 
 
 def policy_hash(policies: list[PolicyVersion]) -> str:
@@ -229,211 +379,3 @@ def policy_hash(policies: list[PolicyVersion]) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _union(seqs) -> list[str]:
-    out: list[str] = []
-    for s in seqs:
-        for x in s:
-            if x not in out:
-                out.append(x)
-    return out
-
-
-def compile_versions(loaded: list[LoadedVersion]) -> PolicyBundle:
-    """Compile versions (ordered, already checked) into one bundle."""
-    policies = [lv.policy for lv in loaded]
-    V = len(policies)
-    ins_codes = _union(p.insutype for p in policies)
-    classes = _union(p.benefit_classes for p in policies)
-    categories = _union([(c, t) for c, ins in p.insutype.items() for t in ins.psn_types] for p in policies)
-    diseases = _union(p.chronic_diseases for p in policies)
-    groups = _union([g for ins in p.insutype.values() for g in ins.caps] for p in policies)
-    acodes = _union((p.assistance.categories if p.assistance else {}) for p in policies)
-    tilt_ids = _union(
-        [
-            *[
-                i
-                for ins in p.insutype.values()
-                if ins.critical_illness and ins.critical_illness.tilt
-                for i in ins.critical_illness.tilt.identities
-            ],
-            *(p.supplementary.tilt.identities if p.supplementary and p.supplementary.tilt else []),
-        ]
-        for p in policies
-    )
-    identity_codes = _union([acodes, tilt_ids])
-    if len(identity_codes) > 62:
-        raise ValueError("more than 62 identity codes matter to this policy; widen the identity mask")
-    I, C, P, D, G, A = len(ins_codes), len(classes), len(categories), len(diseases), len(groups), len(acodes)  # noqa: E741 - array dimensions
-    S = max(
-        [
-            len(ins.critical_illness.segments)
-            for p in policies
-            for ins in p.insutype.values()
-            if ins.critical_illness
-        ]
-        or [1]
-    )
-    bit = {c: 1 << i for i, c in enumerate(identity_codes)}
-
-    def z(*shape, fill=0):
-        return np.full(shape, fill, dtype=np.int64)
-
-    a = {
-        "pool_on": np.zeros((V, I, C), dtype=bool),
-        "class_defined": np.zeros((V, I, C), dtype=bool),
-        "requires_disease": np.zeros((V, C), dtype=bool),
-        "dedc_kind": z(V, I, C),
-        "dedc_amt": z(V, I, C, P, 4),
-        "dedc_rep": z(V, I, C),
-        "ratio": z(V, I, C, P, 4),
-        "cap_group": z(V, I, C, fill=-1),
-        "cap_amt": z(V, I, max(G, 1), P, fill=int(INF)),
-        "dis_cap": z(V, I, max(D, 1), fill=int(INF)),
-        "acct_on": np.zeros((V, I), dtype=bool),
-        "le_on": np.zeros((V, I, C), dtype=bool),
-        "le_ratio": z(V, I),
-        "le_cap": z(V, I, fill=int(INF)),
-        "ci_on": np.zeros((V, I, C), dtype=bool),
-        "ci_tilt_mask": z(V, I),
-        "ci_dedc": z(V, I, 2),
-        "ci_upto": z(V, I, S, fill=int(INF)),
-        "ci_ratio": z(V, I, 2, S),
-        "ci_cap": z(V, I, 2, fill=int(INF)),
-        "sp_on": np.zeros((V, I, C), dtype=bool),
-        "sp_tilt_mask": z(V),
-        "sp_dedc": z(V, 2),
-        "sp_ratio": z(V, 2),
-        "sp_cap": z(V, 2, fill=int(INF)),
-        "as_on": np.zeros((V, I, C), dtype=bool),
-        "as_bit": z(max(A, 1)),
-        "as_ratio": z(V, max(A, 1)),
-        "as_annual": z(V, max(A, 1), fill=int(INF)),
-        "as_class_lim": z(V, max(A, 1), C, fill=int(INF)),
-        "as_defined": np.zeros((V, max(A, 1)), dtype=bool),
-    }
-    for k, code in enumerate(acodes):
-        a["as_bit"][k] = bit[code]
-    names: dict[str, list] = {
-        "pool_fpt": [],
-        "acct_fpt": [],
-        "le_fpt": [],
-        "ci_fpt": [],
-        "sp_fpt": [],
-        "as_fpt": [],
-    }
-    medtype_class: list[dict[str, int]] = []
-    for v, p in enumerate(policies):
-        medtype_class.append(
-            {mt: classes.index(c) for c, d in p.benefit_classes.items() for mt in d.med_types}
-        )
-        for c, d in p.benefit_classes.items():
-            a["requires_disease"][v, classes.index(c)] = d.requires_disease
-        row = {k: [None] * I for k in ("pool_fpt", "acct_fpt", "le_fpt", "ci_fpt")}
-        for ins_code, ins in p.insutype.items():
-            i = ins_codes.index(ins_code)
-            row["pool_fpt"][i] = ins.pool_fund
-            if ins.account is not None:
-                a["acct_on"][v, i] = True
-                row["acct_fpt"][i] = ins.account.fund_pay_type
-            cats = [(categories.index((ins_code, t)), t) for t in ins.psn_types]
-            for g, table in ins.caps.items():
-                for pi, t in cats:
-                    val, _ = _lookup(table, t)
-                    a["cap_amt"][v, i, groups.index(g), pi] = _lim(val)
-            for cname, cb in ins.classes.items():
-                c = classes.index(cname)
-                a["class_defined"][v, i, c] = True
-                if not cb.pool:
-                    continue
-                a["pool_on"][v, i, c] = True
-                a["dedc_kind"][v, i, c] = _DEDC_KIND[cb.deductible.kind]
-                a["dedc_rep"][v, i, c] = cb.deductible.repeat_ratio or 0
-                a["cap_group"][v, i, c] = -1 if cb.cap == UNLIMITED else groups.index(cb.cap)
-                for pi, t in cats:
-                    for lv in (1, 2, 3):
-                        a["ratio"][v, i, c, pi, lv] = _lookup(cb.ratio, t, lv)[0]
-                        if cb.deductible.amount is not None:
-                            a["dedc_amt"][v, i, c, pi, lv] = _lookup(cb.deductible.amount, t, lv)[0]
-                for dcode, cap in (cb.disease_caps or {}).items():
-                    a["dis_cap"][v, i, diseases.index(dcode)] = _lim(cap)
-            le = ins.large_expense
-            if le is not None:
-                row["le_fpt"][i] = le.fund_pay_type
-                a["le_ratio"][v, i], a["le_cap"][v, i] = le.ratio, _lim(le.cap)
-                for cname in le.classes:
-                    a["le_on"][v, i, classes.index(cname)] = True
-            cip = ins.critical_illness
-            if cip is not None:
-                row["ci_fpt"][i] = cip.fund_pay_type
-                for cname in cip.classes:
-                    a["ci_on"][v, i, classes.index(cname)] = True
-                a["ci_dedc"][v, i, 0], a["ci_cap"][v, i, 0] = cip.deductible, _lim(cip.cap)
-                for s, seg in enumerate(cip.segments):
-                    a["ci_upto"][v, i, s] = INF if seg.upto is None else seg.upto
-                    a["ci_ratio"][v, i, 0, s] = seg.ratio
-                    a["ci_ratio"][v, i, 1, s] = seg.ratio
-                a["ci_dedc"][v, i, 1], a["ci_cap"][v, i, 1] = cip.deductible, _lim(cip.cap)
-                if cip.tilt is not None:
-                    t = cip.tilt
-                    a["ci_tilt_mask"][v, i] = sum(bit[x] for x in set(t.identities))
-                    a["ci_dedc"][v, i, 1], a["ci_cap"][v, i, 1] = t.deductible, _lim(t.cap)
-                    for s, seg in enumerate(cip.segments):
-                        a["ci_ratio"][v, i, 1, s] = seg.ratio + t.ratio_add
-        # 共济: a patient of an insutype without accounts may pay from a relative's account, which is an
-        # account of the insutype that has them; its setldetail row carries that fund_pay_type
-        own = next((f for f in row["acct_fpt"] if f), None)
-        row["acct_fpt"] = [f or own for f in row["acct_fpt"]]
-        for k in row:
-            names[k].append(tuple(row[k]))
-        sp = p.supplementary
-        names["sp_fpt"].append(sp.fund_pay_type if sp else None)
-        if sp is not None:
-            for ins_code in sp.insutypes:
-                for cname in sp.classes:
-                    a["sp_on"][v, ins_codes.index(ins_code), classes.index(cname)] = True
-            a["sp_dedc"][v, 0], a["sp_ratio"][v, 0], a["sp_cap"][v, 0] = sp.deductible, sp.ratio, _lim(sp.cap)
-            a["sp_dedc"][v, 1], a["sp_ratio"][v, 1], a["sp_cap"][v, 1] = sp.deductible, sp.ratio, _lim(sp.cap)
-            if sp.tilt is not None:
-                a["sp_tilt_mask"][v] = sum(bit[x] for x in set(sp.tilt.identities))
-                a["sp_dedc"][v, 1], a["sp_ratio"][v, 1], a["sp_cap"][v, 1] = (
-                    sp.tilt.deductible,
-                    sp.tilt.ratio,
-                    _lim(sp.tilt.cap),
-                )
-        ap = p.assistance
-        names["as_fpt"].append(ap.fund_pay_type if ap else None)
-        if ap is not None:
-            for ins_code in ap.insutypes:
-                for cname in ap.classes:
-                    a["as_on"][v, ins_codes.index(ins_code), classes.index(cname)] = True
-            for code, cat in ap.categories.items():
-                k = acodes.index(code)
-                a["as_defined"][v, k] = True
-                a["as_ratio"][v, k], a["as_annual"][v, k] = cat.ratio, _lim(cat.annual_limit)
-                for cname, lim in cat.class_limits.items():
-                    a["as_class_lim"][v, k, classes.index(cname)] = _lim(lim)
-    starts = np.array([p.effective_from.toordinal() for p in policies], dtype=np.int64)
-    ends = np.array(
-        [(e.toordinal() if (e := effective_end(loaded, i)) else MAX_DATE_ORD) for i in range(V)],
-        dtype=np.int64,
-    )
-    return PolicyBundle(
-        region=policies[0].region,
-        hash=policy_hash(policies),
-        policies=tuple(policies),
-        versions=tuple(p.version for p in policies),
-        starts=starts,
-        ends=ends,
-        insutypes=tuple(ins_codes),
-        classes=tuple(classes),
-        categories=tuple(categories),
-        diseases=tuple(diseases),
-        groups=tuple(groups),
-        assistance_codes=tuple(acodes),
-        identity_codes=tuple(identity_codes),
-        medtype_class=tuple(medtype_class),
-        arrays=a,
-        names={k: tuple(v) for k, v in names.items()},
-    )

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from yibao.errors import SettlementError
-from yibao.policy.compiler import PolicyBundle
+from yibao.policy.bundle import PolicyBundle
+from yibao.settlement.arrays import ChainOutputs, VisitArrays
 from yibao.settlement.inputs import PersonFacts, VisitRequest, resolve
-from yibao.settlement.kernel import SETLINFO_OUTPUTS, VisitArrays, settle_visits
+from yibao.settlement.kernel import settle_visits
 from yibao.settlement.lines import LineArrays, LineSplit, split_lines, visit_sums
 from yibao.settlement.online import line_arrays
+from yibao.settlement.result import setlinfo_of
 from yibao.settlement.state import AccumState
+from yibao.settlement.tiers import chain_columns
 
 EPOCH_ORD = 719163  # date(1970, 1, 1).toordinal()
 
@@ -53,7 +56,7 @@ class BatchInput:
 
 @dataclass
 class BatchResult:
-    out: dict[str, np.ndarray]  # kernel outputs per visit (input order)
+    out: ChainOutputs  # the fund chain's records per visit (input order)
     sums: dict[
         str, np.ndarray
     ]  # medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt
@@ -62,16 +65,14 @@ class BatchResult:
     slot: np.ndarray  # per visit
     split: LineSplit | None = None  # per fee line: fulamt, overlmt, preselfpay, inscp
 
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """The setlinfo fields per visit by national name: the split sums and what the fund chain filled."""
+        return {**self.sums, **chain_columns(self.out)}
+
     def setlinfo(self, i: int) -> dict[str, int]:
         """The setlinfo amounts of visit ``i`` in fen (same keys as online results)."""
-        o, s = self.out, self.sums
-        info = {k: int(s[k][i]) for k in s}
-        for k in SETLINFO_OUTPUTS:
-            info[k] = int(o[k][i])
-        info.update(
-            pool_prop_selfpay=int(o["ratio"][i]), cvlserv_pay=0, hifes_pay=0, hifdm_pay=0, hosp_part_amt=0
-        )
-        return info
+        return setlinfo_of(self.out, i, {k: int(v[i]) for k, v in self.sums.items()})
 
 
 def years_of(day: np.ndarray) -> np.ndarray:
@@ -113,9 +114,6 @@ def run_batch(bundle: PolicyBundle, b: BatchInput, state: AccumState | None = No
         new_adm=b.new_adm if b.new_adm is not None else np.ones(n, dtype=bool),
         adm_dedc_used=b.adm_dedc_used if b.adm_dedc_used is not None else np.zeros(n, dtype=np.int64),
         medfee=medfee,
-        ful=ful,
-        over=over,
-        pre=pre,
         inscp=inscp,
     )
     out = settle_visits(bundle, state, v, b.person, b.day)

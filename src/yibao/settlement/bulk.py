@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from yibao.funds import ledger
-from yibao.policy.compiler import DEDC_ANNUAL, INF, PolicyBundle
+from yibao.policy.bundle import DEDC_ANNUAL, INF, PolicyBundle
 from yibao.settlement.batch import BatchInput, BatchResult
+from yibao.settlement.tiers import ACCOUNT_FPT, FUNDS, INCREMENT
 
 
 @dataclass
@@ -24,28 +25,18 @@ class DetailArrays:
     amount: np.ndarray
 
 
-def _codes(names: tuple, ver: np.ndarray, ins: np.ndarray | None) -> np.ndarray:
-    table = (
-        np.array([[c or "" for c in row] for row in names], dtype="U10")
-        if ins is not None
-        else np.array([c or "" for c in names], dtype="U10")
-    )
-    return table[ver, ins] if ins is not None else table[ver]
-
-
 def detail_arrays(bundle: PolicyBundle, b: BatchInput, r: BatchResult) -> DetailArrays:
-    o = r.out
-    n = bundle.names
-    tiers = [
-        (_codes(n["pool_fpt"], b.ver, b.ins), o["pool_base"], o["pool_rem"], o["hifp_pay"]),
-        (_codes(n["le_fpt"], b.ver, b.ins), o["le_base"], o["le_rem"], o["hifob_pay"]),
-        (_codes(n["ci_fpt"], b.ver, b.ins), o["ci_b"], o["ci_rem"], o["hifmi_pay"]),
-        (_codes(n["sp_fpt"], b.ver, None), o["sp_c"], o["sp_rem"], o["oth_pay"]),
-        (_codes(n["as_fpt"], b.ver, None), o["as_m"], o["as_rem"], o["maf_pay"]),
-        (_codes(n["acct_fpt"], b.ver, b.ins), o["psn_part_amt"], o["bal_before"], o["acct_pay"]),
-    ]
+    """setldetail rows of every visit: the funds that paid in chain order (``tiers.FUNDS``), then the account."""
+    rows = []
+    for f in FUNDS:
+        rec = r.out.funds[f.tier]
+        rows.append((bundle.fund_pay_types(f.fund_pay_type, b.ver, b.ins), rec.base, rec.rem, rec.pay))
+    acct = r.out.account
+    rows.append(
+        (bundle.fund_pay_types(ACCOUNT_FPT, b.ver, b.ins), acct.psn_part_amt, acct.bal_before, acct.acct_pay)
+    )
     parts = []
-    for order, (fpt, base, rem, pay) in enumerate(tiers):
+    for order, (fpt, base, rem, pay) in enumerate(rows):
         m = pay != 0
         idx = np.flatnonzero(m)
         parts.append(
@@ -65,54 +56,39 @@ def detail_arrays(bundle: PolicyBundle, b: BatchInput, r: BatchResult) -> Detail
 
 def deltas(bundle: PolicyBundle, b: BatchInput, r: BatchResult) -> list[dict[str, int]]:
     """Named accumulator increments per visit (a reversal subtracts exactly these)."""
-    A, o = bundle.arrays, r.out
+    A, pool = bundle.arrays, r.out.funds["pool"]
     vi = (b.ver, b.ins, b.cls)
-    pool = A["pool_on"][vi]
-    annual = pool & (A["dedc_kind"][vi] == DEDC_ANNUAL)
-    group = np.where(pool, A["cap_group"][vi], -1)
+    on = A["pool_on"][vi]
+    annual = (on & (A["dedc_kind"][vi] == DEDC_ANNUAL)).tolist()
+    group = np.where(on, A["cap_group"][vi], -1).tolist()
     classes, groups, diseases = bundle.classes, bundle.groups, bundle.diseases
-    cols = {
-        k: o[k].tolist()
-        for k in (
-            "act_pay_dedc",
-            "counted_adm",
-            "hifp_pay",
-            "hifob_pay",
-            "ci_b",
-            "hifmi_pay",
-            "sp_c",
-            "oth_pay",
-            "maf_pay",
-        )
-    }
+    act, counted, hifp = pool.act_pay_dedc.tolist(), pool.counted_adm.tolist(), pool.pay.tolist()
+    # the later tiers' increments: per-slot totals ("<tier>:paid" …), then per class ("<tier>:<class>")
+    tiers = [
+        (f"{f.tier}:{what}", getattr(r.out.funds[f.tier], INCREMENT[what]).tolist())
+        for f in FUNDS
+        for what in f.accumulates
+    ]
+    by_class = [(f.tier, r.out.funds[f.tier].pay.tolist()) for f in FUNDS if f.by_class]
     out = []
-    for i, (c, a, g, d) in enumerate(
-        zip(b.cls.tolist(), annual.tolist(), group.tolist(), b.dis.tolist(), strict=True)
-    ):
+    for i, (c, d) in enumerate(zip(b.cls.tolist(), b.dis.tolist(), strict=True)):
         cname = classes[c]
-        hifp = cols["hifp_pay"][i]
         entry = {}
-        if a and cols["act_pay_dedc"][i]:
-            entry[f"dedc:{cname}"] = cols["act_pay_dedc"][i]
-        if cols["counted_adm"][i]:
+        if annual[i] and act[i]:
+            entry[f"dedc:{cname}"] = act[i]
+        if counted[i]:
             entry[f"admissions:{cname}"] = 1
-        if hifp:
-            if g >= 0:
-                entry[f"cap:{groups[g]}"] = hifp
+        if hifp[i]:
+            if group[i] >= 0:
+                entry[f"cap:{groups[group[i]]}"] = hifp[i]
             if d >= 0:
-                entry[f"disease:{diseases[d]}"] = hifp
-        for key, col in (
-            ("large_expense:paid", "hifob_pay"),
-            ("critical:base", "ci_b"),
-            ("critical:paid", "hifmi_pay"),
-            ("supplementary:base", "sp_c"),
-            ("supplementary:paid", "oth_pay"),
-            ("assistance:paid", "maf_pay"),
-        ):
-            if cols[col][i]:
-                entry[key] = cols[col][i]
-        if cols["maf_pay"][i]:
-            entry[f"assistance:{cname}"] = cols["maf_pay"][i]
+                entry[f"disease:{diseases[d]}"] = hifp[i]
+        for key, col in tiers:
+            if col[i]:
+                entry[key] = col[i]
+        for tier, col in by_class:
+            if col[i]:
+                entry[f"{tier}:{cname}"] = col[i]
         out.append(entry)
     return out
 
@@ -129,8 +105,8 @@ def posting_arrays(d: DetailArrays, r: BatchResult, account_fpt: str = "310200")
     """The legs of every settlement, as :func:`ledger.settlement_postings` would post them one by one."""
     fund = d.fund_pay_type != account_fpt
     fv, ff, fa = d.visit[fund], d.fund_pay_type[fund], d.amount[fund]
-    acct = r.out["acct_pay"]
-    cash = r.out["psn_cash_pay"]
+    acct = r.out.account.acct_pay
+    cash = r.out.account.psn_cash_pay
     av = np.flatnonzero(acct != 0)
     cv = np.flatnonzero(cash != 0)
     parts = [

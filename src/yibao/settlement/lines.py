@@ -29,7 +29,6 @@ from yibao.money import (
     fmt_fen,
     fmt_price,
     rhu_div,
-    rhu_pos,  # noqa: F401 - TEMPORARY re-export (issue 25): kernel.py imports it from here until its rewrite
 )
 
 PRODUCT_SCALE = MICRO * CNT // FEN  # micro-yuan × 1e-4 units → fen: 10^8

@@ -11,14 +11,13 @@ import numpy as np
 
 from yibao.errors import SettlementError
 from yibao.money import fmt_fen
-from yibao.policy.compiler import DEDC_PER_ADMISSION, PolicyBundle
-from yibao.settlement.inputs import Fee, PersonFacts, VisitRequest, resolve
-from yibao.settlement.kernel import SETLINFO_OUTPUTS, VisitArrays, empty_outputs, settle_wave
+from yibao.policy.bundle import DEDC_PER_ADMISSION, PolicyBundle
+from yibao.settlement.arrays import ChainOutputs, VisitArrays
+from yibao.settlement.inputs import Fee, PersonFacts, VisitIndex, VisitRequest, resolve
+from yibao.settlement.kernel import settle_wave
 from yibao.settlement.lines import AMOUNT_LIMIT, LineArrays, split_lines
-from yibao.settlement.result import Settled, build_delta, build_detail, negate
+from yibao.settlement.result import Settled, build_delta, build_detail, negate, setlinfo_of
 from yibao.settlement.state import AccumState
-
-_IDX0 = np.zeros(1, dtype=np.int64)
 
 
 def line_arrays(fees: list[Fee]) -> LineArrays:
@@ -93,105 +92,75 @@ def settle(
     ix = resolve(bundle, person, visit)
     if visit.split is not None:  # (split at upload by split_lines, from the same line attributes)
         per_line = visit.split
-        medfee, ful, over, pre, inscp = split_sums(per_line)
+        sums = split_sums(per_line)
     else:
-        _, per_line, (medfee, ful, over, pre, inscp) = split_fees(visit.fees)
+        _, per_line, sums = split_fees(visit.fees)
     st = AccumState.zeros(bundle, 1, 1)
     if accum:
         st.load_slot(bundle, accum)
     st.bal[0] = balance
-
-    cols = np.array(
-        [
-            0,
-            0 if person.has_account else -1,
-            ix.ver,
-            ix.ins,
-            ix.cls,
-            ix.cat,
-            ix.lvl,
-            ix.dis,
-            ix.idmask,
-            ix.sp_enrolled,
-            visit.acct_used_flag,
-            visit.new_admission,
-            visit.adm_dedc_used,
-            medfee,
-            ful,
-            over,
-            pre,
-            inscp,
-        ],
-        dtype=np.int64,
-    )[:, None]
-    v = VisitArrays(
-        slot=cols[0],
-        acct=cols[1],
-        ver=cols[2],
-        ins=cols[3],
-        cls=cols[4],
-        cat=cols[5],
-        lvl=cols[6],
-        dis=cols[7],
-        idmask=cols[8],
-        sp_enrolled=cols[9].astype(bool),
-        acct_flag=cols[10],
-        new_adm=cols[11].astype(bool),
-        adm_dedc_used=cols[12],
-        medfee=cols[13],
-        ful=cols[14],
-        over=cols[15],
-        pre=cols[16],
-        inscp=cols[17],
-        adm_dedc=np.array([-1 if visit.adm_dedc is None else visit.adm_dedc], dtype=np.int64),
-    )
-    o = empty_outputs(1)
-    settle_wave(bundle, st, v, _IDX0, o)
-    info = {k: int(o[k][0]) for k in SETLINFO_OUTPUTS}
-    info.update(
-        medfee_sumamt=medfee,
-        fulamt_ownpay_amt=ful,
-        overlmt_selfpay=over,
-        preselfpay_amt=pre,
-        inscp_scp_amt=inscp,
-        pool_prop_selfpay=int(o["ratio"][0]),
-        cvlserv_pay=0,
-        hifes_pay=0,
-        hifdm_pay=0,
-        hosp_part_amt=0,
-    )
-    acat = int(o["acat"][0])
+    out = settle_wave(bundle, st, _wave_of_one(person, visit, ix, sums))
+    pool, assistance = out.funds["pool"], out.funds["assistance"]
+    acat = int(assistance.category[0])
     settled = Settled(
-        setlinfo=info,
-        setldetail=build_detail(bundle, o, 0, ix.ver, ix.ins),
-        delta=build_delta(bundle, o, 0, ix.ver, ix.ins, ix.cls, ix.dis),
+        setlinfo=setlinfo_of(out, 0, dict(zip(_SUMS, sums, strict=True))),
+        setldetail=build_detail(bundle, out, 0, ix.ver, ix.ins),
+        delta=build_delta(bundle, out, 0, ix.ver, ix.ins, ix.cls, ix.dis),
         year=ix.year,
         insutype=person.insutype,
         policy_version=bundle.versions[ix.ver],
         policy_hash=bundle.hash,
         lines=per_line,
         assistance_category=bundle.assistance_codes[acat] if acat >= 0 else None,
-        account=bool(o["acct_on"][0]),
-        admission_deductible=int(o["adm_dedc"][0]) if _per_admission(bundle, ix) else None,
+        account=bool(out.account.acct_on[0]),
+        admission_deductible=int(pool.adm_dedc[0]) if _per_admission(bundle, ix) else None,
     )
     if trace:
-        settled.trace = [
-            {"param": "policy", "value": f"{bundle.region} {bundle.versions[ix.ver]} {bundle.hash[:12]}"},
-            *bundle.explain(
-                ix.ver,
-                ix.ins,
-                ix.cls,
-                ix.cat,
-                ix.lvl,
-                ix.dis,
-                ci_tilt=bool(o["ci_tilt"][0]),
-                sp_on=bool(o["sp_on"][0]),
-                sp_tilt=bool(o["sp_tilt"][0]),
-                acat=acat,
-            ),
-        ]
+        settled.trace = _trace(bundle, ix, out)
     settled.check_identities()
     return settled, st.slot_values(bundle), int(st.bal[0])
+
+
+def _wave_of_one(person: PersonFacts, visit: VisitRequest, ix: VisitIndex, sums: tuple) -> VisitArrays:
+    medfee, _, _, _, inscp = sums
+    return VisitArrays.one(
+        slot=0,
+        acct=0 if person.has_account else -1,
+        ver=ix.ver,
+        ins=ix.ins,
+        cls=ix.cls,
+        cat=ix.cat,
+        lvl=ix.lvl,
+        dis=ix.dis,
+        idmask=ix.idmask,
+        sp_enrolled=ix.sp_enrolled,
+        acct_flag=visit.acct_used_flag,
+        new_adm=visit.new_admission,
+        adm_dedc_used=visit.adm_dedc_used,
+        medfee=medfee,
+        inscp=inscp,
+        adm_dedc=-1 if visit.adm_dedc is None else visit.adm_dedc,
+    )
+
+
+def _trace(bundle: PolicyBundle, ix: VisitIndex, out: ChainOutputs) -> list[dict[str, str]]:
+    """The policy version, then every parameter the settlement read (the tiers say which terms applied)."""
+    critical, supplementary = out.funds["critical"], out.funds["supplementary"]
+    return [
+        {"param": "policy", "value": f"{bundle.region} {bundle.versions[ix.ver]} {bundle.hash[:12]}"},
+        *bundle.explain(
+            ix.ver,
+            ix.ins,
+            ix.cls,
+            ix.cat,
+            ix.lvl,
+            ix.dis,
+            ci_tilt=bool(critical.tilt[0]),
+            sp_on=bool(supplementary.on[0]),
+            sp_tilt=bool(supplementary.tilt[0]),
+            acat=int(out.funds["assistance"].category[0]),
+        ),
+    ]
 
 
 def _per_admission(bundle: PolicyBundle, ix) -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from yibao.money import fmt_bp, fmt_fen
-from yibao.policy.compiler import INF, PolicyBundle
+from yibao.policy.bundle import DEDC_ANNUAL, INF, PolicyBundle
+from yibao.settlement.arrays import ChainOutputs
+from yibao.settlement.tiers import ACCOUNT_FPT, FUNDS, INCREMENT, SETLINFO_FROM
 
 # setlinfo money fields, in national order (fen); pool_prop_selfpay is a ratio (basis points).
 SETLINFO_AMOUNTS = (
@@ -107,54 +109,63 @@ def _lim(value: int) -> int | None:
     return None if value >= INF // 2 else int(value)
 
 
-def build_detail(bundle: PolicyBundle, o: dict, i: int, ver: int, ins: int) -> list[DetailRow]:
-    """setldetail for visit ``i`` of kernel outputs ``o``: funds that paid, then the personal account."""
-    n = bundle.names
+def setlinfo_of(out: ChainOutputs, i: int, sums: dict[str, int]) -> dict[str, int]:
+    """setlinfo of visit ``i`` in national order: the split ``sums`` of its lines, the fields the fund chain
+    fills (``tiers.SETLINFO_FROM``), and 0 for the national funds no tier pays."""
+    info = dict.fromkeys(SETLINFO_ORDER, 0)
+    info.update(sums)
+    records = out.by_name()
+    for name, record, attr in SETLINFO_FROM:
+        info[name] = getattr(records[record], attr).item(i)
+    return info
+
+
+def build_detail(bundle: PolicyBundle, out: ChainOutputs, i: int, ver: int, ins: int) -> list[DetailRow]:
+    """setldetail for visit ``i``: the funds that paid, in chain order, then the personal account."""
     rows = []
-
-    def add(fpt, base, rem, pay):
+    for f in FUNDS:
+        rec = out.funds[f.tier]
+        pay = int(rec.pay[i])
         if pay:
-            rows.append(DetailRow(fpt, int(base), _lim(int(rem)), int(pay)))
-
-    add(n["pool_fpt"][ver][ins], o["pool_base"][i], o["pool_rem"][i], o["hifp_pay"][i])
-    if o["hifob_pay"][i]:
-        add(n["le_fpt"][ver][ins], o["le_base"][i], o["le_rem"][i], o["hifob_pay"][i])
-    if o["hifmi_pay"][i]:
-        add(n["ci_fpt"][ver][ins], o["ci_b"][i], o["ci_rem"][i], o["hifmi_pay"][i])
-    if o["oth_pay"][i]:
-        add(n["sp_fpt"][ver], o["sp_c"][i], o["sp_rem"][i], o["oth_pay"][i])
-    if o["maf_pay"][i]:
-        add(n["as_fpt"][ver], o["as_m"][i], o["as_rem"][i], o["maf_pay"][i])
-    if o["acct_pay"][i] and n["acct_fpt"][ver][ins]:
-        add(n["acct_fpt"][ver][ins], o["psn_part_amt"][i], o["bal_before"][i], o["acct_pay"][i])
+            code = bundle.fund_pay_type(f.fund_pay_type, ver, ins)
+            rows.append(DetailRow(code, int(rec.base[i]), _lim(int(rec.rem[i])), pay))
+    acct = out.account
+    code = bundle.fund_pay_type(ACCOUNT_FPT, ver, ins)
+    if acct.acct_pay[i] and code:
+        rows.append(
+            DetailRow(code, int(acct.psn_part_amt[i]), _lim(int(acct.bal_before[i])), int(acct.acct_pay[i]))
+        )
     return rows
 
 
 def build_delta(
-    bundle: PolicyBundle, o: dict, i: int, ver: int, ins: int, cls: int, dis: int
+    bundle: PolicyBundle, out: ChainOutputs, i: int, ver: int, ins: int, cls: int, dis: int
 ) -> dict[str, int]:
     """Named accumulator increments of visit ``i`` (a reversal subtracts exactly these)."""
     A = bundle.arrays
     cname = bundle.classes[cls]
-    hifp = int(o["hifp_pay"][i])
+    pool = out.funds["pool"]
+    hifp = int(pool.pay[i])
     delta = {}
-    if A["pool_on"][ver, ins, cls] and A["dedc_kind"][ver, ins, cls] == 1:
-        delta[f"dedc:{cname}"] = int(o["act_pay_dedc"][i])
-    if o["counted_adm"][i]:
+    if A["pool_on"][ver, ins, cls] and A["dedc_kind"][ver, ins, cls] == DEDC_ANNUAL:
+        delta[f"dedc:{cname}"] = int(pool.act_pay_dedc[i])
+    if pool.counted_adm[i]:
         delta[f"admissions:{cname}"] = 1
     g = int(A["cap_group"][ver, ins, cls])
     if A["pool_on"][ver, ins, cls] and g >= 0:
         delta[f"cap:{bundle.groups[g]}"] = hifp
     if dis >= 0:
         delta[f"disease:{bundle.diseases[dis]}"] = hifp
-    delta["large_expense:paid"] = int(o["hifob_pay"][i])
-    delta["critical:base"] = int(o["ci_b"][i])
-    delta["critical:paid"] = int(o["hifmi_pay"][i])
-    delta["supplementary:base"] = int(o["sp_c"][i])
-    delta["supplementary:paid"] = int(o["oth_pay"][i])
-    delta["assistance:paid"] = int(o["maf_pay"][i])
-    delta[f"assistance:{cname}"] = int(o["maf_pay"][i])
+    for key, tier, attr in _TIER_INCREMENTS:
+        delta[key] = getattr(out.funds[tier], attr).item(i)
+    for tier in _BY_CLASS:
+        delta[f"{tier}:{cname}"] = out.funds[tier].pay.item(i)
     return {k: v for k, v in delta.items() if v}
+
+
+# the later tiers' accumulators: (name, tier, the record field it adds), then the tiers that also count per class
+_TIER_INCREMENTS = [(f"{f.tier}:{what}", f.tier, INCREMENT[what]) for f in FUNDS for what in f.accumulates]
+_BY_CLASS = [f.tier for f in FUNDS if f.by_class]
 
 
 def negate(settled: Settled, balance_after: int) -> Settled:

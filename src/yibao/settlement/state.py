@@ -2,7 +2,8 @@
 
 The kernel reads and writes these arrays; the store keeps the same numbers as
 named rows (``cap:inpatient``, ``disease:M03900`` …) so they stay readable and
-survive policy versions that add classes or diseases.
+survive policy versions that add classes or diseases. The pool's accumulators are
+per class, cap and disease; every later fund tier has those ``tiers.FUNDS`` declares.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from yibao.policy.compiler import PolicyBundle
+from yibao.policy.bundle import PolicyBundle
+from yibao.settlement.tiers import FUNDS
 
-# Scalar accumulators per slot: attribute name → stored key.
-SCALARS = {
-    "le": "large_expense:paid",
-    "ci_base": "critical:base",
-    "ci_paid": "critical:paid",
-    "sp_base": "supplementary:base",
-    "sp_paid": "supplementary:paid",
-    "as_total": "assistance:paid",
-}
+
+@dataclass
+class TierAccum:
+    """What one fund tier accumulated per slot (settlement.md §3.5); None where the tier keeps no such total."""
+
+    base: np.ndarray | None  # [slot]        cumulative base (大病, 惠民保)
+    paid: np.ndarray | None  # [slot]        paid this year (its annual cap)
+    by_class: np.ndarray | None  # [slot, class] paid per benefit class (医疗救助's outpatient sub-limit)
+
+    def copy(self) -> TierAccum:
+        return TierAccum(*(None if (x := getattr(self, f.name)) is None else x.copy() for f in fields(self)))
 
 
 @dataclass
@@ -30,54 +34,60 @@ class AccumState:
     adm: np.ndarray  # [slot, class]   admissions counted
     cap: np.ndarray  # [slot, group]   pool pay under each annual cap
     dis: np.ndarray  # [slot, disease] pool pay per chronic disease
-    le: np.ndarray  # [slot]           大额 paid
-    ci_base: np.ndarray  # [slot]      大病 cumulative base
-    ci_paid: np.ndarray  # [slot]      大病 paid
-    sp_base: np.ndarray  # [slot]      惠民保 cumulative base
-    sp_paid: np.ndarray  # [slot]      惠民保 paid
-    as_total: np.ndarray  # [slot]     assistance paid (all classes)
-    as_class: np.ndarray  # [slot, class] assistance paid per class
+    tier: dict[str, TierAccum]  # the later tiers' accumulators, by tier (大额, 大病, 惠民保, 救助)
     bal: np.ndarray  # [account]       personal account balance
 
     @classmethod
     def zeros(cls, bundle: PolicyBundle, n_slots: int, n_accounts: int = 0) -> AccumState:
-        C, G, D = len(bundle.classes), max(len(bundle.groups), 1), max(len(bundle.diseases), 1)
+        ax = bundle.axes
 
         def z(*shape):
             return np.zeros(shape, dtype=np.int64)
 
+        tiers = {
+            f.tier: TierAccum(
+                base=z(n_slots) if "base" in f.accumulates else None,
+                paid=z(n_slots) if "paid" in f.accumulates else None,
+                by_class=z(n_slots, ax.benefit_class) if f.by_class else None,
+            )
+            for f in _TIERS
+        }
         return cls(
-            dedc=z(n_slots, C),
-            adm=z(n_slots, C),
-            cap=z(n_slots, G),
-            dis=z(n_slots, D),
-            le=z(n_slots),
-            ci_base=z(n_slots),
-            ci_paid=z(n_slots),
-            sp_base=z(n_slots),
-            sp_paid=z(n_slots),
-            as_total=z(n_slots),
-            as_class=z(n_slots, C),
+            dedc=z(n_slots, ax.benefit_class),
+            adm=z(n_slots, ax.benefit_class),
+            cap=z(n_slots, ax.cap_group),
+            dis=z(n_slots, ax.disease),
+            tier=tiers,
             bal=z(max(n_accounts, 1)),
         )
 
     def copy(self) -> AccumState:
-        return AccumState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+        return AccumState(
+            self.dedc.copy(),
+            self.adm.copy(),
+            self.cap.copy(),
+            self.dis.copy(),
+            {k: t.copy() for k, t in self.tier.items()},
+            self.bal.copy(),
+        )
 
     # --- named form (store, scenarios, reversal) -------------------------------------------------
     def slot_values(self, bundle: PolicyBundle, slot: int = 0) -> dict[str, int]:
         """Non-zero accumulators of one slot by name."""
         out: dict[str, int] = {}
+        dedc, adm = self.dedc[slot].tolist(), self.adm[slot].tolist()
+        by_class = [(tier, self.tier[tier].by_class[slot].tolist()) for tier in _BY_CLASS]
         for ci, name in enumerate(bundle.classes):
-            out[f"dedc:{name}"] = int(self.dedc[slot, ci])
-            out[f"admissions:{name}"] = int(self.adm[slot, ci])
-            out[f"assistance:{name}"] = int(self.as_class[slot, ci])
-        for gi, name in enumerate(bundle.groups):
-            out[f"cap:{name}"] = int(self.cap[slot, gi])
-        for di, code in enumerate(bundle.diseases):
-            out[f"disease:{code}"] = int(self.dis[slot, di])
-        for attr, key in SCALARS.items():
-            out[key] = int(getattr(self, attr)[slot])
+            out[f"dedc:{name}"] = dedc[ci]
+            out[f"admissions:{name}"] = adm[ci]
+            for tier, paid in by_class:
+                out[f"{tier}:{name}"] = paid[ci]
+        for name, value in zip(bundle.groups, self.cap[slot].tolist(), strict=False):
+            out[f"cap:{name}"] = value
+        for code, value in zip(bundle.diseases, self.dis[slot].tolist(), strict=False):
+            out[f"disease:{code}"] = value
+        for key, tier, what in _TOTAL_KEYS:
+            out[key] = getattr(self.tier[tier], what).item(slot)
         return {k: v for k, v in out.items() if v}
 
     def load_slot(self, bundle: PolicyBundle, values: dict[str, int], slot: int = 0) -> None:
@@ -85,20 +95,28 @@ class AccumState:
         cls_idx = {n: i for i, n in enumerate(bundle.classes)}
         grp_idx = {n: i for i, n in enumerate(bundle.groups)}
         dis_idx = {n: i for i, n in enumerate(bundle.diseases)}
-        by_key = {v: k for k, v in SCALARS.items()}
         for key, value in values.items():
             kind, _, name = key.partition(":")
-            if key in by_key:
-                getattr(self, by_key[key])[slot] = value
+            acc = self.tier.get(kind)
+            if acc is not None and name in _TOTALS and getattr(acc, name) is not None:
+                getattr(acc, name)[slot] = value
+            elif acc is not None and acc.by_class is not None and name in cls_idx:
+                acc.by_class[slot, cls_idx[name]] = value
             elif kind == "dedc" and name in cls_idx:
                 self.dedc[slot, cls_idx[name]] = value
             elif kind == "admissions" and name in cls_idx:
                 self.adm[slot, cls_idx[name]] = value
-            elif kind == "assistance" and name in cls_idx:
-                self.as_class[slot, cls_idx[name]] = value
             elif kind == "cap" and name in grp_idx:
                 self.cap[slot, grp_idx[name]] = value
             elif kind == "disease" and name in dis_idx:
                 self.dis[slot, dis_idx[name]] = value
             else:
                 raise KeyError(f"accumulator '{key}' is not known to this policy")
+
+
+_TIERS = [f for f in FUNDS if f.accumulates or f.by_class]
+_TOTALS = ("base", "paid")  # per-slot totals of a tier, in the order they are named
+_TOTAL_KEYS = [
+    (f"{f.tier}:{what}", f.tier, what) for f in _TIERS for what in _TOTALS if what in f.accumulates
+]
+_BY_CLASS = [f.tier for f in _TIERS if f.by_class]

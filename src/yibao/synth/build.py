@@ -23,9 +23,10 @@ from yibao.money import fmt_fen
 from yibao.policy.compiler import PolicyBundle
 from yibao.settlement.batch import EPOCH_ORD, BatchInput, run_batch
 from yibao.settlement.bulk import deltas, detail_arrays, posting_arrays
-from yibao.settlement.kernel import SETLINFO_OUTPUTS
 from yibao.settlement.lines import NO_CAP, LineArrays
 from yibao.settlement.record import clr_type_for
+from yibao.settlement.result import SETLINFO_AMOUNTS, SETLINFO_ORDER
+from yibao.settlement.tiers import chain_columns
 from yibao.store import audit
 from yibao.store.db import unit_of_work
 from yibao.store.tables import (
@@ -462,7 +463,7 @@ def _chunked(
 
 def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress) -> dict:
     n = len(cl)
-    o, sums, split = res.out, res.sums, res.split
+    o, split = res.out, res.split
     yy = p.year % 100
     day0 = cl.day.astype("datetime64[D]")
     end_day = day0 + cl.los.astype("timedelta64[D]")
@@ -579,13 +580,15 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
     version = np.array(bundle.versions)[batch.ver]
     klass = np.array(bundle.classes)[batch.cls]
     acodes = np.array([*bundle.assistance_codes, ""])
-    amount_keys = SETLINFO_OUTPUTS  # the kernel outputs stored as settlement columns
+    columns = res.columns  # the setlinfo fields by national name (a fund no tier pays is 0)
+    critical, supplementary = o.funds["critical"], o.funds["supplementary"]
 
     def settlements(lo: int, hi: int) -> list[dict]:
         sl = slice(lo, hi)
-        a = {k: v[sl].tolist() for k, v in sums.items()}
-        a.update({k: o[k][sl].tolist() for k in (*amount_keys, "ratio", "ci_tilt", "sp_tilt", "sp_on")})
-        acat = acodes[o["acat"][sl]].tolist()
+        a = {k: columns[k][sl].tolist() if k in columns else [0] * (hi - lo) for k in SETLINFO_ORDER}
+        a["ci_tilt"], a["sp_tilt"] = critical.tilt[sl].tolist(), supplementary.tilt[sl].tolist()
+        a["sp_on"] = supplementary.on[sl].tolist()
+        acat = acodes[o.funds["assistance"].category[sl]].tolist()
         rows = []
         for j, k in enumerate(range(lo, hi)):
             los = int(cl.los[k])
@@ -603,12 +606,7 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
                     "enddate": end_day[k].item() if los else None,
                     "year": p.year,
                     "dedc_hosp_lv": int(cl.level[k]),
-                    "pool_prop_selfpay": a["ratio"][j],
-                    "cvlserv_pay": 0,
-                    "hifes_pay": 0,
-                    "hifdm_pay": 0,
-                    "hosp_part_amt": 0,
-                    **{key: a[key][j] for key in (*sums.keys(), *amount_keys)},
+                    **{key: a[key][j] for key in SETLINFO_ORDER},
                     "clr_type": clr_type_for(str(cl.med_type[k])),
                     "clr_way": "1",
                     "clr_optins": admdvs,
@@ -728,7 +726,7 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
         progress,
         "个人账户 accounts",
     )
-    return {"fund_pay": int(o["fund_pay_sumamt"].sum()), "postings": int(postings.amount.size)}
+    return {"fund_pay": int(o.account.fund_pay_sumamt.sum()), "postings": int(postings.amount.size)}
 
 
 def _write_opening_balances(engine: Engine, p: Params, pop, progress: Progress) -> None:
@@ -829,7 +827,7 @@ def _write_parquet(data_dir: Path, p: Params, pop, cl, ref, res) -> Path:
             "begndate": cl.day.astype("datetime64[D]"),
             "los": cl.los,
             **{k: res.sums[k] for k in res.sums},
-            **{k: o[k] for k in SETLINFO_OUTPUTS},
+            **{k: v for k, v in chain_columns(o).items() if k in SETLINFO_AMOUNTS},  # (not the ratio)
             "year": np.full(len(cl), p.year),
             "month": month,
         }
