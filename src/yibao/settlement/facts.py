@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.errors import SettlementError
-from yibao.settlement import queries as q
+from yibao.settlement import writes as w
 from yibao.settlement.inputs import Dated, PersonFacts
 from yibao.store.tables import (
     ChronicRegistration,
@@ -126,7 +126,7 @@ def save_accumulators(
                 {"psn_no": psn_no, "year": year, "insutype": insutype, "acc_key": key, "value": after}
             )
     if deletes:
-        uow.write(q.DELETE_ACCUMULATOR, deletes)
+        uow.write(w.DELETE_ACCUMULATOR, deletes)
     if values:
-        uow.write(q.SET_ACCUMULATORS, values)
-    uow.write(q.BUMP_ACCUMULATOR_YEAR, {"psn_no": psn_no, "year": year, "insutype": insutype, "revision": 1})
+        uow.write(w.SET_ACCUMULATORS, values)
+    uow.write(w.BUMP_ACCUMULATOR_YEAR, {"psn_no": psn_no, "year": year, "insutype": insutype, "revision": 1})

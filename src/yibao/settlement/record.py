@@ -14,7 +14,7 @@ from yibao.audit_actions import Action
 from yibao.funds import journal
 from yibao.funds.ledger import settlement_postings
 from yibao.money import fmt_fen
-from yibao.settlement import queries as q
+from yibao.settlement import writes as w
 from yibao.settlement.result import SETLINFO_AMOUNTS, Settled
 from yibao.store import audit
 from yibao.store.uow import UnitOfWork
@@ -94,10 +94,10 @@ def write_settlement(
         "accum_delta": settled.delta,
         **{k: info[k] for k in SETLINFO_AMOUNTS},
     }
-    uow.write(q.INSERT_SETTLEMENT, row)
+    uow.write(w.INSERT_SETTLEMENT, row)
     if settled.setldetail:
         uow.write(
-            q.INSERT_DETAILS,
+            w.INSERT_DETAILS,
             [
                 {
                     "setl_id": setl_id,

@@ -19,6 +19,7 @@ from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
 from yibao.settlement import facts, online
 from yibao.settlement import queries as q
+from yibao.settlement import writes as w
 from yibao.settlement.inputs import Fee
 from yibao.settlement.lines import NO_CAP, Charged, LineError, check_refunds, split_lines
 from yibao.settlement.record import new_id
@@ -161,7 +162,7 @@ def register_visit(
         if open_adm:
             raise SettlementError(f"psn_no: 人员已在院 (就诊 {open_adm.mdtrt_id})，不能重复入院")
     visit = {
-        **dict.fromkeys(q.VISIT_KEYS),
+        **dict.fromkeys(w.VISIT_KEYS),
         **details,
         "mdtrt_id": new_id(inst.admdvs, "M", ctx.clock()),
         "psn_no": psn_no,
@@ -171,7 +172,7 @@ def register_visit(
         "begntime": begntime,
         "status": (VisitStatus.ADMITTED if inpatient else VisitStatus.OPEN).value,
     }
-    uow.write(q.INSERT_VISIT, visit)
+    uow.write(w.INSERT_VISIT, visit)
     audit.record(
         uow,
         actor=ctx.actor,
@@ -197,7 +198,7 @@ def update_visit(uow: UnitOfWork, ctx: Context, visit, **changes) -> None:
     mdtrt_id = visit.mdtrt_id
     transition(visit.status, "update", admission=is_admission(visit))
     before = {k: getattr(visit, k, None) for k in changes}
-    uow.write(q.UPDATE_VISIT, {"k_mdtrt_id": mdtrt_id, **{f"k_{k}": v for k, v in changes.items()}})
+    uow.write(w.UPDATE_VISIT, {"k_mdtrt_id": mdtrt_id, **{f"k_{k}": v for k, v in changes.items()}})
     after = {k: (v if v is not None else before[k]) for k, v in changes.items()}
     audit.record(
         uow,
@@ -217,8 +218,8 @@ def cancel_visit(uow: UnitOfWork, ctx: Context, mdtrt_id: str) -> None:
     if live:
         raise SettlementError(f"mdtrt_id: 就诊已有结算 {live.setl_id}，请先撤销结算")
     status = transition(visit.status, "cancel", admission=is_admission(visit))
-    uow.write(q.CANCEL_OPEN_LINES, {"k_mdtrt_id": mdtrt_id})
-    uow.write(q.SET_VISIT_STATUS, {"k_mdtrt_id": mdtrt_id, "k_status": status.value})
+    uow.write(w.CANCEL_OPEN_LINES, {"k_mdtrt_id": mdtrt_id})
+    uow.write(w.SET_VISIT_STATUS, {"k_mdtrt_id": mdtrt_id, "k_status": status.value})
     audit.record(uow, actor=ctx.actor, action=Action.CANCEL, entity="visit", entity_id=mdtrt_id)
 
 
@@ -231,7 +232,7 @@ def discharge(
     if endtime < visit.begntime:
         raise InputError(f"endtime: 出院时间 {endtime} 早于入院时间 {visit.begntime}")
     uow.write(
-        q.DISCHARGE,
+        w.DISCHARGE,
         {
             "k_mdtrt_id": mdtrt_id,
             "k_status": status.value,
@@ -255,7 +256,7 @@ def undo_discharge(uow: UnitOfWork, ctx: Context, visit) -> None:
     """2405 出院撤销 of the caller's ``visit``: back in hospital, unless the final settlement was made."""
     mdtrt_id = visit.mdtrt_id
     status = transition(visit.status, "undo_discharge", admission=is_admission(visit))
-    uow.write(q.UNDO_DISCHARGE, {"k_mdtrt_id": mdtrt_id, "k_status": status.value})
+    uow.write(w.UNDO_DISCHARGE, {"k_mdtrt_id": mdtrt_id, "k_status": status.value})
     audit.record(uow, actor=ctx.actor, action=Action.UNDO_DISCHARGE, entity="visit", entity_id=mdtrt_id)
 
 
@@ -360,38 +361,12 @@ def upload_fees(uow: UnitOfWork, ctx: Context, visit, catalogue: list, lines: li
     fees = [_fee(items.get(f.med_list_codg), f) for f in lines]
     split = split_lines(online.line_arrays(fees))
     _check_refunds(uow, mdtrt_id, lines)
-    ful, over, pre, inscp = (a.tolist() for a in (split.ful, split.over, split.pre, split.inscp))
-    rows = []
-    for k, (f, fee) in enumerate(zip(lines, fees, strict=True)):
-        item = items.get(f.med_list_codg)
-        rows.append(
-            {
-                "mdtrt_id": mdtrt_id,
-                "feedetl_sn": f.feedetl_sn,
-                "chrg_bchno": f.chrg_bchno,
-                "med_list_codg": f.med_list_codg,
-                "medins_list_codg": f.medins_list_codg,
-                "med_chrgitm_type": item.med_chrgitm_type if item is not None else None,
-                "fee_ocur_time": f.fee_ocur_time,
-                "pric": f.pric,
-                "cnt": f.cnt,
-                "det_item_fee_sumamt": f.det_item_fee_sumamt,
-                "chrgitm_lv": f"{fee.chrgitm_lv:02d}",
-                "selfpay_prop": fee.selfpay_prop,
-                "pric_uplmt_amt": None if fee.pric_uplmt_amt == NO_CAP else fee.pric_uplmt_amt,
-                "lmt_used_flag": str(fee.lmt_used_flag),
-                "hosp_appr_flag": str(fee.hosp_appr_flag),
-                "fulamt_ownpay_amt": ful[k],
-                "overlmt_amt": over[k],
-                "preselfpay_amt": pre[k],
-                "inscp_scp_amt": inscp[k],
-                "bilg_dr_codg": f.bilg_dr_codg,
-                "init_feedetl_sn": f.init_feedetl_sn,
-                "setl_id": None,
-                "status": "open",
-            }
-        )
-    uow.write(q.INSERT_FEES, rows)
+    parts = zip(*(a.tolist() for a in (split.ful, split.over, split.pre, split.inscp)), strict=True)
+    rows = [
+        _fee_row(mdtrt_id, f, fee, items.get(f.med_list_codg), part)
+        for f, fee, part in zip(lines, fees, parts, strict=True)
+    ]
+    uow.write(w.INSERT_FEES, rows)
     audit.record(
         uow,
         actor=ctx.actor,
@@ -401,6 +376,36 @@ def upload_fees(uow: UnitOfWork, ctx: Context, visit, catalogue: list, lines: li
         after={"lines": len(rows), "amount": fmt_fen(sum(r["det_item_fee_sumamt"] for r in rows))},
     )
     return rows
+
+
+def _fee_row(mdtrt_id: str, f: FeeInput, fee: Fee, item, part: tuple[int, int, int, int]) -> dict:
+    """A fee line as stored: what was uploaded, the catalogue's attributes on the day, and its split."""
+    ful, over, pre, inscp = part
+    return {
+        "mdtrt_id": mdtrt_id,
+        "feedetl_sn": f.feedetl_sn,
+        "chrg_bchno": f.chrg_bchno,
+        "med_list_codg": f.med_list_codg,
+        "medins_list_codg": f.medins_list_codg,
+        "med_chrgitm_type": item.med_chrgitm_type if item is not None else None,
+        "fee_ocur_time": f.fee_ocur_time,
+        "pric": f.pric,
+        "cnt": f.cnt,
+        "det_item_fee_sumamt": f.det_item_fee_sumamt,
+        "chrgitm_lv": f"{fee.chrgitm_lv:02d}",
+        "selfpay_prop": fee.selfpay_prop,
+        "pric_uplmt_amt": None if fee.pric_uplmt_amt == NO_CAP else fee.pric_uplmt_amt,
+        "lmt_used_flag": str(fee.lmt_used_flag),
+        "hosp_appr_flag": str(fee.hosp_appr_flag),
+        "fulamt_ownpay_amt": ful,
+        "overlmt_amt": over,
+        "preselfpay_amt": pre,
+        "inscp_scp_amt": inscp,
+        "bilg_dr_codg": f.bilg_dr_codg,
+        "init_feedetl_sn": f.init_feedetl_sn,
+        "setl_id": None,
+        "status": "open",
+    }
 
 
 def cancel_fees(
@@ -418,7 +423,7 @@ def cancel_fees(
     ids = [r.id for r in uow.read(q.LINES_TO_CANCEL(mdtrt_id=mdtrt_id, chrg_bchno=batch, feedetl_sn=line))]
     if not ids:
         raise SettlementError("feedetl_sn: 没有可撤销的未结算费用明细")
-    uow.write(q.CANCEL_LINES, {"k_mdtrt_id": mdtrt_id, "ids": ids})
+    uow.write(w.CANCEL_LINES, {"k_mdtrt_id": mdtrt_id, "ids": ids})
     audit.record(
         uow,
         actor=ctx.actor,

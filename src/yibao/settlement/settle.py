@@ -19,6 +19,7 @@ from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
 from yibao.settlement import facts, online
 from yibao.settlement import queries as q
+from yibao.settlement import writes as w
 from yibao.settlement.inputs import Dated, Fee, PersonFacts, VisitRequest
 from yibao.settlement.lines import NO_CAP, Charged, overdrawn_items
 from yibao.settlement.record import audit_settlement, new_id, write_settlement
@@ -116,17 +117,60 @@ def settle(
     pre: bool = False,
     inpatient_hint: bool = False,
 ) -> SettleOutcome:
-    """2206/2207 门诊 and 2303/2304 住院 (预)结算 of the visit's unsettled lines."""
+    """2206/2207 门诊 and 2303/2304 住院 (预)结算 of the visit's unsettled lines: read and check what the message
+    names, gather the person's facts, run the kernel, and (unless a pre-settlement) record the result."""
     inst = institution_of(uow, ctx)
-    reads = settle_reads(
-        code=ctx.fixmedins_code,
-        mdtrt_id=mdtrt_id,
-        psn_no=psn_no,
-        chrg_bchno=chrg_bchno,
-        own_account=acct_used_flag != 2,
-        inpatient=inpatient_hint,
+    got = uow.fetch(
+        settle_reads(
+            code=ctx.fixmedins_code,
+            mdtrt_id=mdtrt_id,
+            psn_no=psn_no,
+            chrg_bchno=chrg_bchno,
+            own_account=acct_used_flag != 2,
+            inpatient=inpatient_hint,
+        )
     )
-    got = uow.fetch(reads)
+    case = _checked(got, ctx, mdtrt_id, psn_no, insutype, mid_setl_flag, medfee_sumamt)
+    owner, prior, who, accum, balance = _person_at_settlement(uow, got, case, acct_used_flag)
+    request = VisitRequest(
+        med_type=case.visit.med_type,
+        begndate=case.day,
+        fees=[_stored_fee(r) for r in case.lines],
+        split=[{k: getattr(r, k) for k in online.LINE_SPLIT} for r in case.lines],
+        hosp_lv=inst.dedc_hosp_lv,
+        opsp_dise_code=case.visit.opsp_dise_code,
+        acct_used_flag=acct_used_flag,
+        new_admission=not prior,
+        adm_dedc_used=sum(r.act_pay_dedc for r in prior),
+        adm_dedc=prior[0].adm_dedc if prior else None,  # None (settled before 0004): derived
+    )
+    bundle = get_bundle(case.enrollment.insuplc_admdvs)
+    settled, new_accum, new_balance = online.settle(bundle, who, request, accum, balance)
+    if pre:
+        return SettleOutcome(settled, None, case.visit, person=case.person, enrollment=case.enrollment)
+    return _record(
+        uow, ctx, inst, case, settled, accum, new_accum, (owner, balance, new_balance), mid_setl_flag
+    )
+
+
+@dataclass
+class _Case:
+    """A settlement's visit, person, enrollment and lines, as read and checked."""
+
+    visit: SimpleNamespace
+    person: object
+    enrollment: object
+    lines: list
+    day: object
+    after: object  # the visit's status once settled
+
+
+def _checked(
+    got: dict, ctx: Context, mdtrt_id: str, psn_no: str, insutype, mid_setl_flag, medfee_sumamt
+) -> _Case:
+    """The reads of :func:`settle_reads`, checked in order: the person, the visit (the caller's, the person's,
+    of the insurance type given, in a status that may be settled), the agreement on the visit day, the lines
+    and their total, the enrollment in force."""
     who_row = got["person"][0] if got["person"] else None
     if who_row is None:
         raise NotFound(f"psn_no: 人员不存在 {psn_no}")
@@ -139,9 +183,8 @@ def settle(
     if insutype and insutype != visit.insutype:
         raise InputError(f"insutype: 与就诊登记的险种 {visit.insutype} 不一致")
     admission = is_admission(visit)
-    after = transition(
-        visit.status, "settle_midway" if admission and mid_setl_flag else "settle", admission=admission
-    )
+    event = "settle_midway" if admission and mid_setl_flag else "settle"
+    after = transition(visit.status, event, admission=admission)
     day = visit.begntime.date()
     check_agreement(got["agreement"], ctx.fixmedins_code, day)
     lines = got["lines"]
@@ -155,10 +198,15 @@ def settle(
         q.EnrollmentRow(*(getattr(r, label) for label in q.ENR_LABELS)) for r in rows if r.enr_id is not None
     ]
     enrollment = facts.choose_enrollment(enrollments, psn_no, visit.insutype, day)
-    bundle = get_bundle(enrollment.insuplc_admdvs)
-    # a continuation (after a 中途结算): what the admission's deductible was and how much of it is used
+    return _Case(visit, who_row, enrollment, lines, day, after)
+
+
+def _person_at_settlement(uow: UnitOfWork, got: dict, case: _Case, acct_used_flag: int):
+    """The paying account's owner, the admission's earlier deductibles (a continuation after a 中途结算), and
+    the person as the kernel sees them with the year's accumulators and the paying account's balance."""
+    psn_no, mdtrt_id, day = case.visit.psn_no, case.visit.mdtrt_id, case.day
     prior = []
-    if admission:
+    if is_admission(case.visit):
         prior = (
             got["prior"]
             if "prior" in got
@@ -170,61 +218,56 @@ def settle(
         if bound is None:
             raise SettlementError("acct_used_flag: 未绑定共济账户 (no family mutual-aid binding)")
         owner = bound.owner_psn_no
-    facts.check_alive(who_row, day)
+    facts.check_alive(case.person, day)
     # the owner's account row is locked, never the owner: two persons paying from each other's account at once
-    # would each hold their own person row and wait for the other's (a deadlock, one of them retried)
+    # would each hold their own person row and wait for the other's
     state = (
         got["state"]
         if "state" in got
         else uow.read(q.PERSON_STATE(psn_no=psn_no, mdtrt_id=mdtrt_id, owner=owner))
     )
-    who, accum, account_balance = _person_facts(state, enrollment)
-    request = VisitRequest(
-        med_type=visit.med_type,
-        begndate=day,
-        fees=[_stored_fee(r) for r in lines],
-        split=[{k: getattr(r, k) for k in online.LINE_SPLIT} for r in lines],
-        hosp_lv=inst.dedc_hosp_lv,
-        opsp_dise_code=visit.opsp_dise_code,
-        acct_used_flag=acct_used_flag,
-        new_admission=not prior,
-        adm_dedc_used=sum(r.act_pay_dedc for r in prior),
-        adm_dedc=prior[0].adm_dedc if prior else None,  # None (settled before 0004): derived
-    )
-    balance = account_balance or 0
-    settled, new_accum, new_balance = online.settle(bundle, who, request, accum, balance)
-    if pre:
-        return SettleOutcome(settled, None, visit, person=who_row, enrollment=enrollment)
+    who, accum, account_balance = _person_facts(state, case.enrollment)
+    return owner, prior, who, accum, account_balance or 0
+
+
+def _record(uow, ctx, inst, case: _Case, settled, accum, new_accum, account, mid_setl_flag) -> SettleOutcome:
+    """The settlement, its details and ledger entry, the accumulators, the account, the lines and the visit's
+    status, in this order; the audit row last (the chain's head is locked until commit)."""
+    owner, balance, new_balance = account
+    visit = case.visit
     now = ctx.clock()
     setl_id = new_id(inst.admdvs, "S", now)
     row = write_settlement(
         uow,
         settled,
         setl_id=setl_id,
-        mdtrt_id=mdtrt_id,
-        psn_no=psn_no,
-        psn_type=enrollment.psn_type,
+        mdtrt_id=visit.mdtrt_id,
+        psn_no=visit.psn_no,
+        psn_type=case.enrollment.psn_type,
         fixmedins_code=inst.fixmedins_code,
         med_type=visit.med_type,
-        begndate=day,
+        begndate=case.day,
         enddate=visit.endtime.date() if visit.endtime else None,
         setl_time=now,
-        clr_optins=enrollment.insuplc_admdvs,
+        clr_optins=case.enrollment.insuplc_admdvs,
         dedc_hosp_lv=inst.dedc_hosp_lv,
         msgid=ctx.msgid,
         actor=ctx.actor,
         mid_setl_flag="1" if mid_setl_flag else "0",
-        account_owner=owner if owner != psn_no else None,
+        account_owner=owner if owner != visit.psn_no else None,
     )
-    facts.save_accumulators(uow, psn_no, day.year, visit.insutype, accum, new_accum)
+    facts.save_accumulators(uow, visit.psn_no, case.day.year, visit.insutype, accum, new_accum)
     if new_balance != balance:
-        uow.write(q.SET_BALANCE, {"k_psn_no": owner, "k_balance": new_balance})
-    uow.write(q.SETTLE_LINES, {"k_mdtrt_id": mdtrt_id, "ids": [r.id for r in lines], "k_setl_id": setl_id})
-    if after != visit.status:
-        uow.write(q.SET_VISIT_STATUS, {"k_mdtrt_id": mdtrt_id, "k_status": after.value})
-        visit.status = after.value
-    audit_settlement(uow, settled, row, actor=ctx.actor)  # last: the chain's head is locked until commit
-    return SettleOutcome(settled, setl_id, visit, row, person=who_row)
+        uow.write(w.SET_BALANCE, {"k_psn_no": owner, "k_balance": new_balance})
+    uow.write(
+        w.SETTLE_LINES,
+        {"k_mdtrt_id": visit.mdtrt_id, "ids": [r.id for r in case.lines], "k_setl_id": setl_id},
+    )
+    if case.after != visit.status:
+        uow.write(w.SET_VISIT_STATUS, {"k_mdtrt_id": visit.mdtrt_id, "k_status": case.after.value})
+        visit.status = case.after.value
+    audit_settlement(uow, settled, row, actor=ctx.actor)
+    return SettleOutcome(settled, setl_id, visit, row, person=case.person)
 
 
 def settled_from_row(row, details: list) -> Settled:
@@ -264,26 +307,7 @@ def reverse(
     uow: UnitOfWork, ctx: Context, *, setl_id: str, psn_no: str | None = None, mdtrt_id: str | None = None
 ) -> SettleOutcome:
     """2208 / 2305 / 2103 结算撤销 (and 2601 冲正): record the exact negation, restore accumulators."""
-    row = uow.first(q.SETTLEMENT(setl_id=setl_id))
-    if row is None or row.fixmedins_code != ctx.fixmedins_code:
-        raise NotFound(f"setl_id: 结算不存在 {setl_id}")
-    got = uow.fetch(
-        {
-            "person": q.LOCK_PERSON(psn_no=row.psn_no),
-            "row": q.SETTLEMENT(setl_id=setl_id),  # again, under the person's lock: a concurrent reversal may
-            "details": q.SETTLEMENT_DETAILS(setl_id=setl_id),  # have just committed
-        }
-    )
-    who, row = got["person"][0], got["row"][0]
-    if psn_no and psn_no != row.psn_no:
-        raise InputError(f"psn_no: 结算 {setl_id} 不属于人员 {psn_no}")
-    if mdtrt_id and mdtrt_id != row.mdtrt_id:
-        raise InputError(f"mdtrt_id: 结算 {setl_id} 不属于就诊 {mdtrt_id}")
-    reverse_settlement(setl_id, row.refd_setl_flag, row.reversed_by)
-    later = uow.first(q.LATER_SETTLEMENT(mdtrt_id=row.mdtrt_id, setl_time=row.setl_time))
-    if later:
-        raise SettlementError(f"setl_id: 同一就诊的后续结算 {later.setl_id} 须先撤销")
-    settled = settled_from_row(row, got["details"])
+    who, row, details = _reversible(uow, ctx, setl_id, psn_no, mdtrt_id)
     owner = (row.trace or {}).get(
         "account_owner"
     ) or row.psn_no  # 共济: the relative's account is credited back
@@ -296,10 +320,9 @@ def reverse(
     )
     accum = {r.acc_key: int(r.value) for r in now["accum"] if r.value}
     balance = int(now["account"][0].balance) if now["account"] else 0
-    negated, new_accum, new_balance = online.reverse(settled, accum, balance)
+    negated, new_accum, new_balance = online.reverse(settled_from_row(row, details), accum, balance)
     when = ctx.clock()
-    inst = institution_of(uow, ctx)
-    rev_id = new_id(inst.admdvs, "R", when)
+    rev_id = new_id(institution_of(uow, ctx).admdvs, "R", when)
     rev_row = write_settlement(
         uow,
         negated,
@@ -320,15 +343,41 @@ def reverse(
         mid_setl_flag=row.mid_setl_flag,
         account_owner=owner if owner != row.psn_no else None,
     )
-    uow.write(q.MARK_REVERSED, {"k_setl_id": setl_id, "k_reversed_by": rev_id})
+    uow.write(w.MARK_REVERSED, {"k_setl_id": setl_id, "k_reversed_by": rev_id})
     facts.save_accumulators(uow, row.psn_no, row.year, row.insutype, accum, new_accum)
     if new_balance != balance:
-        uow.write(q.SET_BALANCE, {"k_psn_no": owner, "k_balance": new_balance})
-    uow.write(q.REOPEN_LINES, {"k_mdtrt_id": row.mdtrt_id, "k_setl_id": setl_id})
+        uow.write(w.SET_BALANCE, {"k_psn_no": owner, "k_balance": new_balance})
+    uow.write(w.REOPEN_LINES, {"k_mdtrt_id": row.mdtrt_id, "k_setl_id": setl_id})
     visit = SimpleNamespace(**now["visit"][0]._asdict())
     after = transition(visit.status, "reverse", admission=is_admission(visit))
     if after != visit.status:
-        uow.write(q.SET_VISIT_STATUS, {"k_mdtrt_id": row.mdtrt_id, "k_status": after.value})
+        uow.write(w.SET_VISIT_STATUS, {"k_mdtrt_id": row.mdtrt_id, "k_status": after.value})
         visit.status = after.value
     audit_settlement(uow, negated, rev_row, actor=ctx.actor)  # last: the chain's head is locked until commit
     return SettleOutcome(negated, rev_id, visit, rev_row, person=who)
+
+
+def _reversible(uow: UnitOfWork, ctx: Context, setl_id: str, psn_no: str | None, mdtrt_id: str | None):
+    """The caller's settlement, read again under its person's lock (a concurrent reversal may just have
+    committed), with its details; or why it cannot be reversed: another person's or visit's, a reversal, one
+    already reversed, or one with a later settlement of the same visit still standing."""
+    row = uow.first(q.SETTLEMENT(setl_id=setl_id))
+    if row is None or row.fixmedins_code != ctx.fixmedins_code:
+        raise NotFound(f"setl_id: 结算不存在 {setl_id}")
+    got = uow.fetch(
+        {
+            "person": q.LOCK_PERSON(psn_no=row.psn_no),
+            "row": q.SETTLEMENT(setl_id=setl_id),
+            "details": q.SETTLEMENT_DETAILS(setl_id=setl_id),
+        }
+    )
+    who, row = got["person"][0], got["row"][0]
+    if psn_no and psn_no != row.psn_no:
+        raise InputError(f"psn_no: 结算 {setl_id} 不属于人员 {psn_no}")
+    if mdtrt_id and mdtrt_id != row.mdtrt_id:
+        raise InputError(f"mdtrt_id: 结算 {setl_id} 不属于就诊 {mdtrt_id}")
+    reverse_settlement(setl_id, row.refd_setl_flag, row.reversed_by)
+    later = uow.first(q.LATER_SETTLEMENT(mdtrt_id=row.mdtrt_id, setl_time=row.setl_time))
+    if later:
+        raise SettlementError(f"setl_id: 同一就诊的后续结算 {later.setl_id} 须先撤销")
+    return who, row, got["details"]
