@@ -118,16 +118,12 @@ def _deadlocks(engine) -> int:
         ).scalar_one()
 
 
-@pytest.mark.pg
-def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engine):
-    """共济 both ways (spouses who are both employees): each settlement locks its patient and the other's
-    account. Locking the account owner's person row as well made the two wait for each other."""
-    only_on_postgresql(engine)
+def bound_both_ways(engine) -> None:
+    """The world, with its two employees bound to each other's accounts (共济, spouses)."""
     from datetime import date
 
     from tests.world import RETIREE, WORKER
     from yibao.enrollment import bindings
-    from yibao.funds.check import check_ledger
 
     world.build(engine)
     with unit_of_work(engine) as s:
@@ -140,6 +136,18 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
                 begndate=date(2025, 1, 1),
                 actor="t",
             )
+
+
+@pytest.mark.pg
+def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engine):
+    """共济 both ways (spouses who are both employees): each settlement locks its patient and the other's
+    account. Locking the account owner's person row as well made the two wait for each other."""
+    only_on_postgresql(engine)
+
+    from tests.world import RETIREE, WORKER
+    from yibao.funds.check import check_ledger
+
+    bound_both_ways(engine)
     before = _deadlocks(engine)
     rounds, errors = 6, []
     barrier = threading.Barrier(2)
@@ -172,25 +180,16 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
     was taken last, the staff work held the head while waiting for an account a settlement held, and the
     settlement waited for the head (PostgreSQL reported a deadlock)."""
     only_on_postgresql(engine)
-    from datetime import date, datetime
+    from datetime import datetime
 
     from tests.world import RETIREE, WORKER
-    from yibao.enrollment import accounts, bindings
+    from yibao.enrollment import accounts
     from yibao.funds.check import check_ledger
     from yibao.store import audit
     from yibao.store.tables import PersonalAccount
 
-    world.build(engine)
+    bound_both_ways(engine)
     with unit_of_work(engine) as s:
-        for owner, member in ((WORKER, RETIREE), (RETIREE, WORKER)):
-            bindings.bind_family(
-                s,
-                owner_psn_no=owner,
-                member_psn_no=member,
-                relation="spouse",
-                begndate=date(2025, 1, 1),
-                actor="t",
-            )
         balances = {p: s.get(PersonalAccount, p).balance for p in (WORKER, RETIREE)}
     before, rounds, errors = _deadlocks(engine), 6, []
     barrier = threading.Barrier(3)
