@@ -89,7 +89,8 @@ class UnitOfWork:
     def _send(self, reads: list[Read]) -> None:
         from yibao.store import wire
 
-        ahead = [r for r in self._ahead if _key(r) not in {_key(x) for x in reads}]
+        asked = {_key(x) for x in reads}
+        ahead = [r for r in self._ahead if _key(r) not in asked]
         self._ahead = []
         sent = reads + ahead
         writes = compose(self._writes)
