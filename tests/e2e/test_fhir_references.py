@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
+from tests.rest import bearer
 from tests.world import HOSP2, HOSP3, RESIDENT, WORKER, His, line
 from yibao import __version__
 from yibao.api import exactjson
@@ -27,8 +28,7 @@ LITERAL = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 
 def _token(c: TestClient, username: str) -> dict[str, str]:
-    tok = c.post("/api/token", data={"username": username, "password": "pass-word-1"}).json()["access_token"]
-    return {"Authorization": f"Bearer {tok}"}
+    return bearer(c, username, "pass-word-1")
 
 
 def _outpatient(his: His, psn_no: str, insutype: str, begin: str, fee: str, acct: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.rest import bearer, ok, refused
 from yibao.api.app import create_app
 from yibao.ingest.region import save_districts
 from yibao.security import create_user
@@ -47,20 +48,8 @@ def api(engine):
         create_user(s, "jb", "王经办", ["handler"], "pass-word-1", actor="test")
         create_user(s, "sh", "李审核", ["reviewer"], "pass-word-2", actor="test")
     with TestClient(create_app(console=False)) as c:
-        tok = c.post("/api/token", data={"username": "jb", "password": "pass-word-1"}).json()["access_token"]
-        c.headers["Authorization"] = f"Bearer {tok}"
+        c.headers.update(bearer(c, "jb", "pass-word-1"))
         yield c
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response, status: int = 422) -> str:
-    assert response.status_code == status, response.text
-    detail = response.json()["detail"]
-    return detail if isinstance(detail, str) else str(detail)
 
 
 def employer(c, serial: int, name: str, district: str = WORKERS) -> dict:
@@ -106,8 +95,7 @@ def test_token_and_permissions(api):
     anon = TestClient(api.app)
     assert anon.get("/api/employers").status_code == 401
     assert anon.post("/api/persons", json={}).status_code == 401
-    tok = anon.post("/api/token", data={"username": "sh", "password": "pass-word-2"}).json()["access_token"]
-    reviewer = {"Authorization": f"Bearer {tok}"}
+    reviewer = bearer(anon, "sh", "pass-word-2")
     assert anon.get("/api/employers", headers=reviewer).status_code == 200  # enrollment.read
     r = anon.post(
         "/api/employers",
@@ -135,7 +123,9 @@ def test_register_employers_and_refuse_a_bad_credit_code(api, engine):
     assert refused(
         c.post("/api/employers", json={"uscc": uscc(WORKERS, 9), "emp_name": "x", "admdvs": "99"})
     ).startswith("admdvs: ")
-    assert refused(c.post("/api/employers", json={"uscc": uscc(WORKERS, 9), "emp_name": "x"})).count("admdvs")
+    assert str(refused(c.post("/api/employers", json={"uscc": uscc(WORKERS, 9), "emp_name": "x"}))).count(
+        "admdvs"
+    )
     with unit_of_work(engine, write=False) as s:
         assert s.scalar(select(func.count()).select_from(Employer)) == 1  # nothing saved from a refusal
         audit = s.scalars(select(AuditLog).where(AuditLog.entity == "employer")).all()

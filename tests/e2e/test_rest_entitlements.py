@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests import world
+from tests.rest import bearer, ok, refused
 from tests.world import HOSP2, POOR, RESIDENT, WORKER
 from yibao.api.app import create_app
 from yibao.ingest.region import load_dictionaries
@@ -30,19 +31,8 @@ def api(engine):
         create_user(s, "jb", "王经办", ["handler"], "pass-word-1", actor="test")
         create_user(s, "sh", "李审核", ["reviewer"], "pass-word-2", actor="test")
     with TestClient(create_app(console=False)) as c:
-        tok = c.post("/api/token", data={"username": "jb", "password": "pass-word-1"}).json()["access_token"]
-        c.headers["Authorization"] = f"Bearer {tok}"
+        c.headers.update(bearer(c, "jb", "pass-word-1"))
         yield c
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response, status: int = 422) -> str:
-    assert response.status_code == status, response.text
-    return response.json()["detail"]
 
 
 def actions(engine, entity: str) -> list[tuple[str, str]]:
@@ -115,8 +105,7 @@ def test_identities_added_refused_and_ended(api, engine):
 
 def test_a_reviewer_reads_but_does_not_write(api):
     anon = TestClient(api.app)
-    tok = anon.post("/api/token", data={"username": "sh", "password": "pass-word-2"}).json()["access_token"]
-    reviewer = {"Authorization": f"Bearer {tok}"}
+    reviewer = bearer(anon, "sh", "pass-word-2")
     assert (
         ok(anon.get(f"/api/persons/{POOR}/entitlements", headers=reviewer))["identities"][0]["psn_idet_type"]
         == "2303"

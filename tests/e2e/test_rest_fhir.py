@@ -14,6 +14,7 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
 
 from tests import world
+from tests.rest import bearer
 from tests.world import HOSP2, WORKER, His, line
 from yibao.api import routes_fhir, routes_fsi, routes_rest
 from yibao.store.db import unit_of_work
@@ -64,8 +65,7 @@ def api(engine):
                 },
             )
             setl_ids.append(out["setlinfo"]["setl_id"])
-        tok = c.post("/api/token", data={"username": "rev", "password": "pass-word-1"}).json()["access_token"]
-        c.headers["Authorization"] = f"Bearer {tok}"
+        c.headers.update(bearer(c, "rev", "pass-word-1"))
         yield c, setl_ids
 
 
