@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -57,12 +58,17 @@ def worker(n: int, errors: list) -> None:
         errors.append(exc)
 
 
-def _run_on_threads(work) -> None:
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+def run_together(*targets) -> None:
+    """Each target on its own thread, all started before any is awaited."""
+    threads = [threading.Thread(target=target) for target in targets]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def _run_on_threads(work) -> None:
+    run_together(*(partial(work, n) for n in range(THREADS)))
 
 
 def _run_as_greenlets(work) -> None:
@@ -118,6 +124,16 @@ def _deadlocks(engine) -> int:
         ).scalar_one()
 
 
+def assert_no_deadlock(engine, errors: list, before: int) -> None:
+    """No thread failed, PostgreSQL counted no new deadlock, and the ledger still balances."""
+    from yibao.funds.check import check_ledger
+
+    assert not errors, errors[:2]
+    assert _deadlocks(engine) == before
+    with unit_of_work(engine, write=False) as s:
+        assert check_ledger(s).ok
+
+
 def bound_both_ways(engine) -> None:
     """The world, with its two employees bound to each other's accounts (共济, spouses)."""
     from datetime import date
@@ -145,7 +161,6 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
     only_on_postgresql(engine)
 
     from tests.world import RETIREE, WORKER
-    from yibao.funds.check import check_ledger
 
     bound_both_ways(engine)
     before = _deadlocks(engine)
@@ -161,15 +176,8 @@ def test_two_persons_paying_from_each_others_account_at_once_never_deadlock(engi
             errors.append(exc)
             barrier.abort()
 
-    threads = [threading.Thread(target=patient, args=(p,)) for p in (WORKER, RETIREE)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:2]
-    assert _deadlocks(engine) == before
-    with unit_of_work(engine, write=False) as s:
-        assert check_ledger(s).ok
+    run_together(*(partial(patient, p) for p in (WORKER, RETIREE)))
+    assert_no_deadlock(engine, errors, before)
 
 
 @pytest.mark.pg
@@ -184,7 +192,6 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
 
     from tests.world import RETIREE, WORKER
     from yibao.enrollment import accounts
-    from yibao.funds.check import check_ledger
     from yibao.store import audit
     from yibao.store.tables import PersonalAccount
 
@@ -219,16 +226,9 @@ def test_cross_bound_settlements_reversals_and_account_credits_at_once_never_dea
             errors.append(exc)
             barrier.abort()
 
-    threads = [threading.Thread(target=patient, args=(p,)) for p in (WORKER, RETIREE)]
-    threads.append(threading.Thread(target=staff))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:2]
-    assert _deadlocks(engine) == before
+    run_together(partial(patient, WORKER), partial(patient, RETIREE), staff)
+    assert_no_deadlock(engine, errors, before)
     with unit_of_work(engine, write=False) as s:
-        assert check_ledger(s).ok
         # every settlement was reversed: each account holds its opening balance plus the staff's credits
         assert {p: s.get(PersonalAccount, p).balance for p in balances} == {
             p: b + rounds * 100 for p, b in balances.items()
@@ -283,14 +283,7 @@ def test_two_uploads_of_one_serial_number_at_once_one_is_refused(engine):
             barrier.wait(timeout=30)
             replies.append(call("2204", {"feedetail": [line("1", "A1", "10.00", mdtrt_id=mdtrt)]}, tag))
 
-        threads = [
-            threading.Thread(target=upload, args=(f"D{k}-2204-{n}", mdtrt, barrier, replies))
-            for n in range(2)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together(*(partial(upload, f"D{k}-2204-{n}", mdtrt, barrier, replies) for n in range(2)))
         assert sorted(r["infcode"] for r in replies) == [-1, 0], replies
         assert "费用明细流水号 1 重复" in next(r["err_msg"] for r in replies if r["infcode"] == -1)
         with unit_of_work(engine, write=False) as s:
