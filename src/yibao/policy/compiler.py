@@ -177,6 +177,12 @@ class _Build:
         """The identity mask of ``codes``."""
         return sum(1 << self.identities.index(x) for x in set(codes))
 
+    def cover(self, layer: str, v: int, insutypes, classes) -> None:
+        """Switch on a cross-insutype layer (惠民保, 医疗救助) for each of its insutypes × benefit classes."""
+        for ins_code in insutypes:
+            for cname in classes:
+                self.a[layer][v, self.insutypes.index(ins_code), self.classes.index(cname)] = True
+
     def each_insutype(self, p: PolicyVersion) -> Iterator[tuple[int, str, InsutypePolicy]]:
         for code, ins in p.insutype.items():
             yield self.insutypes.index(code), code, ins
@@ -296,9 +302,7 @@ def _supplementary(b: _Build, v: int, p: PolicyVersion) -> None:
     if sp is None:
         return
     b.names["sp_fpt"][v] = sp.fund_pay_type
-    for ins_code in sp.insutypes:
-        for cname in sp.classes:
-            a["sp_on"][v, b.insutypes.index(ins_code), b.classes.index(cname)] = True
+    b.cover("sp_on", v, sp.insutypes, sp.classes)
     a["sp_dedc"][v, :], a["sp_ratio"][v, :], a["sp_cap"][v, :] = sp.deductible, sp.ratio, _lim(sp.cap)
     if sp.tilt is not None:
         a["sp_tilt_mask"][v] = b.bits(sp.tilt.identities)
@@ -315,9 +319,7 @@ def _assistance(b: _Build, v: int, p: PolicyVersion) -> None:
     if ap is None:
         return
     b.names["as_fpt"][v] = ap.fund_pay_type
-    for ins_code in ap.insutypes:
-        for cname in ap.classes:
-            a["as_on"][v, b.insutypes.index(ins_code), b.classes.index(cname)] = True
+    b.cover("as_on", v, ap.insutypes, ap.classes)
     for code, cat in ap.categories.items():
         k = b.assistance.index(code)
         a["as_bit"][k] = b.bits([code])
