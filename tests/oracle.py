@@ -44,6 +44,9 @@ INTERPRETATIONS = [
     "惠民保 c, assistance m, account psn_part_amt; crt_payb_lmt_amt the remaining limit before "
     "(chronic: min of disease and shared), None when unlimited, the balance before for the account.",
     "I11 an empty or 0 pric_uplmt_amt means no price cap; det_item_fee_sumamt defaults to round(pric × cnt).",
+    "I12 person.enrollment (docs 12): a visit on a day no period covers, or before its period's 待遇等待期, is "
+    "refused; a period waits after a break, or for a 居民 registered outside 1 Sep – 31 Dec before a "
+    "1 January start: 3 months plus one per full 365 days of break, from the later of start and registration.",
 ]
 
 # --- points where the contract text needed a reading the docs do not spell out ----------------------
@@ -322,6 +325,7 @@ class Person:
     huiminbao: set[int]
     balance: int
     mulaid: int | None = None  # the bound relative's 职工 account (共济, docs 11); None: no binding
+    enrollment: list[tuple[date, date | None, date | None]] | None = None  # (from, to, wait_until) (I12)
 
 
 @dataclass
@@ -397,6 +401,7 @@ def parse_person(raw: dict) -> Person:
         huiminbao={int(y) for y in years},
         balance=0 if bal is None else yuan(bal, "acct_balance"),
         mulaid=None if raw.get("mulaid_balance") is None else yuan(raw["mulaid_balance"], "mulaid_balance"),
+        enrollment=_enrollment(raw.get("enrollment"), str(raw["insutype"]).strip()),
     )
 
 
@@ -696,6 +701,59 @@ def settle(
     return Result(info, detail, delta, year, lines, notes)
 
 
+# --- enrollment history (I12; the 990100 contribution policy of 2025 and 2026, hard-coded) ----------------
+
+WAIT_MONTHS, WAIT_MONTHS_PER_BREAK_YEAR = 3, 1
+
+
+def _months_later(d: date, n: int) -> date:
+    """The same day n months later, or the month's last day when it has no such day."""
+    y, m = d.year + (d.month - 1 + n) // 12, (d.month - 1 + n) % 12 + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(y, m, day)
+        except ValueError:
+            continue
+    raise AssertionError(d)
+
+
+def _enrollment(raw: Any, insutype: str) -> list[tuple[date, date | None, date | None]] | None:
+    if raw is None:
+        return None
+    spans = [
+        (
+            _date(p["from"], "from"),
+            None if p.get("to") is None else _date(p["to"], "to"),
+            None if p.get("registered") is None else _date(p["registered"], "registered"),
+        )
+        for p in (raw if isinstance(raw, list) else [raw])
+    ]
+    out = []
+    for start, end, registered in spans:
+        before = [e for _, e, _ in spans if e is not None and e < start]
+        gap = (start - max(before)).days - 1 if before else 0
+        window = (date(start.year - 1, 9, 1), date(start.year - 1, 12, 31))  # for a 1 January start
+        in_window = (start.month, start.day) == (1, 1) and window[0] <= (registered or start) <= window[1]
+        late = insutype == "390" and registered is not None and not in_window
+        wait = None
+        if gap > 0 or late:
+            months = WAIT_MONTHS + WAIT_MONTHS_PER_BREAK_YEAR * (gap // 365)
+            wait = _months_later(max(start, registered or start), months)
+        out.append((start, end, wait))
+    return out
+
+
+def _check_enrolled(person: Person, day: date) -> None:
+    if person.enrollment is None:
+        return
+    held = [p for p in person.enrollment if p[0] <= day and (p[1] is None or day <= p[1])]
+    if not held:
+        raise OracleError(f"insutype: {day} 未参加险种 {person.insutype} (not enrolled)")
+    wait = max(held)[2]
+    if wait is not None and day < wait:
+        raise OracleError(f"wait_until: 待遇等待期至 {wait}，{day} 不能享受待遇")
+
+
 # --- a case -------------------------------------------------------------------------------------------
 
 
@@ -781,6 +839,8 @@ def _run_step(state: CaseState, step: dict, number: int) -> dict:
         elif int(str(visit["hosp_lv"])) != int(str(level)):
             raise OracleError(f"hosp_lv: 中途结算须与入院时同一医院等级 ({level})")
     day = _date(visit["begndate"], "begndate")
+    if ref is None:  # a 中途结算 continues an admission already let in
+        _check_enrolled(state.person, day)
     pot = "mulaid" if str(visit.get("acct_used_flag", 0) or 0) == "2" and state.mulaid is not None else "own"
     balance = state.mulaid if pot == "mulaid" else state.balance
     result = settle(state.person, visit, state.acc(day.year), balance, admission, mulaid_pot=pot == "mulaid")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from yibao.audit_actions import Action
-from yibao.errors import InputError
+from yibao.errors import InputError, SettlementError
 from yibao.money import BP, MICRO, BasisPoints, Fen, apply_ratio, div_round_half_up, fmt_fen, fmt_scaled
 from yibao.policy.schema import ContributionPolicy
+
+if TYPE_CHECKING:
+    from yibao.policy.compiler import PolicyBundle
 
 BASIC = ("310", "390")  # a person holds at most one basic insurance at a time
 STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4": "终止"}
@@ -172,6 +176,45 @@ def waiting_until(
     r = policy.resident
     start = begndate if registered is None else max(begndate, registered)
     return add_months(start, r.waiting_months + r.waiting_months_per_break_year * (gap // 365))
+
+
+def contribution_policy(bundle: PolicyBundle, day: date) -> ContributionPolicy:
+    """The contribution policy in force on ``day`` (its window and waiting months too), or why there is none."""
+    ver = bundle.version_index(day)
+    if ver is None or bundle.policies[ver].contribution is None:
+        raise InputError(f"date: {day} 没有缴费政策 (no contribution policy in force)")
+    return bundle.policies[ver].contribution
+
+
+def status_on(enr, day: date) -> str:
+    """psn_insu_stas as it was on ``day``: a visit before a later suspension (暂停 from ``paus_insu_date``)
+    or a termination (终止 after ``enddate``, e.g. 死亡出院) is settled as the status then allowed."""
+    if enr.psn_insu_stas not in ("2", "4"):
+        return enr.psn_insu_stas
+    if enr.paus_insu_date is not None and day >= enr.paus_insu_date:
+        return "2"
+    if enr.psn_insu_stas == "4" and enr.enddate is not None and day > enr.enddate:
+        return "4"
+    return "1"
+
+
+def choose_enrollment(rows, psn_no: str, insutype: str | None, day: date):
+    """Of a person's enrollments begun by ``day`` (latest first), the one in force, or why there is none:
+    not enrolled that day, a status without benefits, or inside the waiting period (``wait_until``). Rows
+    are anything with begndate, enddate, psn_insu_stas, paus_insu_date and wait_until (a stored
+    enrollment, or a scenario's period)."""
+    rows = [e for e in rows if e.enddate is None or e.enddate >= day]
+    if not rows:
+        raise SettlementError(
+            f"insutype: 人员 {psn_no} 在 {day} 未参加险种 {insutype or '(any)'} (not enrolled)"
+        )
+    enr = rows[0]
+    stas = status_on(enr, day)
+    if stas != "1":
+        raise SettlementError(f"psn_insu_stas: 参保状态为 {stas} {STATUS.get(stas, stas)}，不能享受待遇")
+    if enr.wait_until is not None and day < enr.wait_until:
+        raise SettlementError(f"wait_until: 待遇等待期至 {enr.wait_until}，{day} 不能享受待遇")
+    return enr
 
 
 def minimum_months(gend: str, policy: ContributionPolicy) -> int:

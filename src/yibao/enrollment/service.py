@@ -17,9 +17,9 @@ from yibao.enrollment import rules
 from yibao.enrollment.accounts import ensure_account
 from yibao.enrollment.bindings import end_bindings
 from yibao.enrollment.rows import checked, get_enrollment, get_person, snapshot
+from yibao.enrollment.rules import contribution_policy
 from yibao.errors import InputError, NotFound
 from yibao.policy.compiler import PolicyBundle
-from yibao.policy.schema import ContributionPolicy
 from yibao.store import audit
 from yibao.store.tables import (
     Employer,
@@ -40,13 +40,6 @@ ENR_FIELDS = (
     "contrib_months",
     "end_reason",
 )
-
-
-def contribution_policy(bundle: PolicyBundle, day: date) -> ContributionPolicy:
-    ver = bundle.version_index(day)
-    if ver is None or bundle.policies[ver].contribution is None:
-        raise InputError(f"date: {day} 没有缴费政策 (no contribution policy in force)")
-    return bundle.policies[ver].contribution
 
 
 # --- employers and persons ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.enrollment.rules import choose_enrollment
 from yibao.errors import SettlementError
 from yibao.settlement import writes as w
 from yibao.settlement.inputs import Dated, PersonFacts
@@ -31,8 +32,6 @@ from yibao.store.tables import (
 )
 from yibao.store.uow import UnitOfWork
 
-INSU_STATUS = {"0": "未参保", "1": "正常", "2": "暂停", "3": "无效", "4": "终止"}
-
 
 def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date) -> Enrollment:
     """The basic-insurance enrollment in force on ``day``, or a precise reason why there is none."""
@@ -40,35 +39,6 @@ def enrollment_on(session: Session, psn_no: str, insutype: str | None, day: date
     if insutype:
         q = q.where(Enrollment.insutype == insutype)
     return choose_enrollment(session.scalars(q.order_by(Enrollment.begndate.desc())), psn_no, insutype, day)
-
-
-def status_on(enr, day: date) -> str:
-    """psn_insu_stas as it was on ``day``: a visit before a later suspension (暂停 from ``paus_insu_date``)
-    or a termination (终止 after ``enddate``, e.g. 死亡出院) is settled as the status then allowed."""
-    if enr.psn_insu_stas not in ("2", "4"):
-        return enr.psn_insu_stas
-    if enr.paus_insu_date is not None and day >= enr.paus_insu_date:
-        return "2"
-    if enr.psn_insu_stas == "4" and enr.enddate is not None and day > enr.enddate:
-        return "4"
-    return "1"
-
-
-def choose_enrollment(rows, psn_no: str, insutype: str | None, day: date):
-    """Of a person's enrollments begun by ``day`` (latest first), the one in force, or why there is none."""
-    rows = [e for e in rows if e.enddate is None or e.enddate >= day]
-    if not rows:
-        raise SettlementError(
-            f"insutype: 人员 {psn_no} 在 {day} 未参加险种 {insutype or '(any)'} (not enrolled)"
-        )
-    enr = rows[0]
-    stas = status_on(enr, day)
-    if stas != "1":
-        status = INSU_STATUS.get(stas, stas)
-        raise SettlementError(f"psn_insu_stas: 参保状态为 {stas} {status}，不能享受待遇")
-    if enr.wait_until is not None and day < enr.wait_until:
-        raise SettlementError(f"wait_until: 待遇等待期至 {enr.wait_until}，{day} 不能享受待遇")
-    return enr
 
 
 def check_alive(person, day: date) -> None:
@@ -86,7 +56,7 @@ def person_facts(
     """Identities, chronic registrations, 惠民保 years; ``account`` may be passed when already loaded."""
     check_alive(person, day)
     ids = [
-        Dated(i.psn_idet_type, i.begntime, i.endtime)
+        Dated(i.psn_idet_type, i.begntime, i.endtime, i.psn_type_lv)
         for i in session.scalars(select(Identity).where(Identity.psn_no == person.psn_no))
     ]
     chronic = [

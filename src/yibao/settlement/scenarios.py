@@ -21,6 +21,7 @@ from yibao.settlement import online
 from yibao.settlement.inputs import Dated, Fee, PersonFacts, VisitRequest
 from yibao.settlement.lines import NO_CAP, product_fen
 from yibao.settlement.result import SETLINFO_ORDER, Settled
+from yibao.settlement.scenario_persons import History, enrollment_history
 from yibao.yamlio import load_yaml
 
 PERSON_KEYS = {
@@ -33,12 +34,14 @@ PERSON_KEYS = {
     "mulaid_balance",
     "name",
     "psn_no",
+    "enrollment",
 }
 SETTLE_KEYS = {
     "med_type",
     "begndate",
     "hosp_lv",
     "opsp_dise_code",
+    "dise_codg",
     "acct_used_flag",
     "fees",
     "psn_type",
@@ -225,11 +228,13 @@ def _dated_list(raw: Any, where: str, code_keys: tuple[str, ...]) -> list[Dated]
                 raise StepError(f"{w}: needs one of {', '.join(code_keys)}")
             begn = item.get("begn", item.get("begntime", item.get("begndate")))
             end = item.get("end", item.get("endtime", item.get("enddate")))
+            grade = item.get("grade", item.get("psn_type_lv"))
             out.append(
                 Dated(
                     _code(item[code_key], f"{w}.{code_key}"),
                     None if begn is None else _date(begn, f"{w}.begn"),
                     None if end is None else _date(end, f"{w}.end"),
+                    None if grade is None else _code(grade, f"{w}.grade"),
                 )
             )
         else:
@@ -292,12 +297,15 @@ def parse_visit(raw: Any, warnings: list[str], where: str) -> VisitRequest:
     if hosp_lv is not None:
         hosp_lv = _flag(hosp_lv, "hosp_lv", (1, 2, 3))
     dise = raw.get("opsp_dise_code")
+    diagnoses = raw.get("dise_codg") or []
+    diagnoses = [diagnoses] if not isinstance(diagnoses, list) else diagnoses
     return VisitRequest(
         med_type=_code(raw["med_type"], "med_type"),
         begndate=_date(raw["begndate"], "begndate"),
         fees=fees,
         hosp_lv=hosp_lv,
         opsp_dise_code=None if dise in (None, "") else str(dise).strip(),
+        diagnoses=[_code(d, f"dise_codg[{k}]") for k, d in enumerate(diagnoses, 1)],
         acct_used_flag=_flag(raw.get("acct_used_flag", 0) or 0, "acct_used_flag", (0, 1, 2)),
         psn_type=None if raw.get("psn_type") is None else _code(raw["psn_type"], "psn_type"),
     )
@@ -366,6 +374,8 @@ def _compare_detail(want: Any, got: list[dict]) -> list[str]:
 class CaseRun:
     """The running state of one case: accumulators per (year, insutype), the balance, settled steps."""
 
+    enrollment: History | None = None  # person.enrollment; None: enrolled all along
+
     def __init__(
         self,
         bundle: PolicyBundle,
@@ -421,6 +431,8 @@ class CaseRun:
         visit = parse_visit(step[kind], self.warnings, f"{where}.{kind}")
         opened = step[kind].get("admission_of")
         first = None if opened is None else self._continuation(visit, opened)
+        if first is None and self.enrollment is not None:  # a 中途结算's admission was let in
+            self.enrollment.check(visit.begndate)
         key = (visit.begndate.year, self.person.insutype)
         pot = "own"
         if visit.acct_used_flag == 2:
@@ -473,6 +485,7 @@ def run_case(
     try:
         person, balance = parse_person(case.get("person"), warnings)
         run = CaseRun(bundle_for(case.get("region")), person, balance, warnings, _mulaid(case.get("person")))
+        run.enrollment = enrollment_history(case.get("person"), run.bundle, warnings)
     except YibaoError as exc:
         outcomes.append(StepOutcome(1, "error", error=exc.message))
         problems.append(f"{label} step 1: {exc.message}")

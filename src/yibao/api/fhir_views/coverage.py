@@ -35,7 +35,7 @@ def psn_no_candidates(coverage_id: str) -> list[str]:
 
 
 def applied_enrollment(enrollments: Iterable[Enrollment], insutype: str, day: date) -> Enrollment | None:
-    """The enrollment a settlement of a visit on ``day`` applied, as ``settlement.facts.choose_enrollment``
+    """The enrollment a settlement of a visit on ``day`` applied, as ``enrollment.rules.choose_enrollment``
     chose it: of the person's enrollments of the visit's insurance type begun by that day, the latest begun
     that was in force on it. An enrollment ended since with an earlier end date (recorded after the
     settlement) still counts when none is in force on the day; of two begun the same day the later
