@@ -156,10 +156,10 @@ def test_a_region_may_settle_unknown_codes_as_self_pay(client, engine, tmp_path,
 
     regions = tmp_path / "regions"
     shutil.copytree(REPO / "regions", regions)
-    for f in (regions / "990100" / "policy").glob("*.yaml"):
-        f.write_text(
-            f.read_text(encoding="utf-8") + "\ncatalogue: {unknown_items: self_pay}\n", encoding="utf-8"
-        )
+    policy = regions / "990100" / "policy" / "2025.yaml"  # (2026 inherits it; a second key would be refused)
+    text = policy.read_text(encoding="utf-8")
+    assert "unknown_items: refuse" in text
+    policy.write_text(text.replace("unknown_items: refuse", "unknown_items: self_pay"), encoding="utf-8")
     monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
     reset_settings()
     his = His(client, HOSP2)

@@ -129,8 +129,13 @@ def test_oracle_worked_examples_2_and_3():
 
 
 def _committed():
+    """The committed cases of the demo region (the oracle knows its numbers only; the example regions'
+    cases are checked against their hand arithmetic by test_scenarios)."""
     for f in FILES:
-        for i, case in enumerate(load_yaml(f)["cases"], 1):
+        data = load_yaml(f)
+        if str(data.get("region", "990100")) != "990100":
+            continue
+        for i, case in enumerate(data["cases"], 1):
             yield pytest.param(case, id=f"{f.stem}:{i}:{case.get('name', '')}")
 
 

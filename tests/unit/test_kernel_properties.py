@@ -61,7 +61,7 @@ def test_no_cap_is_exceeded_over_a_year(case):
         for gi, g in enumerate(b.groups):
             assert acc.get(f"cap:{g}", 0) <= A["cap_amt"][vi, ii, gi, pi]
         for di, d in enumerate(b.diseases):
-            assert acc.get(f"disease:{d}", 0) <= A["dis_cap"][vi, ii, di]
+            assert acc.get(f"disease:{d}", 0) <= A["dis_cap"][vi, ii, b.classes.index("chronic"), di]
         assert acc.get("large_expense:paid", 0) <= A["le_cap"][vi, ii] or A["le_cap"][vi, ii] >= INF // 2
         if not any(i.code in ("2302", "2303", "2304", "2305") for i in person.identities):
             assert acc.get("critical:paid", 0) <= A["ci_cap"][vi, ii, 0]

@@ -19,7 +19,7 @@ from yibao.settlement.batch import batch_from_requests, run_batch
 from yibao.settlement.inputs import Dated, PersonFacts, VisitRequest
 from yibao.settlement.result import SETLINFO_ORDER
 from yibao.settlement.state import AccumState
-from yibao.settlement.tiers import FUNDS, chain_columns
+from yibao.settlement.tiers import FUNDS, INCREMENT, chain_columns
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "yibao"
@@ -69,7 +69,7 @@ def test_the_reply_mapping_fills_national_fields_the_ledger_counts():
     assert len({f.tier for f in FUNDS}) == len(FUNDS) and FUNDS[0].tier == "pool"
     for f in FUNDS:
         assert f.fund_pay_type in FUND_PAY_TYPES
-        assert set(f.accumulates) <= {"base", "paid"}
+        assert set(f.accumulates) <= set(INCREMENT)
     b = demo_bundle()
     person, visits = _a_year()
     res = run_batch(b, batch_from_requests(b, [person], [0], [(0, v) for v in visits]))

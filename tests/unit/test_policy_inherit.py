@@ -141,16 +141,16 @@ def test_removal_ends_a_tilt_and_says_who_removed_it(policy_dir):
         policy_dir,
         "2027",
         'insutype:\n  "390":\n    critical_illness:\n'
-        "      tilt: {value: ~, reference: 示例市医疗保障局 2026年第1号公告（示例） 第四条}\n",
+        "      tilts:\n"
+        "        assistance_targets: {value: ~, reference: 示例市医疗保障局 2026年第1号公告（示例） 第四条}\n",
     )
     v = by_version(policy_dir)
-    assert v["2027"].policy.insutype["390"].critical_illness.tilt is None
-    assert v["2026"].policy.insutype["390"].critical_illness.tilt is not None
-    gone = v["2027"].sources.removals[("insutype", "390", "critical_illness", "tilt")]
+    assert v["2027"].policy.insutype["390"].critical_illness.tilts == {}
+    assert "assistance_targets" in v["2026"].policy.insutype["390"].critical_illness.tilts
+    where = ("insutype", "390", "critical_illness", "tilts", "assistance_targets")
+    gone = v["2027"].sources.removals[where]
     assert gone.file == policy_dir / "2027.yaml" and "第1号公告" in gone.reference
-    assert not any(
-        k[:4] == ("insutype", "390", "critical_illness", "tilt") for k in v["2027"].sources.settings
-    )
+    assert not any(k[:5] == where for k in v["2027"].sources.settings)
     b = load_region_policy(policy_dir.parent)
     ii = b.insutype_index("390")
     assert b["ci_dedc"][2, ii, 1] != b["ci_dedc"][1, ii, 1]  # no tilt any more in 2027

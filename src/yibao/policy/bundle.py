@@ -18,7 +18,7 @@ from yibao.policy.explain import explain
 from yibao.policy.schema import PolicyVersion
 
 INF = np.int64(1 << 62)  # "unlimited": larger than any sum of fen we will meet
-DEDC_NONE, DEDC_ANNUAL, DEDC_PER_ADMISSION = 0, 1, 2
+DEDC_NONE, DEDC_ANNUAL, DEDC_PER_ADMISSION, DEDC_PER_VISIT, DEDC_THRESHOLD = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Axes:
     cap_group: int  # annual caps on pool pay, shared by the classes that name them
     disease: int  # chronic diseases (门诊慢特病)
     segment: int  # 大病 segments
-    tilt: int  # 0: the ordinary terms, 1: the assistance-target tilt (大病, 惠民保)
+    tilt: int  # 0: the ordinary terms, k ≥ 1: the k-th tilt (大病: as many as the policy lists; 惠民保: one)
     assistance: int  # assistance categories (psn_idet_type), in policy order
 
     def shape(self, axes: tuple[str, ...]) -> tuple[int, ...]:
@@ -81,6 +81,14 @@ class PolicyBundle:
             v.sort(key=lambda t: -len(t[0]))  # longest prefix wins
         object.__setattr__(self, "_cats_by_ins", by_ins)
         object.__setattr__(self, "_cat_cache", {})
+        dx_lists = [
+            [
+                (c, tuple(cat.diagnoses or ()))
+                for c, cat in (p.assistance.categories.items() if p.assistance else ())
+            ]
+            for p in self.policies
+        ]
+        object.__setattr__(self, "_dx_lists", [[(c, d) for c, d in v if d] for v in dx_lists])
         object.__setattr__(self, "_explain_cache", {})
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -120,6 +128,15 @@ class PolicyBundle:
                 mask |= 1 << bit
         return mask
 
+    def condition_mask(self, ver: int, held: list[tuple[str, str | None]], diagnoses: list[str]) -> int:
+        """The visit's condition mask: the identities held (code, grade) on the visit date, each also as
+        ``code#grade``, and each assistance category whose diagnosis list one of ``diagnoses`` starts with."""
+        codes = [c for c, _ in held] + [f"{c}#{g}" for c, g in held if g]
+        for code, prefixes in self._dx_lists[ver]:
+            if any(d.startswith(prefixes) for d in diagnoses):
+                codes.append(f"dx:{code}")
+        return self.identity_mask(codes)
+
     def class_name(self, ci: int) -> str:
         return self.classes[ci]
 
@@ -146,12 +163,14 @@ class PolicyBundle:
         level: int,
         di: int,
         *,
-        ci_tilt: bool,
+        ci_tilt: int,
         sp_on: bool,
         sp_tilt: bool,
         acat: int,
     ) -> list[dict[str, str]]:
         """The parameters one settlement read, each with its policy path and value (as written).
+
+        ``ci`` is the visit's row (a class or a disease group's row), ``ci_tilt`` the 大病 tilt applied (0: none).
 
         Depends only on its arguments, so it is computed once per combination and shared (read-only).
         """

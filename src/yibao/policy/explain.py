@@ -38,10 +38,11 @@ class _Read:
     ins_code: str
     ins: InsutypePolicy
     cls: str
+    group: str | None  # the disease group (病种组) of the class the visit's disease belongs to
     psn: str
     level: int
     disease: str | None
-    ci_tilt: bool
+    ci_tilt: int  # 0: the ordinary 大病 terms, k: the k-th tilt
     sp_on: bool
     sp_tilt: bool
     assistance: str | None
@@ -60,20 +61,33 @@ def _trace_pool(r: _Read) -> Iterator[tuple[tuple, str]]:
     if not cb.pool:
         yield (*base, "pool"), "false"
         return
-    d = cb.deductible
-    yield (*base, "deductible", "kind"), d.kind
+    g = cb.groups[r.group] if r.group else None
+    gloc = (*base, "groups", r.group)
+
+    def term(key: str):  # the group's own term where it writes one, else the class's
+        own = g is not None and getattr(g, key) is not None
+        return (getattr(g, key), gloc) if own else (getattr(cb, key), base)
+
+    if g is not None:
+        yield (*gloc, "diseases"), ",".join(g.diseases)
+    d, loc = term("deductible")
+    yield (*loc, "deductible", "kind"), d.kind
+    if g is not None and g.deductible_shared is not None:
+        yield (*loc, "deductible_shared"), str(g.deductible_shared).lower()
     if d.amount is not None:
         v, keys = lookup(d.amount, r.psn, r.level)
-        yield (*base, "deductible", "amount", *keys), fmt_fen(v)
+        yield (*loc, "deductible", "amount", *keys), fmt_fen(v)
     if d.repeat_ratio is not None:
-        yield (*base, "deductible", "repeat_ratio"), fmt_bp(d.repeat_ratio)
-    v, keys = lookup(cb.ratio, r.psn, r.level)
-    yield (*base, "ratio", *keys), fmt_bp(v)
-    if cb.cap == UNLIMITED:
-        yield (*base, "cap"), UNLIMITED
+        yield (*loc, "deductible", "repeat_ratio"), fmt_bp(d.repeat_ratio)
+    ratio, loc = term("ratio")
+    v, keys = lookup(ratio, r.psn, r.level)
+    yield (*loc, "ratio", *keys), fmt_bp(v)
+    cap, loc = term("cap")
+    if cap == UNLIMITED:
+        yield (*loc, "cap"), UNLIMITED
     else:
-        v, keys = lookup(r.ins.caps[cb.cap], r.psn)
-        yield ("insutype", r.ins_code, "caps", cb.cap, *keys), _amt(v)
+        v, keys = lookup(r.ins.caps[cap], r.psn)
+        yield ("insutype", r.ins_code, "caps", cap, *keys), _amt(v)
     if r.disease is not None and cb.disease_caps is not None:
         yield (*base, "disease_caps", r.disease), _amt(cb.disease_caps[r.disease])
 
@@ -87,12 +101,25 @@ def _trace_large_expense(r: _Read) -> Iterator[tuple[tuple, str]]:
 
 def _trace_critical_illness(r: _Read) -> Iterator[tuple[tuple, str]]:
     cip, loc = r.ins.critical_illness, ("insutype", r.ins_code, "critical_illness")
-    if cip is None or r.cls not in cip.classes:
+    tilted = cip is not None and 0 < r.ci_tilt <= len(cip.tilts)
+    extra = list(cip.tilts.values())[r.ci_tilt - 1].extra_classes if tilted else []
+    if cip is None or (r.cls not in cip.classes and r.cls not in extra):
         return
-    if r.ci_tilt and cip.tilt is not None:
-        yield (*loc, "tilt", "deductible"), fmt_fen(cip.tilt.deductible)
-        yield (*loc, "tilt", "ratio_add"), fmt_bp(cip.tilt.ratio_add)
-        yield (*loc, "tilt", "cap"), _amt(cip.tilt.cap)
+    tilts = list(cip.tilts.items())
+    if 0 < r.ci_tilt <= len(tilts):
+        name, t = tilts[r.ci_tilt - 1]
+        tloc = (*loc, "tilts", name)
+        if t.deductible_share is not None:
+            yield (*loc, "deductible"), fmt_fen(cip.deductible)
+            yield (*tloc, "deductible_share"), fmt_bp(t.deductible_share)
+        yield (*tloc, "deductible"), fmt_fen(t.deductible_of(cip.deductible))
+        if t.ratio is not None:
+            yield (*tloc, "ratio"), fmt_bp(t.ratio)
+        else:
+            yield (*tloc, "ratio_add"), fmt_bp(t.ratio_add)
+        yield (*tloc, "cap"), _amt(t.cap)
+        if t.extra_classes:
+            yield (*tloc, "extra_classes"), ",".join(t.extra_classes)
     else:
         yield (*loc, "deductible"), fmt_fen(cip.deductible)
         yield (*loc, "cap"), _amt(cip.cap)
@@ -112,14 +139,23 @@ def _trace_supplementary(r: _Read) -> Iterator[tuple[tuple, str]]:
 
 
 def _trace_assistance(r: _Read) -> Iterator[tuple[tuple, str]]:
-    ap, code = r.pol.assistance, r.assistance
-    if ap is None or code is None:
-        return
-    cat, loc = ap.categories[code], ("assistance", "categories", code)
+    if r.pol.assistance is not None and r.assistance is not None:
+        yield from assistance_terms(r.pol, r.assistance, r.cls)
+
+
+def assistance_terms(pol: PolicyVersion, code: str, cls: str) -> Iterator[tuple[tuple, str]]:
+    """The terms of one assistance category a settlement of class ``cls`` read (also a look-back's)."""
+    cat, loc = pol.assistance.categories[code], ("assistance", "categories", code)
     yield (*loc, "ratio"), fmt_bp(cat.ratio)
     yield (*loc, "annual_limit"), _amt(cat.annual_limit)
-    if r.cls in cat.class_limits:
-        yield (*loc, "class_limits", r.cls), _amt(cat.class_limits[r.cls])
+    if cls in cat.class_limits:
+        yield (*loc, "class_limits", cls), _amt(cat.class_limits[cls])
+    if cat.grades:
+        yield (*loc, "grades"), ",".join(cat.grades)
+    if cat.diagnoses:
+        yield (*loc, "diagnoses"), ",".join(cat.diagnoses)
+    if cat.burden_cap is not None:
+        yield (*loc, "burden_cap"), fmt_fen(cat.burden_cap)
 
 
 TRACES = (
@@ -137,11 +173,13 @@ def explain(
 ) -> list[dict[str, str]]:
     """The parameters one settlement read, section by section, each as {param: its policy path, value}."""
     pol, ins_code = b.policies[vi], b.insutypes[ii]
+    cls, _, group = b.classes[ci].partition("/")  # a disease group's row is named class/group
     r = _Read(
         pol=pol,
         ins_code=ins_code,
         ins=pol.insutype[ins_code],
-        cls=b.classes[ci],
+        cls=cls,
+        group=group or None,
         psn=b.categories[pi][1] if pi >= 0 else ALL,
         level=level,
         disease=b.diseases[di] if di >= 0 else None,

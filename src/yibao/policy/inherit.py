@@ -31,7 +31,7 @@ from typing import Any
 
 from yibao.errors import InputError
 from yibao.policy.sources import Key, Setting, VersionSources, format_path, is_under, leaves, parse_key
-from yibao.yamlio import load_yaml
+from yibao.yamlio import load_yaml_keyed
 
 OWN_KEYS = ("version", "title", "effective_from", "effective_to")  # a version's own, never inherited
 REQUIRED_OWN = ("version", "title", "effective_from")
@@ -155,9 +155,14 @@ def _check_cited(pf: PolicyFile, errors: list[str]) -> None:
 def read_policy_file(path: Path) -> tuple[PolicyFile | None, list[str]]:
     """Parse one file and separate what it says about inheritance and citations from its values."""
     try:
-        raw = load_yaml(path)
+        raw, duplicates = load_yaml_keyed(path)
     except InputError as exc:
         return None, [exc.message]
+    twice = [
+        f"{path}: {format_path(d.key)}: 重复的键 (duplicate key: written on line {d.first} and again on line "
+        f"{d.line}; write each key once)"
+        for d in duplicates
+    ]
     if not isinstance(raw, dict):
         return None, [
             f"{path}: a policy file is a mapping with version, effective_from, benefit_classes, insutype …"
@@ -166,14 +171,14 @@ def read_policy_file(path: Path) -> tuple[PolicyFile | None, list[str]]:
     raw = dict(raw)
     inherits = _inherits(raw.pop("inherits", None), path, errors)
     if errors:  # what it inherits is unknown: checking it alone would only list what it does not repeat
-        return None, errors
+        return None, [*twice, *errors]
     references = raw.pop("references", None)
     f: dict[str, Any] = {"path": path, "whole": set(), "refs": {}}
     data = _unwrap(raw, (), f, errors)
     _references(references, f, errors)
     pf = PolicyFile(path, data, inherits, frozenset(f["whole"]), f["refs"])
     _check_cited(pf, errors)
-    return pf, errors
+    return pf, [*twice, *errors]
 
 
 def merge(base: dict, patch: dict, whole: frozenset[Key], key: Key = ()) -> tuple[dict, list[Key], list[Key]]:

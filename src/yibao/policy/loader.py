@@ -17,10 +17,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from yibao.errors import PolicyError
-from yibao.money import BP
+from yibao.money import fmt_fen
+from yibao.policy.checks import (
+    SetAside,
+    check_identities,
+    identity_locations,
+    known_identities,
+    validate_rest,
+)
+from yibao.policy.crosscheck import account_problems, class_problems, group_problems, tilt_problems
 from yibao.policy.inherit import REQUIRED_OWN, Resolved, read_policy_file, resolve
 from yibao.policy.schema import ALL, LEVELS, UNLIMITED, PolicyVersion
 from yibao.policy.sources import VersionSources, format_path
@@ -37,6 +43,9 @@ def _message(err: dict) -> str:
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
     msg = _MESSAGES.get(msg, msg)
+    if err["type"] in ("date_parsing", "date_from_datetime_parsing") and isinstance(err.get("input"), str):
+        why = msg.split(", ", 1)[-1]
+        return f'"{err["input"]}" is not a date (不是有效的日期 YYYY-MM-DD: {why})'
     if err["type"] in (
         "dict_type",
         "list_type",
@@ -59,7 +68,7 @@ class LoadedVersion:
 
 def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
     """Cross-references the schema cannot express: every class defined, caps named, categories covered."""
-    errors: list[tuple[tuple, str]] = []
+    errors: list[tuple[tuple, str]] = list(class_problems(p))
     classes = set(p.benefit_classes)
     seen_med: dict[str, str] = {}
     for cname, cdef in p.benefit_classes.items():
@@ -119,9 +128,15 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
             loc = (*base, cname)
             if not cb.pool:
                 continue
-            check_table((*loc, "ratio"), cb.ratio, psn_types, by_level=True)
-            if cb.deductible.amount is not None:
-                check_table((*loc, "deductible", "amount"), cb.deductible.amount, psn_types, by_level=True)
+            for gloc, terms in [
+                (loc, cb),
+                *(((*loc, "groups", g), gb) for g, gb in (cb.groups or {}).items()),
+            ]:
+                if terms.ratio is not None:
+                    check_table((*gloc, "ratio"), terms.ratio, psn_types, by_level=True)
+                if terms.deductible is not None and terms.deductible.amount is not None:
+                    amount = terms.deductible.amount
+                    check_table((*gloc, "deductible", "amount"), amount, psn_types, by_level=True)
             if cb.cap != UNLIMITED and cb.cap not in ins.caps:
                 errors.append(
                     (
@@ -132,15 +147,20 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
             needs_disease = cname in p.benefit_classes and p.benefit_classes[cname].requires_disease
             if needs_disease:
                 have = set(cb.disease_caps or {})
-                for d in sorted(set(p.chronic_diseases) - have):
+                accepted = set(p.benefit_classes[cname].diseases or p.chronic_diseases)
+                for d in sorted(accepted - have):
                     errors.append(
                         (
                             (*loc, "disease_caps", d),
-                            "missing (缺少此项): every chronic disease needs a cap (or 'unlimited')",
+                            "missing (缺少此项): every chronic disease of the class needs a cap (or 'unlimited')",
                         )
                     )
                 for d in sorted(have - set(p.chronic_diseases)):
                     errors.append(((*loc, "disease_caps", d), "not in chronic_diseases"))
+                for d in sorted(have & set(p.chronic_diseases) - accepted):
+                    errors.append(
+                        ((*loc, "disease_caps", d), f"not among the diseases class {cname} accepts")
+                    )
             elif cb.disease_caps is not None:
                 errors.append(
                     ((*loc, "disease_caps"), "only classes with requires_disease take disease_caps")
@@ -155,6 +175,14 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
         ci = ins.critical_illness
         if ci is not None:
             segs = ci.segments
+            if segs[0].upto is not None and segs[0].upto <= ci.deductible:
+                errors.append(
+                    (
+                        (*base, "critical_illness", "segments", 0, "upto"),
+                        f"{fmt_fen(segs[0].upto)} is not above the deductible {fmt_fen(ci.deductible)} "
+                        "(分段须高于起付线 / segments must rise above the deductible)",
+                    )
+                )
             for i, s in enumerate(segs):
                 last = i == len(segs) - 1
                 if last and s.upto is not None:
@@ -173,15 +201,9 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
                     )
                 if i and s.upto is not None and segs[i - 1].upto is not None and s.upto <= segs[i - 1].upto:
                     errors.append(((*base, "critical_illness", "segments", i, "upto"), "segments must rise"))
-            if ci.tilt is not None:
-                for i, s in enumerate(segs):
-                    if s.ratio + ci.tilt.ratio_add > BP:
-                        errors.append(
-                            (
-                                (*base, "critical_illness", "tilt", "ratio_add"),
-                                f"segment {i} ratio + ratio_add exceeds 1",
-                            )
-                        )
+        errors.extend(group_problems(p, code, ins))
+        errors.extend(tilt_problems(p, code, ins))
+        errors.extend(account_problems(code, ins))
     for section in ("supplementary", "assistance"):
         sp = getattr(p, section)
         if sp is None:
@@ -202,31 +224,39 @@ def _consistency(p: PolicyVersion) -> list[tuple[tuple, str]]:
     return errors
 
 
-def _problems(r: Resolved) -> tuple[PolicyVersion | None, list[tuple[Any, str]]]:
-    """Schema errors, or (once the schema passes) the cross-reference checks, as (location, message)."""
-    try:
-        version = PolicyVersion.model_validate(r.data)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            msg = _message(e)
-            if (
-                r.parent is not None
-                and e["type"] == "missing"
-                and tuple(e["loc"]) in {(k,) for k in REQUIRED_OWN}
-            ):
-                msg += f": 继承的版本须写明自己的 {e['loc'][0]} (a version that inherits sets its own)"
-            problems.append((e["loc"], msg))
-        return None, problems
-    return version, _consistency(version)
+def _problems(
+    r: Resolved, identities: set[str] | None
+) -> tuple[PolicyVersion | None, list[tuple[Any, str]], SetAside]:
+    """Schema errors, then the cross-reference checks of what the schema accepts (the values it refuses set
+    aside, see :func:`validate_rest`), as (location, message); the version of what is valid."""
+    version, errs, aside = validate_rest(r.data)
+    problems = []
+    for e in errs:
+        msg = _message(e)
+        if (
+            r.parent is not None
+            and e["type"] == "missing"
+            and tuple(e["loc"]) in {(k,) for k in REQUIRED_OWN}
+        ):
+            msg += f": 继承的版本须写明自己的 {e['loc'][0]} (a version that inherits sets its own)"
+        problems.append((e["loc"], msg))
+    if version is not None:
+        found = _consistency(version)
+        if identities is not None:
+            found += check_identities(identities, identity_locations(version))
+        problems += [(loc, msg) for loc, msg in found if not aside.covers(loc, msg)]
+    return version, problems, aside
 
 
-def _validate(r: Resolved, reported: dict[Path, set[str]]) -> tuple[PolicyVersion | None, list[str]]:
-    """Validate a merged version; each problem is told in the file that wrote the value.
+def _validate(
+    r: Resolved, reported: dict[Path, set[str]], identities: set[str] | None
+) -> tuple[PolicyVersion | None, bool, list[str], SetAside]:
+    """Validate a merged version; each problem is told in the file that wrote the value. Returns the version
+    of what is valid, whether that is all of it, the problems told, and what was set aside.
 
     A problem written in an ancestor and already reported there is not repeated; one the merge
     brought about says which version inherits it."""
-    version, problems = _problems(r)
+    version, problems, aside = _problems(r, identities)
     own = r.file.path
     reported.setdefault(own, set())
     lines = []
@@ -238,11 +268,12 @@ def _validate(r: Resolved, reported: dict[Path, set[str]]) -> tuple[PolicyVersio
             lines.append(line)
         elif line not in reported.get(where, ()):
             lines.append(f"{line} (版本 {r.file.version} 继承此值 / inherited by {own})")
-    return (None if problems else version), lines
+    return version, not problems, lines, aside
 
 
 def check_ranges(loaded: list[LoadedVersion]) -> list[str]:
-    """Effective ranges must chain without gaps or overlaps; only the last may be open-ended."""
+    """Effective ranges must chain without gaps or overlaps. A version without ``effective_to`` lasts until the
+    next one starts (see :func:`effective_end`); the last one without it is open-ended."""
     errors = []
     ordered = sorted(loaded, key=lambda v: v.policy.effective_from)
     ids: dict[str, Path] = {}
@@ -298,22 +329,29 @@ def load_policy_dir(directory: Path, region: str | None = None) -> list[LoadedVe
             read.append(pf)
     resolved, errs = resolve(read)
     errors.extend(errs)
+    identities, errs = known_identities(directory)
+    errors.extend(errs)
     by_file: dict[Path, list[str]] = {}
     reported: dict[Path, set[str]] = {}
-    loaded = []
+    loaded, dated = [], []
     for r in resolved:  # parents before children
-        version, lines = _validate(r, reported)
+        version, whole, lines, aside = _validate(r, reported, identities)
         by_file[r.file.path] = lines
-        if version is not None:
-            if region is not None and version.region != region:
-                lines.append(
-                    f"{r.sources.blame(('region',))}: region: '{version.region}' but the file is in the folder "
-                    f"of region {region}"
-                )
-            loaded.append(LoadedVersion(r.file.path, version, r.sources, r.file.inherits))
+        if version is None:
+            continue
+        if region is not None and version.region != region and not aside.covers(("region",)):
+            lines.append(
+                f"{r.sources.blame(('region',))}: region: '{version.region}' but the file is in the folder "
+                f"of region {region}"
+            )
+        lv = LoadedVersion(r.file.path, version, r.sources, r.file.inherits)
+        if not any(aside.covers((k,)) for k in ("version", "effective_from", "effective_to")):
+            dated.append(lv)
+        if whole:
+            loaded.append(lv)
     errors.extend(dict.fromkeys(line for f in files for line in by_file.get(f, ())))
-    if not errors:
-        errors = check_ranges(loaded)
+    if len(dated) == len(files):  # every version's dates known (one unknown would look like a gap)
+        errors.extend(check_ranges(dated))
     if errors:
         raise PolicyError("\n".join(errors))
     return sorted(loaded, key=lambda v: v.policy.effective_from)

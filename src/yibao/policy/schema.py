@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from yibao.money import BP, AmountError, parse_amount, parse_ratio
+from yibao.money import BP, AmountError, div_round_half_up, parse_amount, parse_ratio
 
 ALL = "*"
 LEVELS = ("1", "2", "3")
@@ -149,12 +149,22 @@ class BenefitClassDef(Model):
     name: str
     med_types: list[Code] = Field(min_length=1)
     requires_disease: bool = False  # 门诊慢特病: the visit names a registered disease
+    # requires_disease only: the chronic diseases this class accepts (none written: every one); a visit of
+    # the class naming another disease is refused (a 红斑狼疮 visit billed under a 两病 med_type)
+    diseases: list[Code] | None = None
+
+    @model_validator(mode="after")
+    def _diseases_need_disease(self) -> BenefitClassDef:
+        if self.diseases is not None and not self.requires_disease:
+            raise ValueError("'diseases' applies to classes with requires_disease: true only")
+        return self
 
 
 class Deductible(Model):
-    """起付线: none, once a year (shared across levels), or per admission (by level)."""
+    """起付线: none, once a year (shared across levels), per admission (by level), per visit, or an entry
+    threshold (per visit: a visit whose in-scope amount exceeds it is admitted whole, 超过即全额纳入)."""
 
-    kind: Literal["none", "annual", "per_admission"]
+    kind: Literal["none", "annual", "per_admission", "per_visit", "threshold"]
     amount: AmountTable | None = None
     repeat_ratio: Ratio | None = None  # per_admission: factor from the 2nd admission of the year
 
@@ -173,6 +183,33 @@ class Deductible(Model):
         return self
 
 
+class DiseaseGroup(Model):
+    """A group of chronic diseases inside a class (病种组, e.g. 两病) with benefits of its own.
+
+    What the group does not write is the class's. A group that writes ``deductible`` says whether it
+    consumes the class's annual deductible (``deductible_shared: true``: one 门特 deductible a year) or
+    its own."""
+
+    name: str
+    diseases: list[Code] = Field(min_length=1)
+    deductible: Deductible | None = None
+    deductible_shared: bool | None = None
+    ratio: RatioTable | None = None
+    cap: str | None = None
+
+    @model_validator(mode="after")
+    def _shared_said(self) -> DiseaseGroup:
+        if self.deductible is not None and self.deductible_shared is None:
+            raise ValueError(
+                "a group with its own 'deductible' must say 'deductible_shared: true' or 'false'"
+            )
+        if self.deductible is None and self.deductible_shared is not None:
+            raise ValueError("'deductible_shared' goes with the group's own 'deductible'")
+        if self.deductible_shared and self.deductible.kind not in ("annual", "none"):
+            raise ValueError("only an annual deductible can be shared with the class")
+        return self
+
+
 class ClassBenefit(Model):
     """The basic pool's benefit for one class of one insutype."""
 
@@ -181,6 +218,7 @@ class ClassBenefit(Model):
     ratio: RatioTable | None = None
     cap: str | None = None  # name of an annual cap in the insutype's ``caps``, or 'unlimited'
     disease_caps: dict[str, Limit] | None = None  # chronic classes: annual pool cap per disease
+    groups: dict[Code, DiseaseGroup] | None = None  # chronic classes: disease groups with own benefits
 
     @model_validator(mode="after")
     def _complete(self) -> ClassBenefit:
@@ -188,15 +226,19 @@ class ClassBenefit(Model):
             missing = [k for k in ("deductible", "ratio", "cap") if getattr(self, k) is None]
             if missing:
                 raise ValueError(f"a pool benefit needs {', '.join(missing)} (or 'pool: false')")
-        elif any(getattr(self, k) is not None for k in ("deductible", "ratio", "cap", "disease_caps")):
-            raise ValueError("'pool: false' takes no deductible, ratio, cap or disease_caps")
+        elif any(
+            getattr(self, k) is not None for k in ("deductible", "ratio", "cap", "disease_caps", "groups")
+        ):
+            raise ValueError("'pool: false' takes no deductible, ratio, cap, disease_caps or groups")
         return self
 
 
 class AccountPolicy(Model):
-    """个人账户: usable for the person's part when acct_used_flag = 1."""
+    """个人账户: usable for the person's part when acct_used_flag = 1. ``psn_types``: the person categories
+    that have one (灵活就业 has none in many cities); absent: every category of the insutype."""
 
     fund_pay_type: Code
+    psn_types: list[Code] | None = Field(None, min_length=1)
 
 
 class LargeExpensePolicy(Model):
@@ -214,12 +256,38 @@ class Segment(Model):
 
 
 class CriticalIllnessTilt(Model):
-    """The assistance-target tilt of 大病保险: lower deductible, ratios raised, own cap."""
+    """A tilt (倾斜) of 大病保险 for the holders of some identities: its own deductible (an amount, or a share
+    of the ordinary one: 降低 50 % is ``deductible_share: "0.50"``), ratios raised (``ratio_add``) or set
+    flat (``ratio``, every segment), its own cap, and classes whose personal burden also counts into its
+    base (``extra_classes``, e.g. outpatient costs for 出生缺陷儿童)."""
 
+    name: str
     identities: list[Code] = Field(min_length=1)
-    deductible: Amount
-    ratio_add: Ratio
+    deductible: Amount | None = None
+    deductible_share: Ratio | None = None
+    ratio_add: Ratio | None = None
+    ratio: Ratio | None = None
     cap: Limit
+    extra_classes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> CriticalIllnessTilt:
+        if (self.deductible is None) == (self.deductible_share is None):
+            raise ValueError("a tilt takes exactly one of 'deductible' (an amount) and 'deductible_share'")
+        if (self.ratio_add is None) == (self.ratio is None):
+            raise ValueError(
+                "a tilt takes exactly one of 'ratio_add' (raise each segment) and 'ratio' (flat)"
+            )
+        return self
+
+    def deductible_of(self, ordinary: int) -> int:
+        """The tilt's deductible in fen, given the ordinary one (a share rounds half-up to the fen)."""
+        if self.deductible is not None:
+            return self.deductible
+        return div_round_half_up(ordinary * self.deductible_share, BP)
+
+    def segment_ratio(self, ordinary: int) -> int:
+        return self.ratio if self.ratio is not None else ordinary + self.ratio_add
 
 
 class CriticalIllnessPolicy(Model):
@@ -230,7 +298,8 @@ class CriticalIllnessPolicy(Model):
     deductible: Amount
     segments: list[Segment] = Field(min_length=1)
     cap: Limit
-    tilt: CriticalIllnessTilt | None = None
+    # tilts by name, in priority order: a person holding identities of several gets the first one listed
+    tilts: dict[Code, CriticalIllnessTilt] = Field(default_factory=dict)
 
 
 class InsutypePolicy(Model):
@@ -273,10 +342,24 @@ class SupplementaryPolicy(Model):
 
 
 class AssistanceCategory(Model):
+    """One assistance category, keyed by the identity (psn_idet_type) that qualifies for it.
+
+    ``grades``: only holders of these grades of the identity (psn_type_lv; 二级及以上残疾 is 25 with
+    ``grades: ["1", "2"]``). ``diagnoses``: only visits whose diagnosis (the principal ``dise_codg`` or the
+    chronic ``opsp_dise_code``) starts with one of these codes (重特大疾病). ``burden_cap``: the person's
+    annual in-scope burden after every fund (负担封顶); assistance pays what would exceed it, within its limits.
+    ``look_back_months``: a person newly recognised gets this category's assistance, as a supplementary
+    settlement, on each settlement of that many months before the recognition (认定前 6 个月: 6).
+    """
+
     name: str
     ratio: Ratio
     annual_limit: Limit
     class_limits: dict[str, Limit] = Field(default_factory=dict)
+    grades: list[Code] | None = Field(None, min_length=1)
+    diagnoses: list[Code] | None = Field(None, min_length=1)
+    burden_cap: Amount | None = None
+    look_back_months: int | None = Field(None, ge=1, le=24)
 
 
 class AssistancePolicy(Model):

@@ -54,10 +54,24 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _display(path: str, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return "—" if value is None else str(value)
-    return _r(value) if "ratio" in path else _amt(value)
+_RATIO_WORDS = ("ratio", "share", "rate", "base_floor", "base_ceiling")
+_LIMIT_WORDS = ("cap", "limit")  # a limit written 'unlimited' is None in the model
+
+
+def _display(path: str, flat: dict) -> str:
+    """A flattened value as the summary shows it: absent "—", an unlimited limit "不封顶", ratios as ratios."""
+    if path not in flat:
+        return "—"
+    value, last = flat[path], path.split(" › ")[-1]
+    if value is None:
+        return "不封顶 (unlimited)" if any(w in path for w in _LIMIT_WORDS) else "—"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or last.endswith(("months", "years", "_male", "_female"))
+    ):
+        return str(value)
+    return _r(value) if any(w in last for w in _RATIO_WORDS) else _amt(value)
 
 
 def changes(old: PolicyVersion, new: PolicyVersion, sources: VersionSources | None = None) -> list[str]:
@@ -69,7 +83,7 @@ def changes(old: PolicyVersion, new: PolicyVersion, sources: VersionSources | No
     out = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            line = f"{key.replace(' › *', '')}: {_display(key, a.get(key))} → {_display(key, b.get(key))}"
+            line = f"{key.replace(' › *', '')}: {_display(key, a)} → {_display(key, b)}"
             loc = key.split(" › ")
             origin = (sources.origin(loc) or sources.removal(loc)) if sources is not None else None
             if origin is not None and origin.reference and origin.file == sources.file:
@@ -118,6 +132,14 @@ def _source_line(text: str, reference: str | None) -> Text:
 
 def version_tables(p: PolicyVersion) -> Group:
     """Every class of every insutype (one small table each), then the supplementary tiers."""
+
+    def _deductible_text(d) -> str:
+        if d.kind == "none":
+            return "无"
+        prefix = {"annual": "年 ", "per_admission": "次 ", "per_visit": "每次 ", "threshold": "超过即全额 "}
+        text = prefix[d.kind] + _table_text(d.amount, _amt)
+        return text + (f" 再次×{_r(d.repeat_ratio)}" if d.repeat_ratio is not None else "")
+
     lines: list[Any] = []
     for code, ins in p.insutype.items():
         cats = ", ".join(f"{k} {v}" for k, v in ins.psn_types.items())
@@ -130,17 +152,18 @@ def version_tables(p: PolicyVersion) -> Group:
             if not cb.pool:
                 t.add_row(label, "—", "无统筹待遇", "—")
                 continue
-            d = cb.deductible
-            if d.kind == "none":
-                ded = "无"
-            else:
-                ded = ("年 " if d.kind == "annual" else "次 ") + _table_text(d.amount, _amt)
-                if d.repeat_ratio is not None:
-                    ded += f" 再次×{_r(d.repeat_ratio)}"
+            ded = _deductible_text(cb.deductible)
             cap = "不封顶" if cb.cap == "unlimited" else _table_text(ins.caps[cb.cap], _amt) + f" ({cb.cap})"
             t.add_row(label, ded, _table_text(cb.ratio, _r), cap)
             if cb.disease_caps:
                 t.add_row("", "", "病种限额", ", ".join(f"{k} {_amt(v)}" for k, v in cb.disease_caps.items()))
+            for g in (cb.groups or {}).values():
+                gded = "同类别" if g.deductible is None else _deductible_text(g.deductible)
+                if g.deductible is not None:
+                    gded += " (与类别共用)" if g.deductible_shared else " (单独)"
+                gcap = "同类别" if g.cap is None else g.cap
+                gratio = "同类别" if g.ratio is None else _table_text(g.ratio, _r)
+                t.add_row(f"  {g.name} ({'/'.join(g.diseases)})", gded, gratio, gcap)
         lines.append(t)
         if ins.large_expense:
             le = ins.large_expense
@@ -159,11 +182,14 @@ def version_tables(p: PolicyVersion) -> Group:
                     f"  大病保险 {ci.fund_pay_type}: 起付 {_amt(ci.deductible)}; {segs}; 限额 {_amt(ci.cap)}"
                 )
             )
-            if ci.tilt:
+            for t in ci.tilts.values():
+                ded = _amt(t.deductible) if t.deductible is not None else f"普通的 {_r(t.deductible_share)}"
+                ratio = f"{_r(t.ratio)} (各段)" if t.ratio is not None else f"+{_r(t.ratio_add)}"
+                extra = f", 另计入 {'/'.join(t.extra_classes)}" if t.extra_classes else ""
                 lines.append(
                     Text(
-                        f"    倾斜 {'/'.join(ci.tilt.identities)}: 起付 {_amt(ci.tilt.deductible)}, "
-                        f"比例 +{_r(ci.tilt.ratio_add)}, 限额 {_amt(ci.tilt.cap)}"
+                        f"    倾斜 {t.name} {'/'.join(t.identities)}: 起付 {ded}, 比例 {ratio}, "
+                        f"限额 {_amt(t.cap)}{extra}"
                     )
                 )
     if p.supplementary:

@@ -100,6 +100,7 @@ class AssistancePay(FundPay):
     """3.3 医疗救助: the most favourable category held on the visit date."""
 
     category: np.ndarray  # index into bundle.assistance_codes, -1: none paid
+    burden: np.ndarray  # the person's in-scope burden left by this settlement, under a burden cap (负担封顶)
 
 
 @dataclass(slots=True)

@@ -61,6 +61,7 @@ def deltas(bundle: PolicyBundle, b: BatchInput, r: BatchResult) -> list[dict[str
     on = A["pool_on"][vi]
     annual = (on & (A["dedc_kind"][vi] == DEDC_ANNUAL)).tolist()
     group = np.where(on, A["cap_group"][vi], -1).tolist()
+    dedc_row, parent = A["dedc_row"][vi].tolist(), A["class_parent"][b.cls].tolist()
     classes, groups, diseases = bundle.classes, bundle.groups, bundle.diseases
     act, counted, hifp = pool.act_pay_dedc.tolist(), pool.counted_adm.tolist(), pool.pay.tolist()
     # the later tiers' increments: per-slot totals ("<tier>:paid" …), then per class ("<tier>:<class>")
@@ -71,13 +72,13 @@ def deltas(bundle: PolicyBundle, b: BatchInput, r: BatchResult) -> list[dict[str
     ]
     by_class = [(f.tier, r.out.funds[f.tier].pay.tolist()) for f in FUNDS if f.by_class]
     out = []
-    for i, (c, d) in enumerate(zip(b.cls.tolist(), b.dis.tolist(), strict=True)):
-        cname = classes[c]
+    for i, d in enumerate(b.dis.tolist()):
+        cname = classes[parent[i]]  # a disease group's row counts under its class, its deductible as it says
         entry = {}
         if annual[i] and act[i]:
-            entry[f"dedc:{cname}"] = act[i]
+            entry[f"dedc:{classes[dedc_row[i]]}"] = act[i]
         if counted[i]:
-            entry[f"admissions:{cname}"] = 1
+            entry[f"admissions:{classes[dedc_row[i]]}"] = 1
         if hifp[i]:
             if group[i] >= 0:
                 entry[f"cap:{groups[group[i]]}"] = hifp[i]

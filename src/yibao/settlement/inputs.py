@@ -35,6 +35,7 @@ class Dated:
     code: str
     begn: date | None = None
     end: date | None = None
+    grade: str | None = None  # an identity's grade (psn_type_lv: 残疾 1–4)
 
     def valid_on(self, day: date) -> bool:
         return (self.begn is None or self.begn <= day) and (self.end is None or day <= self.end)
@@ -61,6 +62,7 @@ class VisitRequest:
     fees: list[Fee]
     hosp_lv: int | None = None  # dedc_hosp_lv 1/2/3
     opsp_dise_code: str | None = None
+    diagnoses: list[str] = field(default_factory=list)  # the visit's diagnoses (dise_codg), principal first
     acct_used_flag: int = 0
     psn_type: str | None = None  # overrides the person's category for this visit
     new_admission: bool = True  # False: a later segment (中途结算) of an admission already counted
@@ -119,9 +121,16 @@ def resolve(bundle: PolicyBundle, person: PersonFacts, visit: VisitRequest) -> V
         dis = bundle.disease_index(code)
         if dis is None:
             raise SettlementError(f"opsp_dise_code: 不支持的门诊慢特病 {code}")
+        if not A["class_disease_ok"][ver, cls, dis]:
+            raise SettlementError(
+                f"opsp_dise_code: 病种 {code} 不属于医疗类别 {visit.med_type} 的待遇类别 {bundle.classes[cls]}"
+            )
+        row = A["group_row"][ver, ins, cls, dis]
+        cls = int(row) if row >= 0 else cls  # the disease's group (病种组) in the class, with its own terms
     if visit.acct_used_flag not in (0, 1, 2):
         raise SettlementError(f"acct_used_flag: 无效值 {visit.acct_used_flag!r} (0 不用 / 1 本人 / 2 共济)")
-    held = [i.code for i in person.identities if i.valid_on(day)]
+    held = [(i.code, i.grade) for i in person.identities if i.valid_on(day)]
+    diagnoses = [*visit.diagnoses, *([visit.opsp_dise_code] if visit.opsp_dise_code else [])]
     return VisitIndex(
         ver=ver,
         ins=ins,
@@ -129,7 +138,7 @@ def resolve(bundle: PolicyBundle, person: PersonFacts, visit: VisitRequest) -> V
         cat=cat,
         lvl=lvl,
         dis=dis,
-        idmask=bundle.identity_mask(held),
+        idmask=bundle.condition_mask(ver, held, diagnoses),
         sp_enrolled=day.year in person.supplementary_years,
         year=day.year,
     )

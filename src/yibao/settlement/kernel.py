@@ -24,7 +24,14 @@ from __future__ import annotations
 import numpy as np
 
 from yibao.money import BP, rhu_pos
-from yibao.policy.bundle import DEDC_ANNUAL, DEDC_PER_ADMISSION, INF, PolicyBundle
+from yibao.policy.bundle import (
+    DEDC_ANNUAL,
+    DEDC_PER_ADMISSION,
+    DEDC_PER_VISIT,
+    DEDC_THRESHOLD,
+    INF,
+    PolicyBundle,
+)
 from yibao.settlement.arrays import (
     AccountPay,
     AssistancePay,
@@ -61,7 +68,9 @@ def settle_wave(b: PolicyBundle, st: AccumState, w: VisitArrays) -> ChainOutputs
 
 # --- 3.1 basic pool ------------------------------------------------------------------------------------------
 def basic_pool(b: PolicyBundle, st: AccumState, w: VisitArrays) -> PoolPay:
-    """基本医保统筹: the deductible, the ratio, the disease's annual cap, then the class's annual cap."""
+    """基本医保统筹: the deductible, the ratio, the disease's annual cap, then the class's annual cap.
+
+    ``w.cls`` is the visit's row: its class, or the row of its disease's group in the class (病种组)."""
     A = b.arrays
     s, ver, ins, c, p, d = w.slot, w.ver, w.ins, w.cls, w.cat, w.dis
     vi = (ver, ins, c)
@@ -73,15 +82,16 @@ def basic_pool(b: PolicyBundle, st: AccumState, w: VisitArrays) -> PoolPay:
     u = rhu_pos(base * ratio, BP)
     has_d = (d >= 0) & on
     d0 = np.maximum(d, 0)
-    drem = np.where(has_d, np.maximum(A["dis_cap"][ver, ins, d0] - st.dis[s, d0], 0), INF)
+    drem = np.where(has_d, np.maximum(A["dis_cap"][ver, ins, c, d0] - st.dis[s, d0], 0), INF)
     a = np.minimum(u, drem)
     g = np.where(on, A["cap_group"][vi], -1)
     has_g = g >= 0
     g0 = np.maximum(g, 0)
     grem = np.where(has_g, np.maximum(A["cap_amt"][ver, ins, g0, p] - st.cap[s, g0], 0), INF)
     hifp = np.minimum(a, grem)
-    st.dedc[s, c] += np.where(kind == DEDC_ANNUAL, act, 0)
-    st.adm[s, c] += counted
+    dc = A["dedc_row"][vi]  # a group sharing its class's deductible counts it there
+    st.dedc[s, dc] += np.where(kind == DEDC_ANNUAL, act, 0)
+    st.adm[s, dc] += counted
     if has_g.any():
         st.cap[s[has_g], g[has_g]] += hifp[has_g]
     if has_d.any():
@@ -104,16 +114,22 @@ def deductible(b: PolicyBundle, st: AccumState, w: VisitArrays, kind: np.ndarray
 
     Annual (outpatient): what is not yet consumed this year. Per admission (inpatient): by level, halved
     (``dedc_rep``) from the year's second admission; a continuation (中途结算) keeps its admission's amount
-    and owes what earlier settlements of the admission did not consume.
+    and owes what earlier settlements of the admission did not consume. Per visit: the amount, each visit.
+    Threshold (纳入门槛): a visit whose in-scope amount exceeds the amount is admitted whole; one that does not
+    is the person's whole (its in-scope amount is what fell below the line).
     """
     A = b.arrays
     s, c = w.slot, w.cls
     vi = (w.ver, w.ins, c)
+    dc = A["dedc_row"][vi]
     annual, per_adm = kind == DEDC_ANNUAL, kind == DEDC_PER_ADMISSION
     amount = A["dedc_amt"][w.ver, w.ins, c, w.cat, w.lvl]
+    per_visit = np.where(kind == DEDC_PER_VISIT, amount, 0)
+    below = (kind == DEDC_THRESHOLD) & (w.inscp <= amount)
+    per_visit = np.where(below, w.inscp, per_visit)
     new_adm = w.new_adm
     if per_adm.any():
-        admissions = st.adm[s, c]
+        admissions = st.adm[s, dc]
         repeat = np.where(new_adm, admissions >= 1, admissions >= 2)
         per_amt = np.where(repeat, rhu_pos(amount * A["dedc_rep"][vi], BP), amount)
         if w.adm_dedc is not None:
@@ -122,12 +138,12 @@ def deductible(b: PolicyBundle, st: AccumState, w: VisitArrays, kind: np.ndarray
         adm_dedc = np.where(per_adm, per_amt, 0)
         due = np.where(
             annual,
-            np.maximum(amount - st.dedc[s, c], 0),
-            np.where(per_adm, np.maximum(per_amt - w.adm_dedc_used, 0), 0),
+            np.maximum(amount - st.dedc[s, dc], 0),
+            np.where(per_adm, np.maximum(per_amt - w.adm_dedc_used, 0), per_visit),
         )
     else:
         adm_dedc = np.zeros(len(w), dtype=np.int64)
-        due = np.where(annual, np.maximum(amount - st.dedc[s, c], 0), 0)
+        due = np.where(annual, np.maximum(amount - st.dedc[s, dc], 0), per_visit)
     return np.minimum(w.inscp, due), adm_dedc, per_adm & new_adm
 
 
@@ -171,10 +187,13 @@ def critical_illness(
     """大病保险 (居民): the difference of a cumulative segment function of the year's in-scope burden."""
     A = b.arrays
     ver, ins, s = w.ver, w.ins, w.slot
-    on = A["ci_on"][ver, ins, w.cls]
+    masks = A["ci_tilt_mask"][ver, ins]
+    tilt = np.zeros(len(w), dtype=np.int64)
+    for k in range(masks.shape[1] - 1, 0, -1):  # the first tilt the person holds, in the policy's order
+        tilt = np.where((w.idmask & masks[:, k]) != 0, k, tilt)
+    on = A["ci_on"][ver, ins, tilt, w.cls]
     if not on.any():
         return CumulativePay(zero, zero, zero, zero, zero)
-    tilt = ((w.idmask & A["ci_tilt_mask"][ver, ins]) != 0).astype(np.int64)
     add = np.where(on, w.inscp - pool.pay, 0)  # b = inscp − hifp (contract §3.2), even if 大额 also paid
     acc = st.tier["critical"]
     before, cap = acc.base[s], A["ci_cap"][ver, ins, tilt]
@@ -223,27 +242,41 @@ def medical_assistance(
     on = A["as_on"][ver, w.ins, c]
     category = np.full(len(w), -1, dtype=np.int64)
     if not (on.any() and (idm != 0).any()):
-        return AssistancePay(zero, zero, zero, category)
+        return AssistancePay(zero, zero, zero, category, zero)
     m = np.where(on, left, 0)
     acc = st.tier["assistance"]
-    paid_total, paid_class = acc.paid[s], acc.by_class[s, c]
+    cp = A["class_parent"][c]  # a disease group's assistance counts under its class
+    paid_total, paid_class = acc.paid[s], acc.by_class[s, cp]
     pay = rem = zero
+    burden = acc.burden[s]  # the year's in-scope burden left after every fund, while under a burden cap
     for k in range(len(b.assistance_codes)):
-        held = on & ((idm & A["as_bit"][k]) != 0) & A["as_defined"][ver, k]
+        dx = A["as_dx"][ver, k]  # a category for listed diagnoses only: the visit's diagnosis matched
+        held = (
+            on
+            & ((idm & A["as_bit"][ver, k]) != 0)
+            & ((dx == 0) | ((idm & dx) != 0))
+            & A["as_defined"][ver, k]
+        )
         if not held.any():
             continue
         limit = np.minimum(
             np.maximum(A["as_annual"][ver, k] - paid_total, 0),
             np.maximum(A["as_class_lim"][ver, k, c] - paid_class, 0),
         )
-        offer = np.minimum(rhu_pos(m * A["as_ratio"][ver, k], BP), limit)
+        # 负担封顶: at least what would take the year's burden above the cap
+        over_cap = np.maximum(m - np.maximum(A["as_burden"][ver, k] - burden, 0), 0)
+        offer = np.minimum(np.maximum(rhu_pos(m * A["as_ratio"][ver, k], BP), over_cap), limit)
         better = held & ((offer > pay) | (category < 0))  # ties keep the earlier category in policy order
         pay = np.where(better, offer, pay)
         category = np.where(better, k, category)
         rem = np.where(better, limit, rem)
+    base = np.where(category >= 0, m, 0)
+    capped = (category >= 0) & (A["as_burden"][ver, np.maximum(category, 0)] < INF)
+    added = np.where(capped, m - pay, 0)  # the burden counts while the person is a capped category's
     acc.paid[s] += pay
-    acc.by_class[s, c] += pay
-    return AssistancePay(pay, np.where(category >= 0, m, 0), rem, category)
+    acc.burden[s] += added
+    acc.by_class[s, cp] += pay
+    return AssistancePay(pay, base, rem, category, added)
 
 
 # --- 3.4 totals, account, cash -----------------------------------------------------------------------------
@@ -256,7 +289,7 @@ def account_and_cash(
     psn_part = w.medfee - fund
     acct, flag = w.acct, w.acct_flag
     # own account where the insutype has one; under 共济 (flag 2) a relative's 职工 account, whatever the patient's insutype
-    has_acct = (acct >= 0) & (b.arrays["acct_on"][w.ver, w.ins] | (flag == 2))
+    has_acct = (acct >= 0) & (b.arrays["acct_on"][w.ver, w.ins, w.cat] | (flag == 2))
     if has_acct.any():
         bal_before = np.where(has_acct, st.bal[np.maximum(acct, 0)], 0)
         acct_pay = np.where(has_acct & (flag > 0), np.minimum(bal_before, psn_part), 0)

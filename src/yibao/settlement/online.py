@@ -155,7 +155,7 @@ def _trace(bundle: PolicyBundle, ix: VisitIndex, out: ChainOutputs) -> list[dict
             ix.cat,
             ix.lvl,
             ix.dis,
-            ci_tilt=bool(critical.tilt[0]),
+            ci_tilt=int(critical.tilt[0]),
             sp_on=bool(supplementary.on[0]),
             sp_tilt=bool(supplementary.tilt[0]),
             acat=int(out.funds["assistance"].category[0]),

@@ -126,6 +126,7 @@ _VISIT_COLS = (
     _VIS.c.endtime,
     _VIS.c.status,
     _VIS.c.opsp_dise_code,
+    _VIS.c.dise_codg,
 )
 # (and the diagnosis: a visit change's audit row says what it was before)
 VISIT_COLUMNS = tuple(c.name for c in _VISIT_COLS)
@@ -281,7 +282,7 @@ _OWNER_ACCOUNT = (
 # account's balance, in one statement
 PERSON_STATE = Query.parts(
     "person_state",
-    identities=select(_IDET.c.psn_idet_type, _IDET.c.begntime, _IDET.c.endtime).where(
+    identities=select(_IDET.c.psn_idet_type, _IDET.c.begntime, _IDET.c.endtime, _IDET.c.psn_type_lv).where(
         _IDET.c.psn_no == bindparam("psn_no")
     ),
     chronic=select(_CHRONIC.c.opsp_dise_code, _CHRONIC.c.begndate, _CHRONIC.c.enddate).where(

@@ -143,14 +143,15 @@ def build_delta(
 ) -> dict[str, int]:
     """Named accumulator increments of visit ``i`` (a reversal subtracts exactly these)."""
     A = bundle.arrays
-    cname = bundle.classes[cls]
+    dedc_name = bundle.classes[A["dedc_row"][ver, ins, cls]]  # a disease group sharing its class's: the class
+    cname = bundle.classes[A["class_parent"][cls]]
     pool = out.funds["pool"]
     hifp = int(pool.pay[i])
     delta = {}
     if A["pool_on"][ver, ins, cls] and A["dedc_kind"][ver, ins, cls] == DEDC_ANNUAL:
-        delta[f"dedc:{cname}"] = int(pool.act_pay_dedc[i])
+        delta[f"dedc:{dedc_name}"] = int(pool.act_pay_dedc[i])
     if pool.counted_adm[i]:
-        delta[f"admissions:{cname}"] = 1
+        delta[f"admissions:{dedc_name}"] = 1
     g = int(A["cap_group"][ver, ins, cls])
     if A["pool_on"][ver, ins, cls] and g >= 0:
         delta[f"cap:{bundle.groups[g]}"] = hifp

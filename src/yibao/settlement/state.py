@@ -22,6 +22,7 @@ class TierAccum:
 
     base: np.ndarray | None  # [slot]        cumulative base (大病, 惠民保)
     paid: np.ndarray | None  # [slot]        paid this year (its annual cap)
+    burden: np.ndarray | None  # [slot]      the person's burden left under a burden cap (医疗救助)
     by_class: np.ndarray | None  # [slot, class] paid per benefit class (医疗救助's outpatient sub-limit)
 
     def copy(self) -> TierAccum:
@@ -48,6 +49,7 @@ class AccumState:
             f.tier: TierAccum(
                 base=z(n_slots) if "base" in f.accumulates else None,
                 paid=z(n_slots) if "paid" in f.accumulates else None,
+                burden=z(n_slots) if "burden" in f.accumulates else None,
                 by_class=z(n_slots, ax.benefit_class) if f.by_class else None,
             )
             for f in _TIERS
@@ -115,7 +117,7 @@ class AccumState:
 
 
 _TIERS = [f for f in FUNDS if f.accumulates or f.by_class]
-_TOTALS = ("base", "paid")  # per-slot totals of a tier, in the order they are named
+_TOTALS = ("base", "paid", "burden")  # per-slot totals of a tier, in the order they are named
 _TOTAL_KEYS = [
     (f"{f.tier}:{what}", f.tier, what) for f in _TIERS for what in _TOTALS if what in f.accumulates
 ]

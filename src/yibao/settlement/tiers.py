@@ -26,7 +26,8 @@ class Fund:
     setlinfo: str  # the setlinfo field of its payment
     fund_pay_type: str  # the ``PolicyBundle.names`` table of its setldetail fund_pay_type
     # per (person, year, insutype) accumulators "<tier>:<name>": "base" adds the record's base (the cumulative
-    # base of 大病 and 惠民保), "paid" its payment (what its annual cap reads)
+    # base of 大病 and 惠民保), "paid" its payment (what its annual cap reads), "burden" the person's burden
+    # left under a cap on it (救助's 负担封顶)
     accumulates: tuple[str, ...] = ()
     # also "<tier>:<benefit class>", its payment per class (what a class sub-limit reads)
     by_class: bool = False
@@ -37,9 +38,9 @@ FUNDS = (
     Fund("large_expense", "hifob_pay", "le_fpt", ("paid",)),
     Fund("critical", "hifmi_pay", "ci_fpt", ("base", "paid")),
     Fund("supplementary", "oth_pay", "sp_fpt", ("base", "paid")),
-    Fund("assistance", "maf_pay", "as_fpt", ("paid",), by_class=True),
+    Fund("assistance", "maf_pay", "as_fpt", ("paid", "burden"), by_class=True),
 )
-INCREMENT = {"base": "base", "paid": "pay"}  # accumulator name → the record field it adds
+INCREMENT = {"base": "base", "paid": "pay", "burden": "burden"}  # accumulator name → the record field it adds
 
 # The personal account's setldetail row (§3.4; not a fund): its code; base psn_part_amt, limit bal_before.
 ACCOUNT_FPT = "acct_fpt"

@@ -35,7 +35,7 @@ def expand(bundle: PolicyBundle, trace: dict | None) -> list[dict[str, str]]:
             pi,
             int(b["level"]),
             -1 if di is None else di,
-            ci_tilt=bool(b.get("ci_tilt")),
+            ci_tilt=int(b.get("ci_tilt") or 0),  # (a bool in batches stored before tilts were numbered)
             sp_on=bool(b.get("sp_on")),
             sp_tilt=bool(b.get("sp_tilt")),
             acat=acat,

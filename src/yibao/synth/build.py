@@ -626,7 +626,7 @@ def _write_claims(engine, bundle, p, pop, cl, ref, batch, res, admdvs, progress)
                             "psn_type": str(ptype_all[k]),
                             "level": int(cl.level[k]),
                             "disease": str(cl.opsp[k]) or None,
-                            "ci_tilt": bool(a["ci_tilt"][j]),
+                            "ci_tilt": int(a["ci_tilt"][j]),
                             "sp_on": bool(a["sp_on"][j]),
                             "sp_tilt": bool(a["sp_tilt"][j]),
                             "assistance": acat[j] or None,
