@@ -28,6 +28,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 def _register() -> None:
     # Each command group lives in its own module under yibao.commands; order = order in --help.
     from yibao.commands import (
+        assistance,
         audit,
         clients,
         db,
@@ -51,6 +52,7 @@ def _register() -> None:
         policy,
         scenarios,
         enrollment,
+        assistance,
         clients,
         ledger,
         audit,

@@ -90,3 +90,36 @@ def test_reversal_restores_the_burden(tmp_path):
 def test_a_grade_is_a_list_of_codes(tmp_path):
     with pytest.raises(PolicyError, match=r"categories › 25 › grades"):
         bundle_with(tmp_path, GRADED.replace('grades: ["1", "2"]', "grades: []"))
+
+
+LOOK_BACK = 'assistance:\n  categories:\n    "2303": {look_back_months: 6}\n'
+
+
+@pytest.mark.parametrize(("paid_before", "expected"), [(0, 1904640), (14_000_000, 1_000_000)])
+def test_a_look_back_supplement_is_the_assistance_step_on_what_was_left(tmp_path, paid_before, expected):
+    from datetime import date
+
+    from tests.policy_variants import DAY
+    from yibao.settlement.lookback import Original, months_of, supplement, window
+    from yibao.settlement.result import SETLINFO_AMOUNTS
+
+    b = bundle_with(tmp_path, LOOK_BACK)
+    (s,), accum = settle_all(b, resident(), [visit("21", "100000.00")])
+    original = Original("S1", DAY, "390", "21", {k: s.setlinfo[k] for k in SETLINFO_AMOUNTS})
+    recognised = date(2027, 9, 1)
+    assert months_of(b, "2303", recognised) == 6 and window(recognised, 6) == (DAY, recognised)
+    accum = {**accum, "assistance:paid": paid_before} if paid_before else accum
+    made = supplement(b, original, "2303", None, accum, recognised)
+    assert made is not None
+    sup, after = made
+    # left: 100,000 − 64,480 − 11,712 = 23,808, × 0.80 = 19,046.40; or what the 150,000 limit leaves
+    assert sup.setlinfo["maf_pay"] == expected and sup.setlinfo["psn_cash_pay"] == -expected
+    assert sup.setlinfo["medfee_sumamt"] == 0 and sup.delta["assistance:inpatient"] == expected
+    assert after["assistance:paid"] == paid_before + expected
+    assert [(r.fund_pay_type, r.inscp_scp_amt, r.fund_payamt) for r in sup.setldetail] == [
+        ("610100", 2380800, expected)
+    ]
+    # a settlement the category does not cover, or with nothing left, gets none
+    assert supplement(b, original, "2399", None, accum, recognised) is None
+    paid_all = {**original.setlinfo, "maf_pay": 2380800}
+    assert supplement(b, Original("S2", DAY, "390", "21", paid_all), "2303", None, accum, recognised) is None

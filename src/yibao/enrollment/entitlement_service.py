@@ -47,6 +47,7 @@ class Applied:
     unchanged: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
     ids: dict[int, Any] = field(default_factory=dict)
+    supplements: list = field(default_factory=list)  # look-back assistance the new identities brought
 
     def refuse(self, line: int, exc: InputError) -> None:
         self.rejected.append((line, *ent.refusal(exc)))
@@ -188,6 +189,8 @@ def _write_dated(s: Session, spec: ent.Dated, table, changes: list, out: Applied
             insert(table).returning(table.c.id, sort_by_parameter_order=True), [ch.after for _, ch in new]
         ).all()
         out.ids.update({line: i for (line, _), i in zip(new, ids, strict=True)})
+        if spec is ent.IDENTITY:  # a recognition whose category looks back pays the months before it
+            out.supplements = _look_back(s, [ch.after for _, ch in new], actor)
     moved = [(old, ch) for _, old, ch in changes if ch.kind == "update"]
     if moved:
         values = [f for f in spec.fields if f not in ("psn_no", spec.code, spec.begin)]
@@ -198,6 +201,16 @@ def _write_dated(s: Session, spec: ent.Dated, table, changes: list, out: Applied
             [{"k_id": old["id"], **{f"v_{f}": ch.after[f] for f in values}} for old, ch in moved],
         )
     _audit(s, actor, source, [(spec.entity, out.ids[line], ch) for line, _, ch in changes])
+
+
+def _look_back(s: Session, added: list[dict], actor: str) -> list:
+    """补充救助 for new identity records, in the caller's transaction (its unit of work, or one lent to the
+    session, whose audit rows the session then appends at its commit like its own)."""
+    from yibao.settlement.supplements import after_identities
+    from yibao.store.uow import lent_to
+
+    with lent_to(s) as uow:
+        return after_identities(uow, added, actor=actor, now=datetime.now())
 
 
 def _audit(s: Session, actor: str, source: str | None, changes: list[tuple[str, Any, ent.Change]]) -> None:

@@ -90,6 +90,18 @@ def settlement_postings(
     return legs
 
 
+def supplement_postings(detail: list[tuple[str, Fen]], *, fixmedins_code: str, psn_no: str) -> list[Posting]:
+    """Legs of a look-back assistance supplement (补充救助; negated, of its reversal): each fund pays the person
+    directly — its expense against the patient's cash, no institution in between (the institution is kept on
+    the legs as the visit's, for the reports by institution)."""
+    legs: list[Posting] = []
+    for fpt, amount in detail:
+        if amount:
+            legs.append(Posting(FUND_EXPENSE, amount, fpt, fixmedins_code, psn_no))
+            legs.append(Posting(PATIENT_CASH, -amount, None, fixmedins_code, psn_no))
+    return legs
+
+
 # --- contributions and account movements (参保缴费、个人账户) ----------------------------------------------
 FUND_BANK = "fund_bank"  # money received into the fund's bank account
 FUND_INCOME = "fund_income"  # by fund_pay_type, credited

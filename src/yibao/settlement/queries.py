@@ -323,7 +323,7 @@ SETTLEMENT_DETAILS = Query(
 # a settlement of the visit made after the given time and still standing (a reversal must come first)
 LATER_SETTLEMENT = Query(
     "later_settlement",
-    select(_SETL.c.setl_id).where(
+    select(_SETL.c.setl_id, _SETL.c.supplement_of).where(
         _SETL.c.mdtrt_id == bindparam("mdtrt_id"),
         _SETL.c.refd_setl_flag == "0",
         _SETL.c.reversed_by.is_(None),

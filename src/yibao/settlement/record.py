@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from yibao import ids
 from yibao.audit_actions import Action
 from yibao.funds import journal
-from yibao.funds.ledger import settlement_postings
+from yibao.funds.ledger import settlement_postings, supplement_postings
 from yibao.money import fmt_fen
 from yibao.settlement import writes as w
 from yibao.settlement.result import SETLINFO_AMOUNTS, Settled
@@ -55,6 +55,7 @@ def write_settlement(
     orig_setl_id: str | None = None,
     mid_setl_flag: str = "0",
     account_owner: str | None = None,
+    supplement_of: str | None = None,
 ) -> SimpleNamespace:
     """The settlement row, its setldetail and its balanced ledger entry, as the unit of work's next writes; the
     caller audits it with :func:`audit_settlement` once its other writes are done. Returns the settlement's
@@ -83,6 +84,7 @@ def write_settlement(
         "reversed_by": None,
         "mid_setl_flag": mid_setl_flag,
         "adm_dedc": None if settled.reversal else settled.admission_deductible,
+        "supplement_of": supplement_of,
         "medins_setl_id": msgid,
         "policy_version": settled.policy_version,
         "policy_hash": settled.policy_hash,
@@ -110,13 +112,17 @@ def write_settlement(
                 for d in settled.setldetail
             ],
         )
-    legs = settlement_postings(
-        settled.setlinfo,
-        [(d.fund_pay_type, d.fund_payamt) for d in settled.setldetail],
-        fixmedins_code=fixmedins_code,
-        psn_no=psn_no,
-        account_owner=account_owner,
-    )
+    detail = [(d.fund_pay_type, d.fund_payamt) for d in settled.setldetail]
+    if supplement_of is not None:  # 补充救助: the fund pays the person
+        legs = supplement_postings(detail, fixmedins_code=fixmedins_code, psn_no=psn_no)
+    else:
+        legs = settlement_postings(
+            settled.setlinfo,
+            detail,
+            fixmedins_code=fixmedins_code,
+            psn_no=psn_no,
+            account_owner=account_owner,
+        )
     entry_type = "reversal" if settled.reversal else "settlement"
     journal.post(
         uow, entry_type, legs, when=setl_time, setl_id=setl_id, fixmedins_code=fixmedins_code, psn_no=psn_no

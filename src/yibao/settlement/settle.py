@@ -378,7 +378,15 @@ def _reversible(uow: UnitOfWork, ctx: Context, setl_id: str, psn_no: str | None,
     if mdtrt_id and mdtrt_id != row.mdtrt_id:
         raise InputError(f"mdtrt_id: 结算 {setl_id} 不属于就诊 {mdtrt_id}")
     reverse_settlement(setl_id, row.refd_setl_flag, row.reversed_by)
+    if row.supplement_of is not None:
+        raise SettlementError(
+            f"setl_id: {setl_id} 是补充救助结算，由医保经办机构撤销 (a look-back supplement)"
+        )
     later = uow.first(q.LATER_SETTLEMENT(mdtrt_id=row.mdtrt_id, setl_time=row.setl_time))
+    if later and later.supplement_of is not None:
+        raise SettlementError(
+            f"setl_id: 结算 {setl_id} 有补充救助结算 {later.setl_id}，须先由医保经办机构撤销 (its supplement stands)"
+        )
     if later:
         raise SettlementError(f"setl_id: 同一就诊的后续结算 {later.setl_id} 须先撤销")
     return who, row, got["details"]

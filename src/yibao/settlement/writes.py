@@ -198,6 +198,7 @@ SETTLEMENT_KEYS = (
     "reversed_by",
     "mid_setl_flag",
     "adm_dedc",
+    "supplement_of",
     "medins_setl_id",
     "policy_version",
     "policy_hash",

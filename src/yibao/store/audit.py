@@ -193,6 +193,18 @@ def record_many(session: Session, entries: list[dict]) -> None:
     append_rows(session.connection(), rows)
 
 
+def defer_entries(session: Session, rows: list[dict]) -> None:
+    """Rows already built (a unit of work's deferred ones) handed to a session: appended at its commit when it
+    defers (the chain's head locked last), else now."""
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        tx = session.get_nested_transaction() or session.get_transaction()
+        pending.extend((tx, entry) for entry in rows)
+    elif rows:
+        session.flush()
+        append_rows(session.connection(), rows)
+
+
 def append_rows(conn, rows: list[dict]) -> list[dict]:
     """Append rows in order on ``conn`` (through SQLAlchemy): the head bumped once for all of them (the
     statement that takes its lock), then the rows and the head's new hash. Returns the rows as stored."""

@@ -141,10 +141,14 @@ class Write:
     row of a table), many rows of a table (:meth:`rows`), or a row and its children (:meth:`with_children`).
     ``json``: parameters bound to JSON columns."""
 
-    __slots__ = ("_wire", "children", "core", "json", "kind", "name", "pg", "tables", "writes")
+    __slots__ = ("_wire", "children", "core", "core_pg", "json", "kind", "name", "pg", "tables", "writes")
 
-    def __init__(self, name: str, core, *, pg=None, json: tuple[str, ...] = (), kind: str = "one"):
+    def __init__(
+        self, name: str, core, *, pg=None, json: tuple[str, ...] = (), kind: str = "one", core_pg=None
+    ):
         self.name, self.core, self.pg, self.json, self.kind = name, core, pg, frozenset(json), kind
+        # an upsert's statement for PostgreSQL through SQLAlchemy (a session's unit of work); core is SQLite's
+        self.core_pg = core_pg
         self.children: tuple | None = None  # (child table, child keys, foreign key) for kind "children"
         target = pg if pg is not None else core
         self.writes = frozenset(t.name for t in _targets(target))
@@ -183,14 +187,18 @@ class Write:
         )
         source = select(*(recordset.c[k] for k in keys)).order_by(recordset.c.n)
         pg = postgresql.insert(table).from_select(list(keys), source)
-        core = sqlite.insert(table)
+        core, core_pg = sqlite.insert(table), None
         if update:
             index = list(table.primary_key.columns)
             pg = pg.on_conflict_do_update(index_elements=index, set_={c: pg.excluded[c] for c in update})
             core = core.on_conflict_do_update(
                 index_elements=index, set_={c: core.excluded[c] for c in update}
             )
-        write = cls(name, core, pg=pg, kind="rows")
+            core_pg = postgresql.insert(table)
+            core_pg = core_pg.on_conflict_do_update(
+                index_elements=index, set_={c: core_pg.excluded[c] for c in update}
+            )
+        write = cls(name, core, pg=pg, kind="rows", core_pg=core_pg)
         write.children = (table, keys, None)
         return write
 
@@ -199,11 +207,8 @@ class Write:
         """One row of ``table`` inserted, or the row with the same ``index`` columns updated by ``set_``."""
         values = {k: bindparam(k, type_=table.c[k].type) for k in keys}
         pg, core = postgresql.insert(table).values(values), sqlite.insert(table).values(values)
-        return cls(
-            name,
-            core.on_conflict_do_update(index_elements=index, set_=set_),
-            pg=pg.on_conflict_do_update(index_elements=index, set_=set_),
-        )
+        pg = pg.on_conflict_do_update(index_elements=index, set_=set_)
+        return cls(name, core.on_conflict_do_update(index_elements=index, set_=set_), pg=pg, core_pg=pg)
 
     @classmethod
     def with_children(cls, name: str, parent, parent_keys, child, child_keys, foreign_key: str) -> Write:
@@ -283,11 +288,12 @@ def _targets(stmt) -> list:
 
 
 def run(conn, write: Write, params) -> None:
-    """A write through SQLAlchemy (the databases other than PostgreSQL's wire path)."""
+    """A write through SQLAlchemy (SQLite; PostgreSQL when a session lends its transaction to a unit of work)."""
+    core = write.core_pg if write.core_pg is not None and conn.dialect.name == "postgresql" else write.core
     if write.kind == "rows":
         if params:
             keys = write.children[1]
-            conn.execute(write.core, [{k: r[k] for k in keys} for r in params])
+            conn.execute(core, [{k: r[k] for k in keys} for r in params])
     elif write.kind == "children":
         child, keys, foreign_key = write.children
         parent_id = conn.execute(
@@ -299,7 +305,7 @@ def run(conn, write: Write, params) -> None:
                 [{foreign_key: parent_id, **{k: c[k] for k in keys}} for c in params["children"]],
             )
     else:
-        conn.execute(write.core, params)
+        conn.execute(core, params)
 
 
 class Composite(NamedTuple):

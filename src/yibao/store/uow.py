@@ -154,6 +154,11 @@ class UnitOfWork:
         """An audit row (:func:`yibao.store.audit.record`), appended at commit."""
         self._audit.append(entry)
 
+    def take_audit(self) -> list[dict]:
+        """The audit rows deferred so far, handed to the caller (a unit of work lent to a session's work)."""
+        rows, self._audit = self._audit, []
+        return rows
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Everything done inside is undone on leaving (a pre-settlement computes, records nothing)."""
@@ -204,6 +209,20 @@ class UnitOfWork:
     def _drop_fetched(self) -> None:
         self._ahead.clear()
         self._fetched.clear()
+
+
+@contextmanager
+def lent_to(session: Session) -> Iterator[UnitOfWork]:
+    """The unit of work of a session's transaction, for a use case written against units of work called from
+    session code (a staff page, an import): the facade's own when the session is one's, else one on the
+    session's connection whose audit rows go back to the session (appended at its commit, like its own)."""
+    own = session.info.get(audit.UOW_KEY)
+    if own is not None:
+        yield own
+        return
+    uow = UnitOfWork(session.connection(), session=session)
+    yield uow
+    audit.defer_entries(session, uow.take_audit())
 
 
 def _psycopg_error():

@@ -90,6 +90,7 @@ class Settlement(Base, Timestamps):
         Index("ix_settlement_person", "psn_no", "setl_time"),
         Index("ix_settlement_institution", "fixmedins_code", "setl_time"),
         Index("ix_settlement_visit", "mdtrt_id"),  # 2202/2404/2208/2601 and mid-way settlements read by visit
+        Index("ix_settlement_supplement", "supplement_of"),
         CheckConstraint(
             "medfee_sumamt = fund_pay_sumamt + psn_part_amt + hosp_part_amt", name="i1_medfee_identity"
         ),
@@ -143,6 +144,9 @@ class Settlement(Base, Timestamps):
     # inpatient-type: the per-admission deductible its admission carries, fixed when the admission opened
     # (a 中途结算's continuation keeps it even if the year's admissions change meanwhile); fen
     adm_dedc: Mapped[int | None] = mapped_column(Fen)
+    # 补充救助: the settlement a look-back assistance supplement (and its reversal) pays on; its money goes to
+    # the person, not the institution
+    supplement_of: Mapped[str | None] = mapped_column(String(30))
     medins_setl_id: Mapped[str | None] = mapped_column(
         String(40)
     )  # the HIS msgid (as long as message_log allows)
