@@ -48,6 +48,7 @@ def path_of_a_2207(url: str | None) -> None:
         os.environ.update(YIBAO_MODE="test", YIBAO_DATABASE_URL=url, YIBAO_REGIONS_DIR=str(REPO / "regions"))
         from tests import world
         from tests.world import RESIDENT, line
+
         from yibao.store import migrate
         from yibao.store.db import get_engine
 
@@ -60,7 +61,9 @@ def path_of_a_2207(url: str | None) -> None:
         def visit(tag: str) -> str:
             data = {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}
             mdtrt = world.call_in_process("2201", {"data": data}, f"{tag}-1")["output"]["data"]["mdtrt_id"]
-            world.call_in_process("2204", {"feedetail": [line("1", "A1", "10.00", mdtrt_id=mdtrt)]}, f"{tag}-2")
+            world.call_in_process(
+                "2204", {"feedetail": [line("1", "A1", "10.00", mdtrt_id=mdtrt)]}, f"{tag}-2"
+            )
             return mdtrt
 
         def settle(tag: str, mdtrt: str) -> None:
@@ -95,7 +98,9 @@ def path_of_a_2207(url: str | None) -> None:
             settle("seen", mdtrt)
         finally:
             sys.setprofile(None)
-        print(f"one 2207 runs code in {len(files)} yibao files, {crossings[0]} calls across top-level packages:")
+        print(
+            f"one 2207 runs code in {len(files)} yibao files, {crossings[0]} calls across top-level packages:"
+        )
         for name in sorted(files, key=lambda f: f.split("/src/")[1]):
             print(f"  {name.split('/src/')[1]} ({files[name]} calls)")
 

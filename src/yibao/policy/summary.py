@@ -213,7 +213,19 @@ def version_tables(p: PolicyVersion) -> Group:
         lines.append(Text(f"医疗救助 {a.fund_pay_type}: {'/'.join(a.classes)} ({a.selection})", style="bold"))
         for c, cat in a.categories.items():
             lim = "".join(f", {k} {_amt(v)}" for k, v in cat.class_limits.items())
-            lines.append(Text(f"  {c} {cat.name}: 比例 {_r(cat.ratio)}, 年度 {_amt(cat.annual_limit)}{lim}"))
+            cond = "".join(
+                text
+                for text, on in (
+                    (f", 等级 {'/'.join(cat.grades or ())}", cat.grades),
+                    (f", 限诊断 {'/'.join(cat.diagnoses or ())}", cat.diagnoses),
+                    (f", 负担封顶 {_amt(cat.burden_cap)}", cat.burden_cap is not None),
+                    (f", 认定前 {cat.look_back_months} 个月补充救助", cat.look_back_months),
+                )
+                if on
+            )
+            lines.append(
+                Text(f"  {c} {cat.name}: 比例 {_r(cat.ratio)}, 年度 {_amt(cat.annual_limit)}{lim}{cond}")
+            )
     unknown = {"refuse": "拒绝 (refused)", "self_pay": "按全自费结算 (self-pay)"}[p.catalogue.unknown_items]
     lines.append(Text(f"目录外项目 (codes outside the catalogue): {unknown}"))
     return Group(*lines)

@@ -249,6 +249,7 @@ def medical_assistance(
     paid_total, paid_class = acc.paid[s], acc.by_class[s, cp]
     pay = rem = zero
     burden = acc.burden[s]  # the year's in-scope burden left after every fund, while under a burden cap
+    capped = np.zeros(len(w), dtype=bool)  # the visit is one of a category with a burden cap (负担封顶)
     for k in range(len(b.assistance_codes)):
         dx = A["as_dx"][ver, k]  # a category for listed diagnoses only: the visit's diagnosis matched
         held = (
@@ -259,6 +260,7 @@ def medical_assistance(
         )
         if not held.any():
             continue
+        capped |= held & (A["as_burden"][ver, k] < INF)
         limit = np.minimum(
             np.maximum(A["as_annual"][ver, k] - paid_total, 0),
             np.maximum(A["as_class_lim"][ver, k, c] - paid_class, 0),
@@ -271,8 +273,7 @@ def medical_assistance(
         category = np.where(better, k, category)
         rem = np.where(better, limit, rem)
     base = np.where(category >= 0, m, 0)
-    capped = (category >= 0) & (A["as_burden"][ver, np.maximum(category, 0)] < INF)
-    added = np.where(capped, m - pay, 0)  # the burden counts while the person is a capped category's
+    added = np.where(capped, m - pay, 0)  # counted while a capped category applies, whichever one paid
     acc.paid[s] += pay
     acc.burden[s] += added
     acc.by_class[s, cp] += pay
