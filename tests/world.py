@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from yibao.api import exactjson, signing
 from yibao.enrollment.accounts import credit_account
@@ -236,3 +238,19 @@ def cancel_lock_waits(engine=None) -> None:
 
     with (engine or get_engine()).connect() as c:
         c.execute(text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+
+
+def demo_policy_with(tmp_path: Path, monkeypatch, old: str, new: str) -> Path:
+    """A copy of the regions whose demo policy (990100 2025, which 2026 inherits) has ``old`` replaced by ``new``,
+    made the service's regions (YIBAO_REGIONS_DIR)."""
+    from yibao.config import reset_settings
+
+    regions = tmp_path / "regions"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "regions", regions)
+    policy = regions / "990100" / "policy" / "2025.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert old in text, old
+    policy.write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
+    reset_settings()
+    return regions

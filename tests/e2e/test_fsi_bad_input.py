@@ -5,13 +5,10 @@ refusal."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from sqlalchemy import func, select
 
-from tests.world import HOSP2, RESIDENT, WORKER, His, line
-from yibao.config import reset_settings
+from tests.world import HOSP2, RESIDENT, WORKER, His, demo_policy_with, line
 from yibao.store.db import unit_of_work
 from yibao.store.tables import FeeLine, MessageLog, Settlement, Visit
 
@@ -152,16 +149,7 @@ def test_a_code_outside_the_catalogue_is_refused_by_default(client, engine):
 
 def test_a_region_may_settle_unknown_codes_as_self_pay(client, engine, tmp_path, monkeypatch):
     """``catalogue: {unknown_items: self_pay}`` in the 就医地's policy: the lenient behaviour, as data."""
-    from tests.conftest import REPO
-
-    regions = tmp_path / "regions"
-    shutil.copytree(REPO / "regions", regions)
-    policy = regions / "990100" / "policy" / "2025.yaml"  # (2026 inherits it; a second key would be refused)
-    text = policy.read_text(encoding="utf-8")
-    assert "unknown_items: refuse" in text
-    policy.write_text(text.replace("unknown_items: refuse", "unknown_items: self_pay"), encoding="utf-8")
-    monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
-    reset_settings()
+    demo_policy_with(tmp_path, monkeypatch, "unknown_items: refuse", "unknown_items: self_pay")
     his = His(client, HOSP2)
     mdtrt = visit(his)
     split = his.ok("2204", {"feedetail": [line("1", "ZZ-NOT-LISTED", "10.00", mdtrt_id=mdtrt)]})["result"][0]

@@ -6,13 +6,12 @@ everything is restored, and the look-back pays again."""
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from tests.world import HOSP2, RESIDENT, His, line
+from tests.world import HOSP2, RESIDENT, His, demo_policy_with, line
 from yibao.cli import main
 from yibao.config import reset_settings
 from yibao.funds.check import check_ledger
@@ -25,17 +24,7 @@ LOW_INCOME = '"2303": {name: 低保对象, ratio: "0.80", annual_limit: "150000.
 @pytest.fixture
 def looking_back(tmp_path, monkeypatch):
     """The demo region with 低保 looking back 6 months."""
-    from tests.conftest import REPO
-
-    regions = tmp_path / "regions"
-    shutil.copytree(REPO / "regions", regions)
-    policy = regions / "990100" / "policy" / "2025.yaml"
-    text = policy.read_text(encoding="utf-8")
-    assert LOW_INCOME in text
-    policy.write_text(text.replace(LOW_INCOME, LOW_INCOME + ", look_back_months: 6"), encoding="utf-8")
-    monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
-    reset_settings()
-    yield
+    yield demo_policy_with(tmp_path, monkeypatch, LOW_INCOME, LOW_INCOME + ", look_back_months: 6")
     reset_settings()
 
 

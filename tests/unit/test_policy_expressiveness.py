@@ -265,3 +265,22 @@ def test_an_account_may_belong_to_some_person_categories_only(tmp_path, psn_type
 def test_an_account_category_must_be_the_insutypes(tmp_path):
     with pytest.raises(PolicyError, match=r"insutype 310 › account › psn_types › 0: '16' is not a psn_type"):
         bundle_with(tmp_path, 'insutype:\n  "310":\n    account: {psn_types: ["16"]}\n')
+
+
+# --- 先付费后报销 -------------------------------------------------------------------------------------------------------
+def test_a_pay_first_category_pays_at_the_claim_by_the_same_chain(tmp_path):
+    b = bundle_with(tmp_path, 'insutype:\n  "390":\n    pay_first: ["15"]\n')
+    admission = visit("21", "100000.00")
+    at_hospital, accum, _ = online.settle(b, resident(), admission, {})
+    assert at_hospital.setlinfo["fund_pay_sumamt"] == 0 and at_hospital.setlinfo["psn_cash_pay"] == 10_000_000
+    assert accum == {} and at_hospital.delta == {}
+    claimed, accum, _ = online.settle(b, resident(), admission, {}, claim=True)
+    # as any 居民: deductible 800, pool 64,480, 大病 11,712 (the admission is counted at the claim)
+    assert (paid(claimed), paid(claimed, "hifmi_pay")) == ("64480.00", "11712.00")
+    assert accum["admissions:inpatient"] == 1
+    assert {
+        "param": "insutype 390 › pay_first",
+        "value": "报销时结算 (settled at the claim)",
+    } in claimed.trace
+    other = PersonFacts(insutype="390", psn_type="16")  # 老年居民: settled at once
+    assert online.settle(b, other, admission, {})[0].setlinfo["hifp_pay"] > 0

@@ -60,6 +60,9 @@ def account_problems(code: str, ins: InsutypePolicy) -> Iterator[Problem]:
     for i, t in enumerate(ins.account.psn_types or () if ins.account else ()):
         if t not in ins.psn_types:
             yield ("insutype", code, "account", "psn_types", i), f"'{t}' is not a psn_type of the insutype"
+    for i, t in enumerate(ins.pay_first):
+        if t not in ins.psn_types:
+            yield ("insutype", code, "pay_first", i), f"'{t}' is not a psn_type of the insutype"
 
 
 def tilt_problems(p: PolicyVersion, code: str, ins: InsutypePolicy) -> Iterator[Problem]:

@@ -51,6 +51,9 @@ ARRAYS: dict[str, Declared] = {
     "dis_cap": Declared((*_VIC, "disease"), fill=INF),  # where it is written: per class
     # 3.4 personal account (个人账户)
     "acct_on": Declared((*_VI, "category"), bool),  # the person category has an account
+    "pay_first": Declared(
+        (*_VI, "category"), bool
+    ),  # 先付费后报销: funds pay at the claim, not at the institution
     # 3.2 大额医疗费用补助
     "le_on": Declared(_VIC, bool),
     "le_ratio": Declared(_VI),

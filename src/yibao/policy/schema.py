@@ -315,6 +315,9 @@ class InsutypePolicy(Model):
     caps: dict[str, LimitTable] = Field(default_factory=dict)
     large_expense: LargeExpensePolicy | None = None
     critical_illness: CriticalIllnessPolicy | None = None
+    # 先付费后报销: person categories whose visits are paid in full at the institution and claimed later
+    # (the claim settles the visit's lines by the same chain); their settlements at the institution pay no fund
+    pay_first: list[Code] = Field(default_factory=list)
 
     @property
     def classes(self) -> dict[str, ClassBenefit]:

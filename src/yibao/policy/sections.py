@@ -237,6 +237,8 @@ def _account(b: Build, v: int, p: PolicyVersion) -> None:
             for t in ins.account.psn_types or ins.psn_types:
                 b.a["acct_on"][v, i, b.categories.index((code, t))] = True
             row[i] = ins.account.fund_pay_type
+        for t in ins.pay_first:
+            b.a["pay_first"][v, i, b.categories.index((code, t))] = True
     # 共济: a patient of an insutype without accounts may pay from a relative's account, which is an
     # account of the insutype that has them; its setldetail row carries that fund_pay_type
     own = next((f for f in row if f), None)

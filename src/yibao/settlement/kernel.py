@@ -21,6 +21,8 @@ the accumulators are exact.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from yibao.money import BP, rhu_pos
@@ -44,11 +46,18 @@ from yibao.settlement.arrays import (
 from yibao.settlement.state import AccumState
 
 
-def settle_wave(b: PolicyBundle, st: AccumState, w: VisitArrays) -> ChainOutputs:
+def settle_wave(b: PolicyBundle, st: AccumState, w: VisitArrays, *, claim: bool = False) -> ChainOutputs:
     """Settle the visits of one wave (distinct slots and accounts) against ``st``, in the contract's order.
 
-    ``zero`` is shared by the records of the tiers the wave skips (records are never written to).
+    A visit of a 先付费后报销 category (``pay_first``) is the person's whole at the institution: the chain sees
+    nothing in scope and no admission, so no fund pays and no accumulator moves; its claim settles the same
+    visit with ``claim`` (the funds pay, the accumulators move then). ``zero`` is shared by the records of the
+    tiers the wave skips (records are never written to).
     """
+    if not claim:
+        later = b.arrays["pay_first"][w.ver, w.ins, w.cat]
+        if later.any():
+            w = replace(w, inscp=np.where(later, 0, w.inscp), new_adm=w.new_adm & ~later)
     zero = np.zeros(len(w), dtype=np.int64)
     pool = basic_pool(b, st, w)
     large = large_expense(b, st, w, pool, zero)

@@ -84,6 +84,7 @@ def settle(
     balance: int = 0,
     *,
     trace: bool = True,
+    claim: bool = False,
 ) -> tuple[Settled, dict[str, int], int]:
     """Settle one visit against the person's accumulators for the visit's year and insutype.
 
@@ -99,7 +100,7 @@ def settle(
     if accum:
         st.load_slot(bundle, accum)
     st.bal[0] = balance
-    out = settle_wave(bundle, st, _wave_of_one(person, visit, ix, sums))
+    out = settle_wave(bundle, st, _wave_of_one(person, visit, ix, sums), claim=claim)
     pool, assistance = out.funds["pool"], out.funds["assistance"]
     acat = int(assistance.category[0])
     settled = Settled(
@@ -117,6 +118,9 @@ def settle(
     )
     if trace:
         settled.trace = _trace(bundle, ix, out)
+        if bundle.arrays["pay_first"][ix.ver, ix.ins, ix.cat]:
+            when = "报销时结算 (settled at the claim)" if claim else "先付费后报销 (claimed later)"
+            settled.trace.append({"param": f"insutype {person.insutype} › pay_first", "value": when})
     settled.check_identities()
     return settled, st.slot_values(bundle), int(st.bal[0])
 

@@ -56,6 +56,7 @@ def write_settlement(
     mid_setl_flag: str = "0",
     account_owner: str | None = None,
     supplement_of: str | None = None,
+    supplement_kind: str | None = None,
 ) -> SimpleNamespace:
     """The settlement row, its setldetail and its balanced ledger entry, as the unit of work's next writes; the
     caller audits it with :func:`audit_settlement` once its other writes are done. Returns the settlement's
@@ -92,6 +93,7 @@ def write_settlement(
             "params": list(settled.trace),
             "assistance_category": settled.assistance_category,
             "account_owner": account_owner,
+            **({"supplement": supplement_kind} if supplement_kind else {}),
         },
         "accum_delta": settled.delta,
         **{k: info[k] for k in SETLINFO_AMOUNTS},

@@ -169,6 +169,30 @@ _TIER_INCREMENTS = [(f"{f.tier}:{what}", f.tier, INCREMENT[what]) for f in FUNDS
 _BY_CLASS = [f.tier for f in FUNDS if f.by_class]
 
 
+def claim_record(full: Settled) -> Settled:
+    """A 先付费后报销 claim's record from the chain's settlement of the claimed lines: the funds' payments and the
+    deductible, no fee; the person receives what the funds pay (``psn_cash_pay`` = −``fund_pay_sumamt``)."""
+    info = dict.fromkeys(SETLINFO_ORDER, 0)
+    for k in (*(f.setlinfo for f in FUNDS), "fund_pay_sumamt", "act_pay_dedc", "pool_prop_selfpay"):
+        info[k] = full.setlinfo[k]
+    info["psn_part_amt"] = info["psn_cash_pay"] = -info["fund_pay_sumamt"]
+    claim = Settled(
+        setlinfo=info,
+        setldetail=list(full.setldetail),  # (the funds' rows: a claim uses no account)
+        delta=dict(full.delta),
+        year=full.year,
+        insutype=full.insutype,
+        policy_version=full.policy_version,
+        policy_hash=full.policy_hash,
+        trace=list(full.trace),
+        assistance_category=full.assistance_category,
+        account=False,
+        admission_deductible=full.admission_deductible,
+    )
+    claim.check_identities()
+    return claim
+
+
 def negate(settled: Settled, balance_after: int) -> Settled:
     """The reversal record: every amount negated, the ratio kept, ``balc`` the restored balance."""
     info = {k: -v for k, v in settled.setlinfo.items()}

@@ -8,7 +8,7 @@ Unknown keys are ignored with a warning, so files may carry extra national field
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,7 @@ from yibao.policy.compiler import PolicyBundle
 from yibao.settlement import online
 from yibao.settlement.inputs import Dated, Fee, PersonFacts, VisitRequest
 from yibao.settlement.lines import NO_CAP, product_fen
-from yibao.settlement.result import SETLINFO_ORDER, Settled
+from yibao.settlement.result import SETLINFO_ORDER, Settled, claim_record
 from yibao.settlement.scenario_persons import History, enrollment_history
 from yibao.yamlio import load_yaml
 
@@ -397,6 +397,9 @@ class CaseRun:
         self.admission: dict[int, int] = {}  # step number → the step that opened its admission
         self.level: dict[int, int | None] = {}  # step number → its hosp_lv
         self.reversed: set[int] = set()
+        self.visits: dict[
+            int, VisitRequest
+        ] = {}  # step number → the visit it settled (a claim settles it again)
 
     def _continuation(self, visit: VisitRequest, opened: Any) -> int:
         """中途结算: a later segment of the admission step ``opened`` started (deductible as fixed then)."""
@@ -421,13 +424,19 @@ class CaseRun:
     def step(self, step: Any, number: int, where: str) -> StepOutcome:
         if not isinstance(step, dict):
             raise StepError("a step is a mapping: settle, presettle or reverse")
-        kinds = [k for k in ("settle", "presettle", "reverse") if k in step]
-        _warn(self.warnings, where, set(step) - {"settle", "presettle", "reverse", "expect", "name", "memo"})
+        kinds = [k for k in ("settle", "presettle", "reverse", "claim") if k in step]
+        _warn(
+            self.warnings,
+            where,
+            set(step) - {"settle", "presettle", "reverse", "claim", "expect", "name", "memo"},
+        )
         if len(kinds) != 1:
-            raise StepError("a step has exactly one of settle, presettle, reverse")
+            raise StepError("a step has exactly one of settle, presettle, reverse, claim")
         kind = kinds[0]
         if kind == "reverse":
             return self._reverse(step["reverse"], number)
+        if kind == "claim":
+            return self._claim(step["claim"], number)
         visit = parse_visit(step[kind], self.warnings, f"{where}.{kind}")
         opened = step[kind].get("admission_of")
         first = None if opened is None else self._continuation(visit, opened)
@@ -448,9 +457,27 @@ class CaseRun:
         if kind == "settle":
             self.accums[key], self.balances[pot] = new_accum, new_balance
             self.settled[number], self.pot[number], self.level[number] = result, pot, visit.hosp_lv
+            self.visits[number] = visit
             if first is not None:
                 self.admission[number] = first
         return StepOutcome(number, kind, settled=result)
+
+    def _claim(self, target: Any, number: int) -> StepOutcome:
+        """先付费后报销: the claim of step ``target``'s settlement, by the same chain on the same lines, now."""
+        if isinstance(target, bool) or target not in self.visits or target in self.reversed:
+            raise StepError(f"claim: 第 {target} 步不是有效的结算，不能报销")
+        visit = self.visits.pop(target)  # (claimed once)
+        key = (visit.begndate.year, self.person.insutype)
+        full, self.accums[key], _ = online.settle(
+            self.bundle,
+            self.person,
+            replace(visit, acct_used_flag=0),
+            self.accums.get(key, {}),
+            0,
+            claim=True,
+        )
+        self.settled[number], self.pot[number] = claim_record(full), "own"
+        return StepOutcome(number, "claim", settled=self.settled[number])
 
     def _reverse(self, target: Any, number: int) -> StepOutcome:
         if isinstance(target, bool) or not isinstance(target, int):

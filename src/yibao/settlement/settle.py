@@ -41,7 +41,7 @@ class SettleOutcome:
     enrollment: object | None = None  # the enrollment the settlement applied (pre-settlements)
 
 
-def _stored_fee(r) -> Fee:
+def stored_fee(r) -> Fee:
     return Fee(
         r.pric,
         r.cnt,
@@ -135,7 +135,7 @@ def settle(
     request = VisitRequest(
         med_type=case.visit.med_type,
         begndate=case.day,
-        fees=[_stored_fee(r) for r in case.lines],
+        fees=[stored_fee(r) for r in case.lines],
         split=[{k: getattr(r, k) for k in online.LINE_SPLIT} for r in case.lines],
         hosp_lv=inst.dedc_hosp_lv,
         opsp_dise_code=case.visit.opsp_dise_code,

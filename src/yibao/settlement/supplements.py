@@ -26,15 +26,16 @@ from yibao.store.tables import Settlement, Visit
 from yibao.store.uow import UnitOfWork
 
 LONGEST = 24  # months: the schema's bound on look_back_months
+LOOK_BACK, CLAIM = "look_back", "claim"  # the kinds of supplement (trace["supplement"])
 
 
 @dataclass(frozen=True)
 class Paid:
-    """One supplement written: its id, the settlement it supplements, the assistance paid (fen)."""
+    """One supplement written: its id, the settlement it supplements, what the funds paid the person (fen)."""
 
     setl_id: str
     supplement_of: str
-    maf_pay: int
+    amount: int
 
 
 def look_back(
@@ -61,7 +62,7 @@ def look_back(
             .order_by(Settlement.begndate, Settlement.setl_time)
         )
     )
-    done = _supplemented(s, [r[0].setl_id for r in rows], code)
+    done = supplemented(s, [r[0].setl_id for r in rows], LOOK_BACK, code)
     paid = []
     for row, dise_codg, opsp in rows:
         bundle = get_bundle(row.clr_optins)
@@ -100,6 +101,7 @@ def look_back(
             msgid=None,
             actor=actor,
             supplement_of=row.setl_id,
+            supplement_kind=LOOK_BACK,
         )
         facts.save_accumulators(uow, psn_no, row.year, row.insutype, accum, new_accum)
         audit_settlement(uow, settled, record, actor=actor)
@@ -107,8 +109,8 @@ def look_back(
     return paid
 
 
-def _supplemented(s, setl_ids: list[str], code: str) -> set[str]:
-    """The settlements among ``setl_ids`` with a standing supplement for category ``code``."""
+def supplemented(s, setl_ids: list[str], kind: str, code: str | None = None) -> set[str]:
+    """The settlements among ``setl_ids`` with a standing supplement of ``kind`` (for category ``code``)."""
     if not setl_ids:
         return set()
     rows = s.execute(
@@ -118,7 +120,12 @@ def _supplemented(s, setl_ids: list[str], code: str) -> set[str]:
             Settlement.reversed_by.is_(None),
         )
     )
-    return {of for of, trace in rows if (trace or {}).get("assistance_category") == code}
+    return {
+        of
+        for of, trace in rows
+        if (trace or {}).get("supplement") == kind
+        and (code is None or (trace or {}).get("assistance_category") == code)
+    }
 
 
 def reverse_supplement(uow: UnitOfWork, *, setl_id: str, actor: str, now: datetime) -> str:
