@@ -85,7 +85,8 @@ def basic_pool(b: PolicyBundle, st: AccumState, w: VisitArrays) -> PoolPay:
     vi = (ver, ins, c)
     on = A["pool_on"][vi]
     kind = np.where(on, A["dedc_kind"][vi], 0)
-    act, adm_dedc, counted = deductible(b, st, w, kind)
+    dc = A["dedc_row"][vi]  # a group sharing its class's deductible counts it there
+    act, adm_dedc, counted = deductible(b, st, w, kind, dc)
     base = w.inscp - act
     ratio = np.where(on, A["ratio"][ver, ins, c, p, w.lvl], 0)
     u = rhu_pos(base * ratio, BP)
@@ -98,7 +99,6 @@ def basic_pool(b: PolicyBundle, st: AccumState, w: VisitArrays) -> PoolPay:
     g0 = np.maximum(g, 0)
     grem = np.where(has_g, np.maximum(A["cap_amt"][ver, ins, g0, p] - st.cap[s, g0], 0), INF)
     hifp = np.minimum(a, grem)
-    dc = A["dedc_row"][vi]  # a group sharing its class's deductible counts it there
     st.dedc[s, dc] += np.where(kind == DEDC_ANNUAL, act, 0)
     st.adm[s, dc] += counted
     if has_g.any():
@@ -118,7 +118,7 @@ def basic_pool(b: PolicyBundle, st: AccumState, w: VisitArrays) -> PoolPay:
     )
 
 
-def deductible(b: PolicyBundle, st: AccumState, w: VisitArrays, kind: np.ndarray) -> tuple:
+def deductible(b: PolicyBundle, st: AccumState, w: VisitArrays, kind: np.ndarray, dc: np.ndarray) -> tuple:
     """起付线 consumed now (``act_pay_dedc``), the admission's deductible, and whether an admission is counted.
 
     Annual (outpatient): what is not yet consumed this year. Per admission (inpatient): by level, halved
@@ -130,12 +130,12 @@ def deductible(b: PolicyBundle, st: AccumState, w: VisitArrays, kind: np.ndarray
     A = b.arrays
     s, c = w.slot, w.cls
     vi = (w.ver, w.ins, c)
-    dc = A["dedc_row"][vi]
     annual, per_adm = kind == DEDC_ANNUAL, kind == DEDC_PER_ADMISSION
     amount = A["dedc_amt"][w.ver, w.ins, c, w.cat, w.lvl]
-    per_visit = np.where(kind == DEDC_PER_VISIT, amount, 0)
-    below = (kind == DEDC_THRESHOLD) & (w.inscp <= amount)
-    per_visit = np.where(below, w.inscp, per_visit)
+    per_visit = 0
+    if (kind >= DEDC_PER_VISIT).any():  # (the per-visit kinds are numbered last)
+        per_visit = np.where(kind == DEDC_PER_VISIT, amount, 0)
+        per_visit = np.where((kind == DEDC_THRESHOLD) & (w.inscp <= amount), w.inscp, per_visit)
     new_adm = w.new_adm
     if per_adm.any():
         admissions = st.adm[s, dc]
@@ -259,24 +259,28 @@ def medical_assistance(
     pay = rem = zero
     burden = acc.burden[s]  # the year's in-scope burden left after every fund, while under a burden cap
     capped = np.zeros(len(w), dtype=bool)  # the visit is one of a category with a burden cap (负担封顶)
+    # the categories each visit qualifies for: its identity (or graded identity) held, and for a category of
+    # listed diagnoses only, a diagnosis matched (bits of the condition mask); [visit, category]
+    cond = idm[:, None]
+    held_all = on[:, None] & ((cond & A["as_bit"][ver]) != 0) & A["as_defined"][ver]
+    dx = A["as_dx"][ver]
+    if dx.any():
+        held_all &= (dx == 0) | ((cond & dx) != 0)
+    caps = A["as_burden"][ver]
+    any_cap = bool((caps < INF).any())
     for k in range(len(b.assistance_codes)):
-        dx = A["as_dx"][ver, k]  # a category for listed diagnoses only: the visit's diagnosis matched
-        held = (
-            on
-            & ((idm & A["as_bit"][ver, k]) != 0)
-            & ((dx == 0) | ((idm & dx) != 0))
-            & A["as_defined"][ver, k]
-        )
+        held = held_all[:, k]
         if not held.any():
             continue
-        capped |= held & (A["as_burden"][ver, k] < INF)
         limit = np.minimum(
             np.maximum(A["as_annual"][ver, k] - paid_total, 0),
             np.maximum(A["as_class_lim"][ver, k, c] - paid_class, 0),
         )
-        # 负担封顶: at least what would take the year's burden above the cap
-        over_cap = np.maximum(m - np.maximum(A["as_burden"][ver, k] - burden, 0), 0)
-        offer = np.minimum(np.maximum(rhu_pos(m * A["as_ratio"][ver, k], BP), over_cap), limit)
+        offer = rhu_pos(m * A["as_ratio"][ver, k], BP)
+        if any_cap:  # 负担封顶: at least what would take the year's burden above the cap
+            capped |= held & (caps[:, k] < INF)
+            offer = np.maximum(offer, np.maximum(m - np.maximum(caps[:, k] - burden, 0), 0))
+        offer = np.minimum(offer, limit)
         better = held & ((offer > pay) | (category < 0))  # ties keep the earlier category in policy order
         pay = np.where(better, offer, pay)
         category = np.where(better, k, category)
