@@ -16,6 +16,7 @@ from typing import Any
 from yibao.enrollment import rules
 from yibao.errors import InputError
 from yibao.policy.compiler import PolicyBundle
+from yibao.settlement.scenario_input import StepError, date_of, warn
 
 PERIOD_KEYS = {"from", "to", "registered"}
 SHAPE = "a list of periods ({from, to, registered})"
@@ -48,8 +49,6 @@ class History:
 def enrollment_history(raw: Any, bundle: PolicyBundle, warnings: list[str]) -> History | None:
     """``person.enrollment`` parsed and checked (one-line errors naming the key), each period's wait_until
     computed; None when the person gives no history."""
-    from yibao.settlement.scenarios import StepError, _date, _warn
-
     items = raw.get("enrollment") if isinstance(raw, dict) else None
     if items is None:
         return None
@@ -62,12 +61,12 @@ def enrollment_history(raw: Any, bundle: PolicyBundle, warnings: list[str]) -> H
         where = f"person.enrollment[{k}]"
         if not isinstance(item, dict):
             raise StepError(f"{where}: a period is a mapping ({{from, to, registered}})")
-        _warn(warnings, where, set(item) - PERIOD_KEYS)
+        warn(warnings, where, set(item) - PERIOD_KEYS)
         if item.get("from") is None:
             raise StepError(f"{where}.from: missing")
-        begn = _date(item["from"], f"{where}.from")
-        end = None if item.get("to") is None else _date(item["to"], f"{where}.to")
-        reg = None if item.get("registered") is None else _date(item["registered"], f"{where}.registered")
+        begn = date_of(item["from"], f"{where}.from")
+        end = None if item.get("to") is None else date_of(item["to"], f"{where}.to")
+        reg = None if item.get("registered") is None else date_of(item["registered"], f"{where}.registered")
         if end is not None and end < begn:
             raise StepError(f"{where}.to: {end} is before from {begn}")
         earlier = [(str(j), rules.Period(b, e)) for j, (b, e, _) in enumerate(spans, 1)]
