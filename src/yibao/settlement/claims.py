@@ -15,10 +15,10 @@ from yibao.policy.registry import get_bundle
 from yibao.settlement import facts, online
 from yibao.settlement import queries as q
 from yibao.settlement.inputs import VisitRequest
-from yibao.settlement.record import new_id, write_settlement
+from yibao.settlement.record import new_id
 from yibao.settlement.result import claim_record
-from yibao.settlement.settle import audit_settlement, stored_fee
-from yibao.settlement.supplements import CLAIM, Paid, supplemented
+from yibao.settlement.settle import stored_fee
+from yibao.settlement.supplements import CLAIM, Paid, record, supplemented
 from yibao.store.tables import FeeLine, Person, Settlement, Visit
 from yibao.store.uow import UnitOfWork
 
@@ -73,25 +73,5 @@ def settle_claim(uow: UnitOfWork, *, setl_id: str, actor: str, now: datetime) ->
     full, new_accum, _ = online.settle(bundle, who, request, accum, 0, claim=True)
     claim = claim_record(full)
     claim_id = new_id(orig.clr_optins, "B", now)
-    record = write_settlement(
-        uow,
-        claim,
-        setl_id=claim_id,
-        mdtrt_id=orig.mdtrt_id,
-        psn_no=orig.psn_no,
-        psn_type=orig.psn_type,
-        fixmedins_code=orig.fixmedins_code,
-        med_type=orig.med_type,
-        begndate=orig.begndate,
-        enddate=orig.enddate,
-        setl_time=now,
-        clr_optins=orig.clr_optins,
-        dedc_hosp_lv=orig.dedc_hosp_lv,
-        msgid=None,
-        actor=actor,
-        supplement_of=setl_id,
-        supplement_kind=CLAIM,
-    )
-    facts.save_accumulators(uow, orig.psn_no, orig.year, orig.insutype, accum, new_accum)
-    audit_settlement(uow, claim, record, actor=actor)
+    record(uow, claim, orig, accum, new_accum, setl_id=claim_id, actor=actor, now=now, kind=CLAIM)
     return Paid(claim_id, setl_id, claim.setlinfo["fund_pay_sumamt"])

@@ -20,7 +20,7 @@ from yibao.settlement import facts, lookback, online
 from yibao.settlement import queries as q
 from yibao.settlement import writes as w
 from yibao.settlement.record import new_id, write_settlement
-from yibao.settlement.result import SETLINFO_AMOUNTS
+from yibao.settlement.result import SETLINFO_AMOUNTS, Settled
 from yibao.settlement.settle import audit_settlement, settled_from_row
 from yibao.store.tables import Settlement, Visit
 from yibao.store.uow import UnitOfWork
@@ -84,29 +84,48 @@ def look_back(
             continue
         settled, new_accum = made
         setl_id = new_id(row.clr_optins, "B", now)
-        record = write_settlement(
-            uow,
-            settled,
-            setl_id=setl_id,
-            mdtrt_id=row.mdtrt_id,
-            psn_no=psn_no,
-            psn_type=row.psn_type,
-            fixmedins_code=row.fixmedins_code,
-            med_type=row.med_type,
-            begndate=row.begndate,
-            enddate=row.enddate,
-            setl_time=now,
-            clr_optins=row.clr_optins,
-            dedc_hosp_lv=row.dedc_hosp_lv,
-            msgid=None,
-            actor=actor,
-            supplement_of=row.setl_id,
-            supplement_kind=LOOK_BACK,
-        )
-        facts.save_accumulators(uow, psn_no, row.year, row.insutype, accum, new_accum)
-        audit_settlement(uow, settled, record, actor=actor)
+        record(uow, settled, row, accum, new_accum, setl_id=setl_id, actor=actor, now=now, kind=LOOK_BACK)
         paid.append(Paid(setl_id, row.setl_id, settled.setlinfo["maf_pay"]))
     return paid
+
+
+def record(
+    uow: UnitOfWork,
+    settled: Settled,
+    original,
+    accum: dict[str, int],
+    new_accum: dict[str, int],
+    *,
+    setl_id: str,
+    actor: str,
+    now: datetime,
+    kind: str | None = None,
+    reverses: str | None = None,
+) -> None:
+    """A supplement of ``original`` (or, with ``reverses``, the reversal of the supplement ``original``) written
+    beside it — its visit, person, institution and dates — with its ledger entry, the accumulators and audit."""
+    row = write_settlement(
+        uow,
+        settled,
+        setl_id=setl_id,
+        mdtrt_id=original.mdtrt_id,
+        psn_no=original.psn_no,
+        psn_type=original.psn_type,
+        fixmedins_code=original.fixmedins_code,
+        med_type=original.med_type,
+        begndate=original.begndate,
+        enddate=original.enddate,
+        setl_time=now,
+        clr_optins=original.clr_optins,
+        dedc_hosp_lv=original.dedc_hosp_lv,
+        msgid=None,
+        actor=actor,
+        orig_setl_id=reverses,
+        supplement_of=original.supplement_of if reverses else original.setl_id,
+        supplement_kind=kind,
+    )
+    facts.save_accumulators(uow, original.psn_no, original.year, original.insutype, accum, new_accum)
+    audit_settlement(uow, settled, row, actor=actor)
 
 
 def supplemented(s, setl_ids: list[str], kind: str, code: str | None = None) -> set[str]:
@@ -146,28 +165,8 @@ def reverse_supplement(uow: UnitOfWork, *, setl_id: str, actor: str, now: dateti
     accum = {r.acc_key: int(r.value) for r in uow.read(q.ACCUMULATORS(**key)) if r.value}
     negated, new_accum, _ = online.reverse(settled_from_row(row, details), accum, 0)
     rev_id = new_id(row.clr_optins, "R", now)
-    rev_row = write_settlement(
-        uow,
-        negated,
-        setl_id=rev_id,
-        mdtrt_id=row.mdtrt_id,
-        psn_no=row.psn_no,
-        psn_type=row.psn_type,
-        fixmedins_code=row.fixmedins_code,
-        med_type=row.med_type,
-        begndate=row.begndate,
-        enddate=row.enddate,
-        setl_time=now,
-        clr_optins=row.clr_optins,
-        dedc_hosp_lv=row.dedc_hosp_lv,
-        msgid=None,
-        actor=actor,
-        orig_setl_id=setl_id,
-        supplement_of=row.supplement_of,
-    )
     uow.write(w.MARK_REVERSED, {"k_setl_id": setl_id, "k_reversed_by": rev_id})
-    facts.save_accumulators(uow, row.psn_no, row.year, row.insutype, accum, new_accum)
-    audit_settlement(uow, negated, rev_row, actor=actor)
+    record(uow, negated, row, accum, new_accum, setl_id=rev_id, actor=actor, now=now, reverses=setl_id)
     return rev_id
 
 
