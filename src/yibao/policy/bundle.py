@@ -81,14 +81,15 @@ class PolicyBundle:
             v.sort(key=lambda t: -len(t[0]))  # longest prefix wins
         object.__setattr__(self, "_cats_by_ins", by_ins)
         object.__setattr__(self, "_cat_cache", {})
-        dx_lists = [
+        dx_lists = [  # per version: the assistance categories for listed diagnoses only, with their codes
             [
-                (c, tuple(cat.diagnoses or ()))
-                for c, cat in (p.assistance.categories.items() if p.assistance else ())
+                (c, tuple(cat.diagnoses))
+                for c, cat in (p.assistance.categories if p.assistance else {}).items()
+                if cat.diagnoses
             ]
             for p in self.policies
         ]
-        object.__setattr__(self, "_dx_lists", [[(c, d) for c, d in v if d] for v in dx_lists])
+        object.__setattr__(self, "_dx_lists", dx_lists)
         object.__setattr__(self, "_explain_cache", {})
 
     def __getitem__(self, name: str) -> np.ndarray:
