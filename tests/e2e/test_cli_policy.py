@@ -139,3 +139,12 @@ def test_scenarios_refuse_a_file_that_is_not_one(tmp_path, capsys):
     assert main(["scenarios", "run", str(f)]) == 2
     assert "不是结算案例文件" in capsys.readouterr().err
     assert main(["scenarios", "run", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_every_shipped_region_passes_the_check(capsys):
+    """The demo and the example regions from published policies (990201–990204) are all valid as shipped."""
+    regions = sorted(p.parent for p in (REPO / "regions").glob("99*/policy"))
+    assert len(regions) >= 5
+    for region in regions:
+        assert main(["policy", "check", str(region)]) == 0, capsys.readouterr().err
+        assert "政策校验通过" in capsys.readouterr().out
