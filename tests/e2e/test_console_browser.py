@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -148,15 +149,22 @@ def test_filter_settlements_and_export_to_excel(page, tmp_path):
     pg.wait_for_timeout(1500)
     status = pg.get_by_text(status_text).inner_text()
     shown = int(status.split("共 ")[1].split(" 笔")[0].replace(",", ""))
-    with pg.expect_download() as dl:
+    # the export runs in the background: a progress card, then the file downloads by itself
+    with pg.expect_download(timeout=60_000) as dl:
         pg.get_by_role("button", name="导出 Excel").click()
+        pg.get_by_text(re.compile(r"导出结算: (进行中|已完成|排队中)")).wait_for(timeout=20_000)
     target = tmp_path / "settlements.xlsx"
     dl.value.save_as(target)
     ws = load_workbook(target).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0] == "结算ID" and len(rows) - 1 == shown > 0
-    amount_col = rows[0].index("医疗费总额")
-    assert all(r[amount_col] >= 1000 for r in rows[1:])
+    assert (
+        rows[0][0].startswith("结算") and "医疗费总额 1000.00 至 … 元" in rows[0][0]
+    )  # the title row: the filter
+    assert rows[1][0] == "结算ID" and len(rows) - 2 == shown > 0 and ws.freeze_panes == "A3"
+    amount_col = rows[1].index("医疗费总额")
+    assert all(r[amount_col] >= 1000 for r in rows[2:])
+    assert ws.cell(3, amount_col + 1).number_format == "#,##0.00"  # a number cell, not text
+    assert isinstance(rows[2][rows[1].index("结算时间")], datetime)  # a date cell
     pg.screenshot(path=ARTIFACTS / "console-settlements.png", full_page=True)
 
 
@@ -283,7 +291,7 @@ def test_employer_contributions_and_export(page, server, tmp_path):
         pg.get_by_role("button", name="导出 Excel").nth(1).click()  # the per-employee table
     target = tmp_path / "employees.xlsx"
     dl.value.save_as(target)
-    rows = list(load_workbook(target).active.iter_rows(values_only=True))
+    rows = list(load_workbook(target).active.iter_rows(values_only=True))[1:]  # (after the title row)
     assert rows[0][0] == "人员编号" and sorted(r[0] for r in rows[1:]) == sorted(staff)
     assert all(r[rows[0].index("应缴")] == 800 for r in rows[1:])
     pg.screenshot(path=ARTIFACTS / "console-employer.png", full_page=True)

@@ -1,38 +1,152 @@
-"""Export a list to Excel (.xlsx) exactly as it is filtered (导出)."""
+"""Export a list to Excel (.xlsx) exactly as it is filtered (导出).
+
+One writer for every list: a title row naming the list and the filter used, a bold header row of Chinese
+titles frozen with it, columns wide enough for their Chinese titles and contents, typed cells — amounts as
+exact decimal numbers shown with separators and two places, dates and times as date cells. It streams
+(openpyxl's write-only mode), so a background job writes 150,000 rows in bounded memory and reports its
+progress as it goes; a short list is written the same way into memory (:func:`xlsx`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+AMOUNT_FORMAT, TIME_FORMAT, DATE_FORMAT = "#,##0.00", "yyyy-mm-dd hh:mm", "yyyy-mm-dd"
+SAMPLE = 200  # rows read ahead to size the columns
+
+
+def _width(value) -> int:
+    """Display width: a CJK character takes two columns."""
+    if isinstance(value, Decimal):
+        return len(f"{value:,.2f}")
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _cell(ws, value):
+    if isinstance(value, (Decimal, datetime, date)):
+        cell = WriteOnlyCell(ws, value)
+        cell.number_format = (
+            AMOUNT_FORMAT
+            if isinstance(value, Decimal)
+            else TIME_FORMAT
+            if isinstance(value, datetime)
+            else DATE_FORMAT
+        )
+        return cell
+    return value
+
+
+def write_xlsx(
+    sink: str | IO[bytes],
+    title: str,
+    columns: list[tuple[str, str]],
+    rows: Iterable[dict],
+    *,
+    note: str = "",
+    progress: Callable[[int], None] | None = None,
+    every: int = 2_000,
+) -> int:
+    """Write ``rows`` (dicts keyed by the columns' keys) to ``sink``; the number of rows written."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31])
+    ws.freeze_panes = "A3"  # the title and header rows stay in view
+    it = iter(rows)
+    head = list(itertools.islice(it, SAMPLE))
+    for i, (key, label) in enumerate(columns, 1):
+        widest = max([_width(label), *(_width(r.get(key)) for r in head)])
+        ws.column_dimensions[get_column_letter(i)].width = min(widest + 2, 60)
+    caption = WriteOnlyCell(ws, f"{title}　{note}".strip())
+    caption.font = Font(bold=True, size=12)
+    ws.append([caption])
+    header = []
+    for _, label in columns:
+        cell = WriteOnlyCell(ws, label)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    n = 0
+    for row in itertools.chain(head, it):
+        ws.append([_cell(ws, row.get(key)) for key, _ in columns])
+        n += 1
+        if progress is not None and n % every == 0:
+            progress(n)
+    wb.save(sink)
+    if progress is not None:
+        progress(n)
+    return n
 
 
 def xlsx(
-    title: str, columns: list[tuple[str, str]], rows: list[dict], amount_keys: set[str] = frozenset()
+    title: str,
+    columns: list[tuple[str, str]],
+    rows: list[dict],
+    amount_keys: set[str] = frozenset(),
+    *,
+    note: str = "",
 ) -> bytes:
-    """A workbook with a header row of Chinese titles; amounts as exact decimal numbers (two places)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    ws.append([label for _, label in columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        values = []
-        for key, _ in columns:
-            v = row.get(key, "")
-            if key in amount_keys:
-                with contextlib.suppress(InvalidOperation):
-                    v = Decimal(str(v))
-            values.append(v)
-        ws.append(values)
-    for k, _ in enumerate(columns, start=1):
-        if columns[k - 1][0] in amount_keys:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=k, max_col=k):
-                cell.number_format = "#,##0.00"
+    """A short list written in memory by the same writer; the ``amount_keys`` columns, given as text, become
+    exact decimal numbers."""
+
+    def typed(row: dict) -> dict:
+        out = dict(row)
+        for key in amount_keys:
+            with contextlib.suppress(InvalidOperation, TypeError):
+                out[key] = Decimal(str(row.get(key)).replace(",", ""))
+        return out
+
     buf = io.BytesIO()
-    wb.save(buf)
+    write_xlsx(buf, title, columns, (typed(r) for r in rows), note=note)
     return buf.getvalue()
+
+
+# --- whole lists, in the background (yibao.jobs) -------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportList:
+    """A list a background job exports: its title, file name, columns, and its count and typed rows for a
+    filter (functions of a session and the filter)."""
+
+    title: str
+    filename: str
+    columns: list[tuple[str, str]]
+    count: Callable
+    rows: Callable
+
+
+def export_lists() -> dict[str, ExportList]:
+    """The lists a job can export, by name (built when first needed: the queries import the store)."""
+    from yibao.console import queries as q
+
+    return {
+        "settlements": ExportList(
+            "结算", "settlements.xlsx", q.SETTLEMENT_COLUMNS, q.settlement_count, q.settlement_records
+        ),
+    }
+
+
+def export_list(progress: Callable, *, name: str, flt: Any, path: str, note: str = "") -> tuple[Path, str]:
+    """(A job's work, in its own process) write the whole list ``name`` as filtered by ``flt`` to ``path``."""
+    from yibao.store.db import unit_of_work
+
+    spec = export_lists()[name]
+    with unit_of_work(write=False) as s:
+        progress(0, spec.count(s, flt))
+        write_xlsx(path, spec.title, spec.columns, spec.rows(s, flt), note=note, progress=progress)
+    return Path(path), spec.filename

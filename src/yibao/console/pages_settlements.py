@@ -8,7 +8,7 @@ from nicegui import ui
 from sqlalchemy import select
 
 from yibao.console import queries as q
-from yibao.console.export import xlsx
+from yibao.console.jobs import export_job, watch
 from yibao.console.layout import frame, protected
 from yibao.money import AmountError, fmt_bp, fmt_fen, parse_amount
 from yibao.settlement.result import SETLINFO_ORDER
@@ -97,6 +97,7 @@ def settlements() -> None:
             ui.button("查询", on_click=lambda: refresh()).props("color=teal").mark("f-search")
             ui.button("导出 Excel", on_click=lambda: export()).props("outline color=teal").mark("f-export")
         status = ui.label("").classes("text-grey-7").mark("f-status")
+        jobs_area = ui.column().classes("w-full")
         grid = (
             ui.aggrid(
                 {
@@ -154,11 +155,13 @@ def settlements() -> None:
             )
 
         def export() -> None:
+            """The whole filtered list, in the background: the page keeps answering, a bar shows progress."""
             if (f := checked()) is None:
                 return
-            with unit_of_work(write=False) as s:
-                _, rows = q.settlements(s, f, limit=None)
-            ui.download.content(xlsx("结算", q.SETTLEMENT_COLUMNS, rows, AMOUNT_KEYS), "settlements.xlsx")
+            note = "筛选: " + ("；".join(f.describe(insts)) or "全部")
+            job = export_job("settlements", f, note)
+            with jobs_area:
+                watch(job)
 
         refresh()
 

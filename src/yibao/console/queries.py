@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from yibao.money import fmt_fen
+from yibao.money import fen_to_decimal, fmt_fen
 from yibao.store.tables import (
     Accumulator,
     ClinicalCode,
@@ -245,6 +246,25 @@ class SettlementFilter:
             c.append(Settlement.medfee_sumamt <= self.max_amount)
         return c
 
+    def describe(self, institutions: dict[str, str] | None = None) -> list[str]:
+        """The filter in words, for an export's title row (``结算日期 2025-01-01 至 2025-03-31`` …)."""
+        out = []
+        if self.date_from or self.date_to:
+            out.append(f"结算日期 {self.date_from or '…'} 至 {self.date_to or '…'}")
+        if self.fixmedins_code:
+            out.append(f"定点机构 {(institutions or {}).get(self.fixmedins_code, self.fixmedins_code)}")
+        if self.med_type:
+            out.append(f"医疗类别 {MED_TYPES.get(self.med_type, self.med_type)}")
+        if self.insutype:
+            out.append(f"险种 {INSUTYPES.get(self.insutype, self.insutype)}")
+        if self.min_amount is not None or self.max_amount is not None:
+            lo = "…" if self.min_amount is None else fmt_fen(self.min_amount)
+            hi = "…" if self.max_amount is None else fmt_fen(self.max_amount)
+            out.append(f"医疗费总额 {lo} 至 {hi} 元")
+        if self.psn_no:
+            out.append(f"人员编号 {self.psn_no}")
+        return out
+
 
 SETTLEMENT_COLUMNS = [
     ("setl_id", "结算ID"),
@@ -261,35 +281,50 @@ SETTLEMENT_COLUMNS = [
 ]
 
 
-def settlements(s: Session, f: SettlementFilter, limit: int | None = 5_000) -> tuple[int, list[dict]]:
-    total = s.scalar(select(func.count()).select_from(Settlement).where(*f.where())) or 0
+def settlement_count(s: Session, f: SettlementFilter) -> int:
+    return s.scalar(select(func.count()).select_from(Settlement).where(*f.where())) or 0
+
+
+def settlement_records(s: Session, f: SettlementFilter, limit: int | None = None) -> Iterator[dict]:
+    """The filtered settlements, latest first, typed (amounts exact ``Decimal`` yuan, times ``datetime``),
+    streamed from the database in chunks (an export of the whole table holds one chunk at a time)."""
     q = (
         select(Settlement, Institution.fixmedins_name)
         .join(Institution, Institution.fixmedins_code == Settlement.fixmedins_code)
         .where(*f.where())
         .order_by(Settlement.setl_time.desc(), Settlement.setl_id)
+        .execution_options(yield_per=2_000)
     )
     if limit:
         q = q.limit(limit)
-    rows = []
     for r, name in s.execute(q):
         status = "撤销记录" if r.refd_setl_flag == "1" else ("已撤销" if r.reversed_by else "正常")
-        rows.append(
-            {
-                "setl_id": r.setl_id,
-                "setl_time": f"{r.setl_time:%Y-%m-%d %H:%M}",
-                "psn_no": r.psn_no,
-                "fixmedins_name": name,
-                "med_type": MED_TYPES.get(r.med_type, r.med_type),
-                "insutype": INSUTYPES.get(r.insutype, r.insutype),
-                "medfee_sumamt": yuan(r.medfee_sumamt),
-                "fund_pay_sumamt": yuan(r.fund_pay_sumamt),
-                "acct_pay": yuan(r.acct_pay),
-                "psn_cash_pay": yuan(r.psn_cash_pay),
-                "status": status,
-            }
-        )
-    return total, rows
+        yield {
+            "setl_id": r.setl_id,
+            "setl_time": r.setl_time.replace(second=0, microsecond=0),
+            "psn_no": r.psn_no,
+            "fixmedins_name": name,
+            "med_type": MED_TYPES.get(r.med_type, r.med_type),
+            "insutype": INSUTYPES.get(r.insutype, r.insutype),
+            **{k: fen_to_decimal(getattr(r, k)) for k in SETTLEMENT_AMOUNTS},
+            "status": status,
+        }
+
+
+SETTLEMENT_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+
+
+def settlements(s: Session, f: SettlementFilter, limit: int | None = 5_000) -> tuple[int, list[dict]]:
+    """The count and the first ``limit`` settlements as the page's grid shows them (text)."""
+    rows = [
+        {
+            **r,
+            "setl_time": f"{r['setl_time']:%Y-%m-%d %H:%M}",
+            **{k: f"{r[k]:.2f}" for k in SETTLEMENT_AMOUNTS},
+        }
+        for r in settlement_records(s, f, limit)
+    ]
+    return settlement_count(s, f), rows
 
 
 def settlement_lines(s: Session, setl_id: str, mdtrt_id: str) -> list[dict]:
