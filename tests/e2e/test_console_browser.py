@@ -395,3 +395,45 @@ def test_an_identity_recognised_on_the_person_page(page, server):
         _db_count(env, "select count(*) from audit_log where entity = 'identity' and actor = 'jingban'") == 1
     )
     pg.screenshot(path=ARTIFACTS / "console-person-entitlements.png", full_page=True)
+
+
+def test_the_settlement_list_is_paged_and_sorted_by_the_database(page):
+    pg, base = page
+    login(pg, base)
+    pg.get_by_text("欢迎").wait_for(timeout=20_000)
+    pg.goto(f"{base}/console/settlements")
+    count = pg.get_by_text(re.compile(r"^共 [\d,]+ 笔$"))
+    count.wait_for(timeout=20_000)
+    total = int(count.inner_text()[2:-2].replace(",", ""))
+    pages = -(-total // 50)
+    assert pg.get_by_text(f"第 1 / {pages:,} 页").is_visible()
+    assert pg.locator(".ag-checkbox-input, .ag-selection-checkbox").count() == 0  # no stray selection boxes
+
+    def amounts() -> list[float]:
+        """The page's amounts in display order (AG Grid's rows are not in DOM order)."""
+        texts = pg.eval_on_selector_all(
+            ".ag-center-cols-container .ag-row",
+            "rows => rows.sort((a, b) => a.getAttribute('row-index') - b.getAttribute('row-index'))"
+            ".map(r => r.querySelector(\"[col-id='medfee_sumamt']\").innerText)",
+        )
+        return [float(t.replace(",", "")) for t in texts]
+
+    header = pg.locator(".ag-header-cell", has_text="医疗费总额（元）")
+    header.click()  # ascending, by the database over every settlement
+    pg.wait_for_timeout(1500)
+    lowest = amounts()
+    assert lowest == sorted(lowest)
+    header.click()  # descending
+    pg.wait_for_timeout(1500)
+    first = amounts()
+    assert first == sorted(first, reverse=True) and len(first) >= 10  # (the rows in view)
+    pg.get_by_role("button", name="末页").click()
+    pg.get_by_text(f"第 {pages:,} / {pages:,} 页").wait_for(timeout=10_000)
+    pg.wait_for_timeout(1000)
+    last = amounts()
+    assert last == sorted(last, reverse=True) and max(last) <= min(first)  # numbers, not text
+    pg.get_by_label("金额 ≥").fill("1,000")
+    pg.get_by_label("金额 ≤").fill("10")
+    pg.get_by_role("button", name="查询").click()
+    pg.get_by_text("“金额 ≥” 大于 “金额 ≤”").wait_for(timeout=10_000)
+    pg.screenshot(path=ARTIFACTS / "console-settlements-sorted.png", full_page=True)

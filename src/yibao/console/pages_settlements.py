@@ -8,6 +8,7 @@ from nicegui import ui
 from sqlalchemy import select
 
 from yibao.console import queries as q
+from yibao.console.grid import Column, ServerGrid
 from yibao.console.jobs import export_job, watch
 from yibao.console.layout import frame, protected
 from yibao.money import AmountError, fmt_bp, fmt_fen, parse_amount
@@ -17,7 +18,8 @@ from yibao.settlement.trace import expand
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Institution, Person, Visit
 
-AMOUNT_KEYS = {"medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"}
+AMOUNT_KEYS = set(q.SETTLEMENT_AMOUNTS)
+GRID_KINDS = {"setl_id": "code", "setl_time": "time", **dict.fromkeys(q.SETTLEMENT_AMOUNTS, "amount")}
 SETLINFO_LABELS = {
     "medfee_sumamt": "医疗费总额",
     "fulamt_ownpay_amt": "全自费金额",
@@ -48,7 +50,7 @@ def _amount(text: str | None, what: str) -> int | None:
     if not text:
         return None
     try:
-        return parse_amount(text)
+        return parse_amount(text.strip().replace(",", ""))  # (1,000 as a clerk writes it)
     except AmountError as exc:
         raise ValueError(f"{what}: {exc}") from None
 
@@ -96,35 +98,26 @@ def settlements() -> None:
             hi = ui.input("金额 ≤").props("outlined dense").classes("w-28").mark("f-max")
             ui.button("查询", on_click=lambda: refresh()).props("color=teal").mark("f-search")
             ui.button("导出 Excel", on_click=lambda: export()).props("outline color=teal").mark("f-export")
-        status = ui.label("").classes("text-grey-7").mark("f-status")
         jobs_area = ui.column().classes("w-full")
-        grid = (
-            ui.aggrid(
-                {
-                    "columnDefs": [
-                        {
-                            "field": k,
-                            "headerName": label,
-                            "sortable": True,
-                            "filter": True,
-                            **({"type": "rightAligned"} if k in AMOUNT_KEYS else {}),
-                        }
-                        for k, label in q.SETTLEMENT_COLUMNS
-                    ],
-                    "rowData": [],
-                    "pagination": True,
-                    "paginationPageSize": 50,
-                    "rowSelection": {"mode": "singleRow"},
-                    ":getRowId": "params => params.data.setl_id",
-                }
-            )
-            .classes("w-full h-[600px]")
-            .mark("settlement-grid")
+        grid = ServerGrid(
+            [
+                Column(
+                    k,
+                    f"{label}（元）" if k in AMOUNT_KEYS else label,
+                    GRID_KINDS.get(k, "text"),
+                    k in q.SETTLEMENT_ORDER,
+                )
+                for k, label in q.SETTLEMENT_COLUMNS
+            ],
+            lambda offset, limit, key, desc: page_of(offset, limit, key, desc),
+            row_id="setl_id",
+            on_click=lambda row: ui.navigate.to(f"/settlement/{row['setl_id']}"),
+            mark="settlement-grid",
         )
-        grid.on("cellClicked", lambda e: ui.navigate.to(f"/settlement/{e.args['data']['setl_id']}"))
+        shown = {"filter": q.SettlementFilter()}
 
         def current() -> q.SettlementFilter:
-            return q.SettlementFilter(
+            f = q.SettlementFilter(
                 date_from=_date(d_from.value, "结算日期从"),
                 date_to=_date(d_to.value, "到"),
                 fixmedins_code=inst.value or None,
@@ -133,6 +126,11 @@ def settlements() -> None:
                 min_amount=_amount(lo.value, "金额 ≥"),
                 max_amount=_amount(hi.value, "金额 ≤"),
             )
+            if f.date_from and f.date_to and f.date_from > f.date_to:
+                raise ValueError(f"结算日期: 起始日 {f.date_from} 晚于截止日 {f.date_to}")
+            if f.min_amount is not None and f.max_amount is not None and f.min_amount > f.max_amount:
+                raise ValueError("金额: “金额 ≥” 大于 “金额 ≤”，没有符合的结算")
+            return f
 
         def checked() -> q.SettlementFilter | None:
             """The filter as typed, or None after telling the user what is wrong with it."""
@@ -142,17 +140,17 @@ def settlements() -> None:
                 ui.notify(str(exc), type="negative")
                 return None
 
+        def page_of(offset: int, limit: int, key: str | None, desc: bool) -> tuple[int, list[dict]]:
+            f = shown["filter"]
+            with unit_of_work(write=False) as s:
+                rows = q.settlement_records(s, f, limit, offset=offset, order=(key, desc))
+                return q.settlement_count(s, f), [q.shown(r) for r in rows]
+
         def refresh() -> None:
             if (f := checked()) is None:
                 return
-            with unit_of_work(write=False) as s:
-                total, rows = q.settlements(s, f)
-            grid.options["rowData"] = rows
-            grid.update()
-            status.set_text(
-                f"共 {total:,} 笔"
-                + (f"，显示最近 {len(rows):,} 笔（导出包含全部）" if total > len(rows) else "")
-            )
+            shown["filter"] = f
+            grid.refresh()
 
         def export() -> None:
             """The whole filtered list, in the background: the page keeps answering, a bar shows progress."""

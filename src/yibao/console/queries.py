@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
 from sqlalchemy.orm import Session
@@ -285,16 +286,28 @@ def settlement_count(s: Session, f: SettlementFilter) -> int:
     return s.scalar(select(func.count()).select_from(Settlement).where(*f.where())) or 0
 
 
-def settlement_records(s: Session, f: SettlementFilter, limit: int | None = None) -> Iterator[dict]:
-    """The filtered settlements, latest first, typed (amounts exact ``Decimal`` yuan, times ``datetime``),
-    streamed from the database in chunks (an export of the whole table holds one chunk at a time)."""
+def settlement_records(
+    s: Session,
+    f: SettlementFilter,
+    limit: int | None = None,
+    *,
+    offset: int = 0,
+    order: tuple[str | None, bool] = (None, True),
+) -> Iterator[dict]:
+    """The filtered settlements, typed (amounts exact ``Decimal`` yuan, times ``datetime``), in the ``order``
+    asked for (a column of ``SETTLEMENT_ORDER``, descending or not; by default the latest first), streamed from
+    the database in chunks (an export of the whole table holds one chunk at a time)."""
+    key, desc = order
+    column = SETTLEMENT_ORDER.get(key or "setl_time", Settlement.setl_time)
     q = (
         select(Settlement, Institution.fixmedins_name)
         .join(Institution, Institution.fixmedins_code == Settlement.fixmedins_code)
         .where(*f.where())
-        .order_by(Settlement.setl_time.desc(), Settlement.setl_id)
+        .order_by(column.desc() if desc else column.asc(), Settlement.setl_id)
         .execution_options(yield_per=2_000)
     )
+    if offset:
+        q = q.offset(offset)
     if limit:
         q = q.limit(limit)
     for r, name in s.execute(q):
@@ -312,19 +325,29 @@ def settlement_records(s: Session, f: SettlementFilter, limit: int | None = None
 
 
 SETTLEMENT_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+# the columns a list of settlements may be ordered by (the database orders the whole list)
+SETTLEMENT_ORDER = {
+    "setl_time": Settlement.setl_time,
+    "setl_id": Settlement.setl_id,
+    "psn_no": Settlement.psn_no,
+    "fixmedins_name": Institution.fixmedins_name,
+    "med_type": Settlement.med_type,
+    "insutype": Settlement.insutype,
+    **{k: getattr(Settlement, k) for k in SETTLEMENT_AMOUNTS},
+}
+
+
+def shown(record: dict) -> dict:
+    """A typed record as a list shows it: times to the minute, amounts with separators and two places."""
+    return {
+        k: f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else f"{v:,.2f}" if isinstance(v, Decimal) else v
+        for k, v in record.items()
+    }
 
 
 def settlements(s: Session, f: SettlementFilter, limit: int | None = 5_000) -> tuple[int, list[dict]]:
-    """The count and the first ``limit`` settlements as the page's grid shows them (text)."""
-    rows = [
-        {
-            **r,
-            "setl_time": f"{r['setl_time']:%Y-%m-%d %H:%M}",
-            **{k: f"{r[k]:.2f}" for k in SETTLEMENT_AMOUNTS},
-        }
-        for r in settlement_records(s, f, limit)
-    ]
-    return settlement_count(s, f), rows
+    """The count and the first ``limit`` settlements, as shown."""
+    return settlement_count(s, f), [shown(r) for r in settlement_records(s, f, limit)]
 
 
 def settlement_lines(s: Session, setl_id: str, mdtrt_id: str) -> list[dict]:
