@@ -7,9 +7,13 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from tests.kernel_helpers import fee
+from yibao.errors import PolicyError
 from yibao.money import fmt_fen
 from yibao.policy import load_region_policy
+from yibao.policy.loader import load_policy_dir
 from yibao.settlement import online
 from yibao.settlement.inputs import Dated, PersonFacts, VisitRequest
 
@@ -62,3 +66,17 @@ def visit(
 
 def paid(settled, field: str = "hifp_pay") -> str:
     return fmt_fen(settled.setlinfo[field])
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in a file (which must hold it) by ``new``."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def refused(policy_dir: Path) -> list[str]:
+    """The lines of the error loading a (demo region's) policy folder gives."""
+    with pytest.raises(PolicyError) as exc:
+        load_policy_dir(policy_dir, "990100")
+    return exc.value.message.splitlines()

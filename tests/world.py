@@ -247,10 +247,21 @@ def demo_policy_with(tmp_path: Path, monkeypatch, old: str, new: str) -> Path:
 
     regions = tmp_path / "regions"
     shutil.copytree(Path(__file__).resolve().parents[1] / "regions", regions)
-    policy = regions / "990100" / "policy" / "2025.yaml"
-    text = policy.read_text(encoding="utf-8")
-    assert old in text, old
-    policy.write_text(text.replace(old, new, 1), encoding="utf-8")
+    from tests.policy_variants import edit
+
+    edit(regions / "990100" / "policy" / "2025.yaml", old, new)
     monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
     reset_settings()
     return regions
+
+
+def settle_outpatient(his: His, day: str, amount: str, psn_no: str = RESIDENT, insutype: str = "390"):
+    """A 普通门诊 visit of one 甲类 line settled through the facade (2201, 2203, 2204, 2207): its mdtrt_id and
+    the setlinfo of its settlement."""
+    mdtrt = his.ok("2201", {"data": {"psn_no": psn_no, "insutype": insutype, "begntime": f"{day} 09:00:00"}})[
+        "data"
+    ]["mdtrt_id"]
+    his.ok("2203", {"mdtrtinfo": {"mdtrt_id": mdtrt, "psn_no": psn_no, "med_type": "11"}})
+    his.ok("2204", {"feedetail": [line("1", "A1", amount, mdtrt_id=mdtrt)]})
+    data = {"psn_no": psn_no, "mdtrt_id": mdtrt, "medfee_sumamt": amount, "insutype": insutype}
+    return mdtrt, his.ok("2207", {"data": data})["setlinfo"]

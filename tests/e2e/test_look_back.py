@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.world import HOSP2, RESIDENT, His, demo_policy_with, line
+from tests.world import HOSP2, RESIDENT, His, demo_policy_with, settle_outpatient
 from yibao.cli import main
 from yibao.config import reset_settings
 from yibao.funds.check import check_ledger
@@ -29,13 +29,7 @@ def looking_back(tmp_path, monkeypatch):
 
 
 def settle(his: His, day: str, amount: str) -> tuple[str, str]:
-    mdtrt = his.ok("2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": f"{day} 09:00:00"}})[
-        "data"
-    ]["mdtrt_id"]
-    his.ok("2203", {"mdtrtinfo": {"mdtrt_id": mdtrt, "psn_no": RESIDENT, "med_type": "11"}})
-    his.ok("2204", {"feedetail": [line("1", "A1", amount, mdtrt_id=mdtrt)]})
-    data = {"psn_no": RESIDENT, "mdtrt_id": mdtrt, "medfee_sumamt": amount, "insutype": "390"}
-    info = his.ok("2207", {"data": data})["setlinfo"]
+    mdtrt, info = settle_outpatient(his, day, amount)
     assert info["maf_pay"] == Decimal("0.00")
     return mdtrt, info["setl_id"]
 

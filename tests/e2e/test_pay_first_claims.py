@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.world import HOSP2, RESIDENT, His, demo_policy_with, line
+from tests.world import HOSP2, RESIDENT, His, demo_policy_with, settle_outpatient
 from yibao.cli import main
 from yibao.config import reset_settings
 from yibao.funds.check import check_ledger
@@ -34,13 +34,7 @@ def accumulators() -> dict[str, int]:
 
 def test_a_pay_first_settlement_is_claimed_later_once(client, engine, pay_first, capsys):
     his = His(client, HOSP2)
-    mdtrt = his.ok(
-        "2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}}
-    )["data"]["mdtrt_id"]
-    his.ok("2203", {"mdtrtinfo": {"mdtrt_id": mdtrt, "psn_no": RESIDENT, "med_type": "11"}})
-    his.ok("2204", {"feedetail": [line("1", "A1", "300.00", mdtrt_id=mdtrt)]})
-    data = {"psn_no": RESIDENT, "mdtrt_id": mdtrt, "medfee_sumamt": "300.00", "insutype": "390"}
-    info = his.ok("2207", {"data": data})["setlinfo"]
+    mdtrt, info = settle_outpatient(his, "2025-03-01", "300.00")
     assert (info["fund_pay_sumamt"], info["psn_cash_pay"]) == (Decimal("0.00"), Decimal("300.00"))
     assert accumulators() == {}
     setl_id = info["setl_id"]
@@ -73,13 +67,7 @@ def test_a_pay_first_settlement_is_claimed_later_once(client, engine, pay_first,
 
 def test_a_settlement_of_a_category_paid_at_once_is_not_a_claim(client, engine, capsys):
     his = His(client, HOSP2)
-    mdtrt = his.ok(
-        "2201", {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-03-01 09:00:00"}}
-    )["data"]["mdtrt_id"]
-    his.ok("2203", {"mdtrtinfo": {"mdtrt_id": mdtrt, "psn_no": RESIDENT, "med_type": "11"}})
-    his.ok("2204", {"feedetail": [line("1", "A1", "300.00", mdtrt_id=mdtrt)]})
-    data = {"psn_no": RESIDENT, "mdtrt_id": mdtrt, "medfee_sumamt": "300.00", "insutype": "390"}
-    setl_id = his.ok("2207", {"data": data})["setlinfo"]["setl_id"]
+    setl_id = settle_outpatient(his, "2025-03-01", "300.00")[1]["setl_id"]
     capsys.readouterr()
     assert main(["claims", "settle", setl_id]) == 2
     assert "不是先付费后报销人员的结算" in capsys.readouterr().err

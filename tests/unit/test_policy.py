@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.policy_variants import edit, refused
 from yibao.errors import PolicyError
 from yibao.policy import load_region_policy
 from yibao.policy.loader import load_policy_dir
@@ -21,18 +22,6 @@ def policy_dir(tmp_path: Path) -> Path:
     target = tmp_path / "990100" / "policy"
     shutil.copytree(DEMO, target)
     return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def refused(policy_dir: Path) -> list[str]:
-    with pytest.raises(PolicyError) as exc:
-        load_policy_dir(policy_dir, "990100")
-    return exc.value.message.splitlines()
 
 
 def test_demo_policy_compiles_with_two_versions():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from yibao.errors import PolicyError
+from tests.policy_variants import edit, refused
 from yibao.policy.checks import check_identities, validate_rest
 from yibao.policy.loader import effective_end, load_policy_dir
 from yibao.yamlio import load_yaml_keyed
@@ -25,18 +25,6 @@ def policy_dir(tmp_path: Path) -> Path:
     target = tmp_path / "regions" / "990100" / "policy"
     shutil.copytree(REGIONS / "990100" / "policy", target)
     return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def refused(policy_dir: Path) -> list[str]:
-    with pytest.raises(PolicyError) as exc:
-        load_policy_dir(policy_dir, "990100")
-    return exc.value.message.splitlines()
 
 
 def line_of(path: Path, text: str) -> int:

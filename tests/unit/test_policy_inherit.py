@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yibao.errors import PolicyError
+from tests.policy_variants import refused
 from yibao.policy import load_region_policy
 from yibao.policy.inherit import merge
 from yibao.policy.loader import load_policy_dir
@@ -32,12 +32,6 @@ def write(policy_dir: Path, version: str, body: str, parent: str | None = None, 
     text = head.format(parent=parent or str(int(version) - 1), version=version) + body
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def refused(policy_dir: Path) -> list[str]:
-    with pytest.raises(PolicyError) as exc:
-        load_policy_dir(policy_dir, "990100")
-    return exc.value.message.splitlines()
 
 
 def by_version(policy_dir: Path) -> dict:

@@ -132,6 +132,39 @@ def write_settlement(
     return SimpleNamespace(**row)
 
 
+def write_beside(
+    uow: UnitOfWork,
+    settled: Settled,
+    original,
+    *,
+    setl_id: str,
+    setl_time: datetime,
+    actor: str,
+    msgid: str | None = None,
+    **extra,
+) -> SimpleNamespace:
+    """A settlement row recorded beside an existing one — its reversal, a supplement of it: the same visit,
+    person, category, institution, dates and pooling region (:func:`write_settlement`'s ``extra`` as given)."""
+    return write_settlement(
+        uow,
+        settled,
+        setl_id=setl_id,
+        mdtrt_id=original.mdtrt_id,
+        psn_no=original.psn_no,
+        psn_type=original.psn_type,
+        fixmedins_code=original.fixmedins_code,
+        med_type=original.med_type,
+        begndate=original.begndate,
+        enddate=original.enddate,
+        setl_time=setl_time,
+        clr_optins=original.clr_optins,
+        dedc_hosp_lv=original.dedc_hosp_lv,
+        msgid=msgid,
+        actor=actor,
+        **extra,
+    )
+
+
 def audit_settlement(uow: UnitOfWork, settled: Settled, row: SimpleNamespace, *, actor: str) -> None:
     info = settled.setlinfo
     audit.record(

@@ -22,7 +22,7 @@ from yibao.settlement import queries as q
 from yibao.settlement import writes as w
 from yibao.settlement.inputs import Dated, Fee, PersonFacts, VisitRequest
 from yibao.settlement.lines import NO_CAP, Charged, overdrawn_items
-from yibao.settlement.record import audit_settlement, new_id, write_settlement
+from yibao.settlement.record import audit_settlement, new_id, write_beside, write_settlement
 from yibao.settlement.result import SETLINFO_AMOUNTS, DetailRow, Settled
 from yibao.settlement.service import Context, check_agreement, institution_of, is_admission
 from yibao.settlement.states import reverse_settlement, transition
@@ -324,20 +324,12 @@ def reverse(
     negated, new_accum, new_balance = online.reverse(settled_from_row(row, details), accum, balance)
     when = ctx.clock()
     rev_id = new_id(institution_of(uow, ctx).admdvs, "R", when)
-    rev_row = write_settlement(
+    rev_row = write_beside(
         uow,
         negated,
+        row,
         setl_id=rev_id,
-        mdtrt_id=row.mdtrt_id,
-        psn_no=row.psn_no,
-        psn_type=row.psn_type,
-        fixmedins_code=row.fixmedins_code,
-        med_type=row.med_type,
-        begndate=row.begndate,
-        enddate=row.enddate,
         setl_time=when,
-        clr_optins=row.clr_optins,
-        dedc_hosp_lv=row.dedc_hosp_lv,
         msgid=ctx.msgid,
         actor=ctx.actor,
         orig_setl_id=setl_id,

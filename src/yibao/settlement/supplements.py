@@ -19,7 +19,7 @@ from yibao.policy.registry import get_bundle
 from yibao.settlement import facts, lookback, online
 from yibao.settlement import queries as q
 from yibao.settlement import writes as w
-from yibao.settlement.record import new_id, write_settlement
+from yibao.settlement.record import new_id, write_beside
 from yibao.settlement.result import SETLINFO_AMOUNTS, Settled
 from yibao.settlement.settle import audit_settlement, settled_from_row
 from yibao.store.tables import Settlement, Visit
@@ -104,21 +104,12 @@ def record(
 ) -> None:
     """A supplement of ``original`` (or, with ``reverses``, the reversal of the supplement ``original``) written
     beside it — its visit, person, institution and dates — with its ledger entry, the accumulators and audit."""
-    row = write_settlement(
+    row = write_beside(
         uow,
         settled,
+        original,
         setl_id=setl_id,
-        mdtrt_id=original.mdtrt_id,
-        psn_no=original.psn_no,
-        psn_type=original.psn_type,
-        fixmedins_code=original.fixmedins_code,
-        med_type=original.med_type,
-        begndate=original.begndate,
-        enddate=original.enddate,
         setl_time=now,
-        clr_optins=original.clr_optins,
-        dedc_hosp_lv=original.dedc_hosp_lv,
-        msgid=None,
         actor=actor,
         orig_setl_id=reverses,
         supplement_of=original.supplement_of if reverses else original.setl_id,
