@@ -182,7 +182,7 @@ def test_import_of_mixed_excel_files_loads_the_valid_rows(loaded, engine, capsys
     code, out, _ = run(capsys, "import", "employers", employers)
     assert code == 0
     for expected in (
-        f"employers.xlsx 第3行 uscc: 校验位错误 (expected {GOOD_A[-1]})",
+        f"employers.xlsx 第3行 uscc: 校验位错误（末位应为 {GOOD_A[-1]}）",
         "employers.xlsx 第4行 admdvs: 医保区划不存在 (load the region first): 990199",
         "employers.xlsx 第5行 uscc: 与第2行的统一社会信用代码重复",
         "employers.xlsx 第6行 emp_name: 缺少 (missing)",
@@ -192,7 +192,7 @@ def test_import_of_mixed_excel_files_loads_the_valid_rows(loaded, engine, capsys
     code, out, _ = run(capsys, "import", "persons", persons)
     assert code == 0
     for expected in (
-        f"persons.xlsx 第3行 certno: 校验位错误 (expected {MAN[-1]})",
+        f"persons.xlsx 第3行 certno: 校验位错误（末位应为 {MAN[-1]}）",
         "persons.xlsx 第4行 gend: 与证件号码中的性别 1 不一致",
         "persons.xlsx 第8行 brdy: 与证件号码中的出生日期 1960-01-01 不一致",
         "3 行被拒绝",
@@ -204,7 +204,7 @@ def test_import_of_mixed_excel_files_loads_the_valid_rows(loaded, engine, capsys
         "enrollments.xlsx 第3行 emp_no: 在职职工须登记参保单位 (灵活就业请填 灵活就业缴费基数)",
         "enrollments.xlsx 第4行 insutype: 与现有参保登记重叠 (第2行: 险种 310, 自 2025-01-01)；一人同时只能参加一项基本医疗保险",
         "enrollments.xlsx 第7行 psn_no: 人员不存在 (import persons first): P9",
-        "enrollments.xlsx 第8行 flexible_base: 缴费基数须在 4500.00 与 22500.00 之间 (got 4000.00)",
+        "enrollments.xlsx 第8行 flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间（填写的是 4000.00）",
         "enrollments.xlsx 第9行 emp_no: 单位不存在 (import employers first): E404",
         "enrollments.xlsx 第11行 insutype: 与现有参保登记重叠 (第5行: 险种 390, 自 2025-01-01)",
         'enrollments.xlsx 第12行 psn_type: 人员类别 "11" 不属于险种 390',
@@ -304,7 +304,7 @@ def test_refusals_are_one_line_with_exit_2(loaded, tmp_path, capsys):
     bad_wages = tmp_path / "bad.csv"
     bad_wages.write_text("psn_no,wage\nP1,12.345\n", encoding="utf-8")
     cases = [
-        (["contributions", "run", "--month", "2025-13"], '错误: --month: "2025-13" 不是月份 (YYYY-MM)'),
+        (["contributions", "run", "--month", "2025-13"], '错误: --month: "2025-13" 不是月份（格式 YYYY-MM）'),
         (["contributions", "run", "--month", "2025-03", "--wages", str(tmp_path / "none.csv")], "文件不存在"),
         (
             ["contributions", "run", "--month", "2025-03", "--wages", str(bad_wages)],

@@ -20,7 +20,7 @@ def test_region_load_import_and_dict(engine, tmp_path, capsys):
     errors = tmp_path / "rejected.csv"
     assert main(["import", "persons", str(f), "--errors", str(errors)]) == 0
     out = capsys.readouterr().out
-    assert "persons.csv 第3行 certno: 校验位错误 (expected X)" in out
+    assert "persons.csv 第3行 certno: 校验位错误（末位应为 X）" in out
     assert "第3行" not in errors.read_text(encoding="utf-8-sig") and "certno" in errors.read_text(
         encoding="utf-8-sig"
     )

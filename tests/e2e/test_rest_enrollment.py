@@ -33,7 +33,7 @@ def certno(district: str, born: str, serial: str) -> str:
     return body + id_check_char(body)
 
 
-ZHANG = certno(WORKERS, "19800101", "001")  # a man
+ZHANG = certno(WORKERS, "19640101", "001")  # a man (of an age to retire in 2025)
 LI = certno(WORKERS, "19850505", "002")  # a woman
 WANG = certno(WEST, "19900101", "003")
 ZHAO = certno(WEST, "19700707", "005")
@@ -113,7 +113,7 @@ def test_register_employers_and_refuse_a_bad_credit_code(api, engine):
     assert emp["uscc"] == code and emp["admdvs"] == WORKERS and emp["emp_no"].startswith("E")
     bad = code[:-1] + ("0" if code[-1] != "0" else "1")
     assert refused(c.post("/api/employers", json={"uscc": bad, "emp_name": "某公司", "admdvs": WORKERS})) == (
-        f"uscc: 统一社会信用代码无效：校验位错误 (expected {code[-1]})"
+        f"uscc: 统一社会信用代码无效：校验位错误（末位应为 {code[-1]}）"
     )
     msg = refused(c.post("/api/employers", json={"uscc": "91-990102", "emp_name": "x", "admdvs": WORKERS}))
     assert msg.startswith("uscc: 统一社会信用代码无效：长度应为18位")
@@ -140,18 +140,18 @@ def test_register_employers_and_refuse_a_bad_credit_code(api, engine):
 def test_register_persons_and_refuse_a_bad_id_number(api, engine):
     c = api
     p = person(c, ZHANG, "张三")
-    assert p["psn_name"] == "张三" and p["gend"] == "1" and p["brdy"] == "1980-01-01"
+    assert p["psn_name"] == "张三" and p["gend"] == "1" and p["brdy"] == "1964-01-01"
     assert p["certno"] == ZHANG[:4] + "*" * 10 + ZHANG[-4:]  # never the whole ID number
     assert p["enrollments"] == [] and p["account_balance"] is None
     bad = ZHANG[:-1] + ("1" if ZHANG[-1] != "1" else "2")
     assert refused(c.post("/api/persons", json={"certno": bad, "psn_name": "某人", "admdvs": WORKERS})) == (
-        f"certno: 居民身份证号码无效：校验位错误 (expected {ZHANG[-1]})"
+        f"certno: 居民身份证号码无效：校验位错误（末位应为 {ZHANG[-1]}）"
     )
     assert refused(
         c.post("/api/persons", json={"certno": "99010219801301001X", "psn_name": "某人", "admdvs": WORKERS})
     ).startswith("certno: 居民身份证号码无效：出生日期无效")
     again = refused(c.post("/api/persons", json={"certno": ZHANG, "psn_name": "张三", "admdvs": WORKERS}))
-    assert again == f"certno: 证件号码已登记为人员 {p['psn_no']}"
+    assert again == f"certno: 该居民身份证号码已登记（人员编号 {p['psn_no']}）"
     assert (
         refused(
             c.post(
@@ -183,7 +183,7 @@ def test_enrollments_of_each_scheme_and_one_basic_insurance_at_a_time(firm):
     # 灵活就业: a base within [60 %, 300 %] of 7,500.00; no employer, no account
     sun = person(c, SUN, "孙七")
     low = enroll(c, 422, psn_no=sun["psn_no"], insutype="310", psn_type="11", flexible_base="4499.99")
-    assert low["detail"].startswith("flexible_base: 缴费基数须在 4500.00 与 22500.00 之间")
+    assert low["detail"].startswith("flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间")
     assert enroll(c, 422, psn_no=sun["psn_no"], insutype="310", psn_type="11", flexible_base="5000.001")[
         "detail"
     ].startswith("flexible_base: ")
@@ -192,7 +192,9 @@ def test_enrollments_of_each_scheme_and_one_basic_insurance_at_a_time(firm):
     assert refused(c.get(f"/api/persons/{sun['psn_no']}/account"), 404).startswith("psn_no: ")
     # a second basic insurance overlapping the first is refused, naming the existing enrollment
     clash = enroll(c, 422, psn_no=p["赵六"]["psn_no"], insutype="310", psn_type="11", emp_no=a["emp_no"])
-    assert clash["detail"].startswith(f"insutype: 与现有参保登记重叠 (enrollment {e['赵六']['id']}: 险种 390")
+    assert clash["detail"].startswith(
+        f"insutype: 与现有参保登记重叠（登记号 {e['赵六']['id']}：城乡居民基本医疗保险"
+    )
     # 居民 outside the enrollment window wait three months
     li_ming = person(c, certno(WEST, "20000202", "009"), "李明", WEST)
     late = enroll(
@@ -228,12 +230,12 @@ def test_lifecycle_transitions_and_the_refused_ones(firm, engine):
     c, _, _, p, e = firm
     zid, rid = e["张三"]["id"], e["赵六"]["id"]
     assert refused(c.post(f"/api/enrollments/{zid}/resume", json={"date": "2025-02-01"})).startswith(
-        "psn_insu_stas: 当前状态为 1 正常，不能恢复"
+        "psn_insu_stas: 参保状态为正常，不能恢复"
     )
     s = ok(c.post(f"/api/enrollments/{zid}/suspend", json={"date": "2025-02-01", "reason": "停薪留职"}))
     assert s["psn_insu_stas"] == "2" and s["paus_insu_date"] == "2025-02-01"
     assert refused(c.post(f"/api/enrollments/{zid}/suspend", json={"date": "2025-02-02"})).startswith(
-        "psn_insu_stas: 当前状态为 2 暂停，不能暂停"
+        "psn_insu_stas: 参保状态为暂停，不能暂停"
     )
     assert refused(
         c.post(f"/api/enrollments/{zid}/category", json={"psn_type": "12", "date": "2025-02-03"})
@@ -249,11 +251,11 @@ def test_lifecycle_transitions_and_the_refused_ones(firm, engine):
     )
     assert refused(
         c.post(f"/api/enrollments/{zid}/category", json={"psn_type": "15", "date": "2025-03-01"})
-    ).startswith('psn_type: 人员类别 "15" 不属于险种 310')
+    ).startswith("psn_type: 人员类别「15 城乡居民（成年）」不属于职工基本医疗保险")
     # terminate: a date before the start, or an unknown reason, is refused; death ends the person too
     assert refused(
         c.post(f"/api/enrollments/{rid}/terminate", json={"date": "2024-12-31", "reason": "death"})
-    ).startswith("date: 2024-12-31 早于参保日期 2025-01-01")
+    ).startswith("date: 终止日期不能早于参保日期（2025-01-01）")
     assert refused(
         c.post(f"/api/enrollments/{rid}/terminate", json={"date": "2025-05-01", "reason": "bored"})
     ).startswith("reason: ")
@@ -261,7 +263,7 @@ def test_lifecycle_transitions_and_the_refused_ones(firm, engine):
     assert t["psn_insu_stas"] == "4" and t["enddate"] == "2025-05-01" and t["end_reason"] == "death"
     assert ok(c.get(f"/api/persons/{p['赵六']['psn_no']}"))["death_date"] == "2025-05-01"
     assert refused(c.post(f"/api/enrollments/{rid}/resume", json={"date": "2025-06-01"})).startswith(
-        "psn_insu_stas: 当前状态为 4 终止，不能恢复"
+        "psn_insu_stas: 参保状态为终止，不能恢复"
     )
     assert refused(c.post("/api/enrollments/999999/suspend", json={"date": "2025-06-01"}), 404).startswith(
         "enrollment: 参保登记不存在 999999"
@@ -597,7 +599,7 @@ def test_duplicate_enrollment_report(firm, engine):
                 certno=ZHANG,
                 psn_name="张三",
                 gend="1",
-                brdy=date(1980, 1, 1),
+                brdy=date(1964, 1, 1),
                 admdvs=WORKERS,
             )
         )

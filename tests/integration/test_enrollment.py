@@ -171,24 +171,24 @@ def test_employers_and_persons_are_validated_and_audited(bureau):
     eng, code = bureau.engine, uscc(EAST, 101)
     bad = code[:-1] + ("0" if code[-1] != "0" else "1")
     msg = refused(eng, svc.register_employer, uscc=bad, emp_name="x", admdvs=EAST, actor="jb")
-    assert msg.startswith("uscc: 校验位错误 (expected ")
+    assert msg.startswith("uscc: 统一社会信用代码校验位错误（末位应为 ")
     assert refused(eng, svc.register_employer, uscc=code, emp_name="又一家", admdvs=EAST, actor="jb") == (
         f"uscc: 统一社会信用代码 {code} 已登记"
     )
     assert refused(
         eng, svc.register_employer, uscc=uscc(EAST, 303), emp_name=" ", admdvs=EAST, actor="jb"
-    ) == ("emp_name: 缺少单位名称")
+    ) == ("emp_name: 单位名称不能为空")
     assert refused(
         eng, svc.register_employer, uscc=uscc(EAST, 303), emp_name="x", admdvs="9901", actor="jb"
-    ) == ("admdvs: 应为6位数字的医保区划")
+    ) == ("admdvs: 所在区县应为6位数字的医保区划")
     assert bureau.a == "E990102" + code[8:16] and get(eng, Employer, bureau.a).uscc == code
     zhang = certno(*PEOPLE["张三"])
     wrong = zhang[:-1] + ("1" if zhang[-1] != "1" else "2")
     assert refused(eng, svc.register_person, certno=wrong, psn_name="某", admdvs=EAST, actor="jb") == (
-        f"certno: 校验位错误 (expected {zhang[-1]})"
+        f"certno: 居民身份证号码校验位错误（末位应为 {zhang[-1]}）"
     )
     assert refused(eng, svc.register_person, certno=zhang, psn_name="张三", admdvs=EAST, actor="jb") == (
-        f"certno: 证件号码已登记为人员 {bureau.p['张三']}"
+        f"certno: 该居民身份证号码已登记（人员编号 {bureau.p['张三']}）"
     )
     assert (
         refused(
@@ -200,7 +200,7 @@ def test_employers_and_persons_are_validated_and_audited(bureau):
             psn_no=bureau.p["张三"],
             actor="jb",
         )
-        == f"psn_no: 人员编号已存在 {bureau.p['张三']}"
+        == f"psn_no: 人员编号 {bureau.p['张三']} 已存在"
     )
     li = get(eng, Person, bureau.p["李四"])
     assert (li.gend, li.brdy, li.admdvs) == ("2", date(1985, 5, 5), EAST)
@@ -227,7 +227,10 @@ def test_one_basic_insurance_at_a_time_names_the_existing_one(bureau):
         and first.enrollment.emp_name == "示例市科技有限公司"
     )
     assert balance(eng, zhang) == 0  # a 职工 gets a personal account
-    clash = f"insutype: 与现有参保登记重叠 (enrollment {eid}: 险种 310, 状态 1 正常, 自 2025-01-01)；请先终止或转出"
+    clash = (
+        f"insutype: 与现有参保登记重叠（登记号 {eid}：职工基本医疗保险，正常，自 2025-01-01）；"
+        "一人同时只能参加一项基本医疗保险，请先终止或转出"
+    )
     assert refused_enroll(eng, zhang, "390", "15", begndate=date(2025, 3, 1)) == clash
     assert refused_enroll(eng, zhang, emp_no=bureau.b, begndate=date(2025, 2, 1)) == clash
     assert (
@@ -235,21 +238,19 @@ def test_one_basic_insurance_at_a_time_names_the_existing_one(bureau):
     )  # starts before, runs on
     change(eng, eid, "suspend", date(2025, 4, 1))
     assert refused_enroll(eng, zhang, "390", "15", begndate=date(2025, 5, 1)) == clash.replace(
-        "1 正常", "2 暂停"
+        "，正常，", "，暂停，"
     )
     change(eng, eid, "resume", date(2025, 4, 1))
     change(eng, eid, "terminate", date(2025, 6, 30), reason="other")
     # a terminated enrollment still covers its own period
     assert refused_enroll(eng, zhang, "390", "15", begndate=date(2025, 6, 15)) == (
-        f"insutype: 与现有参保登记重叠 (enrollment {eid}: 险种 310, 状态 4 终止, 自 2025-01-01 至 2025-06-30)"
-        "；请先终止或转出"
+        f"insutype: 与现有参保登记重叠（登记号 {eid}：职工基本医疗保险，终止，自 2025-01-01 至 2025-06-30）"
+        "；一人同时只能参加一项基本医疗保险，请先终止或转出"
     )
     resident = enroll(eng, zhang, "390", "15", begndate=date(2025, 7, 1), registered=date(2025, 7, 1))
     # continuous (no break), but a 居民 enrolling outside the window waits three months
     assert resident.enrollment.wait_until == date(2025, 10, 1)
-    assert resident.warnings == [
-        "待遇等待期: 2025-10-01 起享受待遇 (waiting period: benefits from 2025-10-01)"
-    ]
+    assert resident.warnings == ["待遇等待期：2025-10-01 起享受待遇"]
     # an invalid (无效) enrollment never held insurance and blocks nothing
     li = bureau.p["李四"]
     with unit_of_work(eng) as s:
@@ -269,38 +270,50 @@ def test_one_basic_insurance_at_a_time_names_the_existing_one(bureau):
 @pytest.mark.parametrize(
     ("kw", "error", "message"),
     [
-        ({"insutype": "320"}, InputError, 'insutype: 不支持的基本医疗保险类型 "320" (310 职工 / 390 居民)'),
-        ({"psn_type": "15"}, InputError, 'psn_type: 人员类别 "15" 不属于险种 310'),
-        ({"insutype": "390", "psn_type": "11"}, InputError, 'psn_type: 人员类别 "11" 不属于险种 390'),
-        ({}, InputError, "emp_no: 在职职工须登记参保单位 (灵活就业请填 flexible_base)"),
-        ({"emp_no": "E404"}, NotFound, "emp_no: 单位不存在 E404"),
+        (
+            {"insutype": "320"},
+            InputError,
+            "insutype: 险种应为 310 职工基本医疗保险或 390 城乡居民基本医疗保险（填写的是 320）",
+        ),
+        ({"psn_type": "15"}, InputError, "psn_type: 人员类别「15 城乡居民（成年）」不属于职工基本医疗保险"),
+        (
+            {"insutype": "390", "psn_type": "11"},
+            InputError,
+            "psn_type: 人员类别「11 在职」不属于城乡居民基本医疗保险",
+        ),
+        ({}, InputError, "emp_no: 在职职工须选择参保单位（灵活就业请填缴费基数）"),
+        ({"emp_no": "E404"}, NotFound, "emp_no: 参保单位不存在（单位编号 E404）"),
         (
             {"insutype": "390", "psn_type": "15", "emp_no": "A"},
             InputError,
-            "emp_no: 居民医保不登记参保单位 (A)",
+            "emp_no: 城乡居民医保不登记参保单位",
         ),
-        ({"flexible_base": 600_000, "emp_no": "A"}, InputError, "emp_no: 灵活就业人员不登记参保单位 (A)"),
+        ({"flexible_base": 600_000, "emp_no": "A"}, InputError, "emp_no: 灵活就业人员不登记参保单位"),
         (
             {"flexible_base": 600_000, "psn_type": "12"},
             InputError,
-            "flexible_base: 灵活就业仅限职工医保在职人员 (insutype 310, psn_type 11)",
+            "flexible_base: 灵活就业仅限职工医保在职人员",
         ),
         (
             {"flexible_base": 449_999},
             InputError,
-            "flexible_base: 缴费基数须在 4500.00 与 22500.00 之间 (got 4499.99)",
+            "flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间（填写的是 4499.99）",
         ),
         (
             {"flexible_base": 2_250_001},
             InputError,
-            "flexible_base: 缴费基数须在 4500.00 与 22500.00 之间 (got 22500.01)",
+            "flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间（填写的是 22500.01）",
         ),
-        ({"emp_no": "A", "contrib_months": -1}, InputError, "contrib_months: 缴费月数不能为负 (got -1)"),
-        ({"emp_no": "A", "insuplc_admdvs": "99"}, InputError, "insuplc_admdvs: 应为6位数字的医保区划"),
+        (
+            {"emp_no": "A", "contrib_months": -1},
+            InputError,
+            "contrib_months: 缴费月数不能为负（填写的是 -1）",
+        ),
+        ({"emp_no": "A", "insuplc_admdvs": "99"}, InputError, "insuplc_admdvs: 参保地应为6位数字的医保区划"),
         (
             {"emp_no": "A", "begndate": date(2024, 6, 1), "registered": date(2024, 6, 1)},
             InputError,
-            "date: 2024-06-01 没有缴费政策 (no contribution policy in force)",
+            "date: 2024-06-01 没有缴费政策",
         ),
         ({"psn_no": "NOPE", "emp_no": "A"}, NotFound, "psn_no: 人员不存在 NOPE"),
     ],
@@ -335,18 +348,18 @@ def test_lifecycle_transitions_allowed_and_refused_all_audited(bureau):
     eng, li = bureau.engine, bureau.p["李四"]
     eid = enroll(eng, li, emp_no=bureau.a).enrollment.id
     assert refused(eng, svc.change_status, eid, "resume", date(2025, 2, 1), actor="jb") == (
-        "psn_insu_stas: 当前状态为 1 正常，不能恢复 (only from 暂停)"
+        "psn_insu_stas: 参保状态为正常，不能恢复（仅暂停时可办理）"
     )
     assert change(eng, eid, "suspend", date(2025, 3, 1))["psn_insu_stas"] == "2"
     assert get(eng, Enrollment, eid).paus_insu_date == date(2025, 3, 1)
     assert refused(eng, svc.change_status, eid, "suspend", date(2025, 3, 2), actor="jb") == (
-        "psn_insu_stas: 当前状态为 2 暂停，不能暂停 (only from 正常)"
+        "psn_insu_stas: 参保状态为暂停，不能暂停（仅正常时可办理）"
     )
     assert refused(eng, svc.change_category, BUNDLE, eid, "12", date(2025, 3, 2), actor="jb") == (
-        "psn_insu_stas: 当前状态为 2 暂停，不能变更人员类别 (only from 正常)"
+        "psn_insu_stas: 参保状态为暂停，不能变更人员类别（仅正常时可办理）"
     )
     assert refused(eng, svc.change_status, eid, "resume", date(2025, 2, 28), actor="jb") == (
-        "date: 恢复日期 2025-02-28 早于暂停日期 2025-03-01"
+        "date: 恢复日期不能早于暂停日期（2025-03-01）"
     )
     # resumed the same day: no break, no waiting
     assert change(eng, eid, "resume", date(2025, 3, 1)) == {
@@ -362,12 +375,14 @@ def test_lifecycle_transitions_allowed_and_refused_all_audited(bureau):
     for reason in ("bored", "transfer_out", None):
         assert refused(
             eng, svc.change_status, eid, "terminate", date(2025, 6, 1), actor="jb", reason=reason
-        ) == ("reason: 终止原因应为 death, emigration, other (转出请用 transfer_out，余额随人转移)")
+        ) == (
+            "reason: 终止原因应为 death 死亡、emigration 出国定居、other 其他（转出请办理转出，余额随人转移）"
+        )
     assert refused(
         eng, svc.change_status, eid, "terminate", date(2024, 12, 31), actor="jb", reason="other"
-    ) == ("date: 2024-12-31 早于参保日期 2025-01-01")
+    ) == ("date: 终止日期不能早于参保日期（2025-01-01）")
     assert refused(eng, svc.change_status, eid, "revive", date(2025, 6, 1), actor="jb").startswith(
-        "action: 未知的参保变更 revive"
+        "action: 未知的参保变更（revive）"
     )
     assert refused(
         eng, svc.change_status, 999_999, "suspend", date(2025, 6, 1), actor="jb", error=NotFound
@@ -382,7 +397,7 @@ def test_lifecycle_transitions_allowed_and_refused_all_audited(bureau):
     for action in ("resume", "suspend", "terminate"):
         assert refused(
             eng, svc.change_status, eid, action, date(2025, 11, 1), actor="jb", reason="other"
-        ).startswith("psn_insu_stas: 当前状态为 4 终止，不能")
+        ).startswith("psn_insu_stas: 参保状态为终止，不能")
     with unit_of_work(eng, write=False) as s:
         trail = s.execute(
             select(AuditLog.action, AuditLog.before, AuditLog.after)
@@ -417,7 +432,7 @@ def test_death_ends_the_person_the_enrollment_and_the_bindings(bureau):
         assert bindings.mutual_aid_owner(s, zhao, date(2025, 5, 11)) is None
     assert (
         refused_enroll(eng, wang, emp_no=bureau.b, begndate=date(2025, 6, 1))
-        == "psn_no: 人员已于 2025-05-10 死亡"
+        == "psn_no: 该人员已于 2025-05-10 死亡，不能参保"
     )
 
 
@@ -432,7 +447,7 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
     assert collection.collect(eng, 202503, when=datetime(2025, 4, 10)) == 80_000
     assert balance(eng, zhang) == 16_000 and get(eng, Enrollment, eid).contrib_months == 101
     assert refused(eng, transfers.transfer_out, eid, date(2025, 6, 30), "990100", actor="jb") == (
-        "to_admdvs: 转入地与参保地相同 (990100)"
+        "to_admdvs: 转入地与参保地相同（990100）"
     )
     with unit_of_work(eng) as s:
         cert = transfers.transfer_out(s, eid, date(2025, 6, 30), "330100", actor="jb")
@@ -453,7 +468,7 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
         ("transfer_clearing", None): -16_000,
     }
     assert refused(eng, transfers.transfer_out, eid, date(2025, 7, 1), "330100", actor="jb").startswith(
-        "psn_insu_stas: 当前状态为 4 终止，不能转出"
+        "psn_insu_stas: 参保状态为终止，不能转出"
     )
     # 转入: a newcomer brings 120 months and 1,234.56 from 330100
     args = dict(
@@ -468,11 +483,11 @@ def test_transfer_out_and_in_move_months_and_balances(bureau):
         actor="jb",
     )
     assert refused(eng, transfers.transfer_in, BUNDLE, **{**args, "from_admdvs": "990100"}) == (
-        "from_admdvs: 转出地与参保地相同 (990100)"
+        "from_admdvs: 转出地与参保地相同（990100）"
     )
     assert (
         refused(eng, transfers.transfer_in, BUNDLE, **{**args, "balance": -1})
-        == "contrib_months / balance: 不能为负"
+        == "balance: 转入个人账户余额不能为负"
     )
     with unit_of_work(eng) as s:
         done = transfers.transfer_in(s, BUNDLE, **args)
@@ -522,7 +537,7 @@ def test_retirement_flags_the_short_and_moves_to_the_monthly_credit(bureau):
     eng, p = bureau.engine, bureau.p
     ids = {
         name: enroll(eng, p[name], emp_no=bureau.a, contrib_months=months).enrollment.id
-        for name, months in (("张三", 300), ("吴十", 299), ("李四", 240), ("周九", 239))
+        for name, months in (("钱七", 300), ("吴十", 299), ("赵六", 240), ("周九", 239))
     }
     warned = {}
     for name, eid in ids.items():
@@ -535,7 +550,8 @@ def test_retirement_flags_the_short_and_moves_to_the_monthly_credit(bureau):
                 None,
             )
     short = [svc.SHORT_OF_YEARS]
-    assert warned == {"张三": [], "吴十": short, "李四": [], "周九": short}  # men 25 years, women 20
+    assert warned == {"钱七": [], "吴十": short, "赵六": [], "周九": short}  # men 25 years, women 20
+    # (retirees of an age to retire: 钱七 and 吴十 men of 64 and 69, 赵六 and 周九 women of 54 and 60)
     with unit_of_work(eng, write=False) as s:
         flagged = svc.retirees_short_of_minimum(s, BUNDLE, date(2025, 6, 30))
     assert flagged == sorted(
@@ -559,14 +575,14 @@ def test_retirement_flags_the_short_and_moves_to_the_monthly_credit(bureau):
         ],
         key=lambda r: r["psn_no"],
     )
-    assert refused(eng, svc.change_category, BUNDLE, ids["张三"], "11", date(2025, 7, 1), actor="jb") == (
-        "psn_type: 退休人员不能变更为在职 (12 → 11)"
+    assert refused(eng, svc.change_category, BUNDLE, ids["钱七"], "11", date(2025, 7, 1), actor="jb") == (
+        "psn_type: 退休人员不能变更为在职"
     )
-    assert refused(eng, svc.change_category, BUNDLE, ids["张三"], "12", date(2025, 7, 1), actor="jb") == (
-        "psn_type: 人员类别已是 12"
+    assert refused(eng, svc.change_category, BUNDLE, ids["钱七"], "12", date(2025, 7, 1), actor="jb") == (
+        "psn_type: 人员类别已是「12 退休」"
     )
-    assert refused(eng, svc.change_category, BUNDLE, ids["张三"], "15", date(2025, 7, 1), actor="jb") == (
-        'psn_type: 人员类别 "15" 不属于险种 310'
+    assert refused(eng, svc.change_category, BUNDLE, ids["钱七"], "15", date(2025, 7, 1), actor="jb") == (
+        "psn_type: 人员类别「15 城乡居民（成年）」不属于职工基本医疗保险"
     )
     # a flexible worker retiring gets the account the 退休 credit goes to
     sun = enroll(eng, p["孙八"], flexible_base=600_000).enrollment.id
@@ -576,8 +592,8 @@ def test_retirement_flags_the_short_and_moves_to_the_monthly_credit(bureau):
     assert (enr.flexible_base, enr.flxempe_flag, balance(eng, p["孙八"])) == (None, "0", 0)
     report = contrib.run_month(eng, BUNDLE, "2025-07")
     assert (report.retirees_credited, report.flexible, report.employees) == (5, 0, 0)
-    assert {n: balance(eng, p[n]) for n in ("张三", "吴十", "李四", "周九", "孙八")} == dict.fromkeys(
-        ("张三", "吴十", "李四", "周九", "孙八"), 9_000
+    assert {n: balance(eng, p[n]) for n in ("钱七", "吴十", "赵六", "周九", "孙八")} == dict.fromkeys(
+        ("钱七", "吴十", "赵六", "周九", "孙八"), 9_000
     )
     with unit_of_work(eng, write=False) as s:
         trail = s.execute(
@@ -830,7 +846,7 @@ def test_an_employers_declaration_touches_only_its_staff(payroll):
 def test_residents_year_with_subsidy_and_assistance(bureau):
     eng, p = bureau.engine, bureau.p
     for name in ("赵六", "钱七", "郑一", "冯二", "陈三"):
-        enroll(eng, p[name], "390", "15")
+        enroll(eng, p[name], "390", "16" if name == "钱七" else "15")  # 钱七 is 64: 老年
     with unit_of_work(eng) as s:
         for name, kind, begin, end in (
             ("钱七", "2303", date(2024, 1, 1), None),  # 低保 70 %
@@ -919,23 +935,23 @@ def test_family_bindings(bureau):
     )
     assert (
         refused(eng, bindings.bind_family, **{**bind, "relation": "cousin"})
-        == "relation: 应为 spouse / parent / child"
+        == "relation: 关系应为 spouse 配偶、parent 父母或 child 子女"
     )
     assert (
         refused(eng, bindings.bind_family, **{**bind, "member_psn_no": zhang})
-        == "member_psn_no: 不能与账户所有人相同"
+        == "member_psn_no: 共济人员不能是账户所有人本人"
     )
     assert refused(eng, bindings.bind_family, **{**bind, "owner_psn_no": zhao, "member_psn_no": qian}) == (
-        f"owner_psn_no: {zhao} 没有职工个人账户"
+        f"owner_psn_no: 账户所有人 {zhao} 没有职工个人账户"
     )
     assert refused(eng, bindings.bind_family, **{**bind, "begndate": date(2024, 12, 1)}) == (
-        f"owner_psn_no: {zhang} 在 2024-12-01 没有正常参保的职工医保"
+        f"owner_psn_no: 账户所有人 {zhang} 在 2024-12-01 没有正常参保的职工医保"
     )
     with unit_of_work(eng) as s:
         b = bindings.bind_family(s, **bind)
         bid = b.id
     assert refused(eng, bindings.bind_family, **{**bind, "relation": "child"}) == (
-        f"member_psn_no: {zhao} 已绑定 {zhang} 的共济账户"
+        f"member_psn_no: 共济人员 {zhao} 已绑定 {zhang} 的个人账户"
     )
     with unit_of_work(eng, write=False) as s:
         assert [bindings.mutual_aid_owner(s, zhao, d) for d in (date(2025, 1, 31), date(2025, 2, 1))] == [
@@ -946,7 +962,7 @@ def test_family_bindings(bureau):
         bindings.unbind_family(s, bid, date(2025, 3, 31), actor="jb")
     assert (
         refused(eng, bindings.unbind_family, bid, date(2025, 4, 1), actor="jb")
-        == "binding: 已于 2025-03-31 解绑"
+        == "binding: 该共济绑定已于 2025-03-31 解除"
     )
     with unit_of_work(eng, write=False) as s:
         assert [bindings.mutual_aid_owner(s, zhao, d) for d in (date(2025, 3, 31), date(2025, 4, 1))] == [
@@ -955,7 +971,7 @@ def test_family_bindings(bureau):
         ]
     assert (
         refused(eng, bindings.bind_family, **{**bind, "begndate": date(2025, 3, 31)})
-        == "begndate: 应晚于上次解绑日期 2025-03-31"
+        == "begndate: 绑定日期应晚于上次解绑日期（2025-03-31）"
     )
     with unit_of_work(eng) as s:  # bound again: the same row, reopened
         assert (

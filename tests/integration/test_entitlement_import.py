@@ -221,7 +221,7 @@ def test_huiminbao_years_enrolled_and_cancelled_from_an_xlsx(people, tmp_path):
     assert texts(report) == [
         "第4行 psn_no: 人员不存在 (import persons first): P9",
         '第5行 year: "1999" 应为 2000–2100 的整数',
-        f"第6行 year: 惠民保年度应在 2000–{next_year} 之间 (got {next_year + 1})",
+        f"第6行 year: 惠民保年度应在 2000–{next_year} 之间（填写的是 {next_year + 1}）",
         "第7行 year: 与第2行重复",
     ]
     assert run_import(people, "supplementary", f).unchanged == 2

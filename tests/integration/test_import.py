@@ -50,7 +50,7 @@ def test_persons_insert_update_unchanged_and_rejections(engine, region, tmp_path
     report = run_import(engine, "persons", f)
     assert report.counts() == {"read": 5, "inserted": 2, "updated": 0, "unchanged": 0, "rejected": 3}
     texts = [str(r) for r in report.rejected]
-    assert "第3行 certno: 校验位错误 (expected X)" in texts
+    assert "第3行 certno: 校验位错误（末位应为 X）" in texts
     assert "第4行 gend: 与证件号码中的性别 1 不一致" in texts
     assert any(t.startswith("第7行 naty: 不在字典 naty 中") for t in texts)
     f2 = write(

@@ -118,10 +118,10 @@ def test_flexible_contribution_within_the_bounds(pol, chosen, due):
 @pytest.mark.parametrize(
     ("pol", "chosen", "message"),
     [
-        (P25, "4499.99", "flexible_base: 缴费基数须在 4500.00 与 22500.00 之间 (got 4499.99)"),
-        (P25, "22500.01", "flexible_base: 缴费基数须在 4500.00 与 22500.00 之间 (got 22500.01)"),
-        (P26, "4500.00", "flexible_base: 缴费基数须在 4680.00 与 23400.00 之间 (got 4500.00)"),
-        (P26, "23400.01", "flexible_base: 缴费基数须在 4680.00 与 23400.00 之间 (got 23400.01)"),
+        (P25, "4499.99", "flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间（填写的是 4499.99）"),
+        (P25, "22500.01", "flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间（填写的是 22500.01）"),
+        (P26, "4500.00", "flexible_base: 缴费基数须在 4680.00 与 23400.00 元之间（填写的是 4500.00）"),
+        (P26, "23400.01", "flexible_base: 缴费基数须在 4680.00 与 23400.00 元之间（填写的是 23400.01）"),
     ],
 )
 def test_flexible_bounds_refused(pol, chosen, message):
@@ -301,21 +301,19 @@ def test_every_transition_from_every_status(action, status):
     else:
         with pytest.raises(rules.TransitionRefused) as exc:
             rules.transition(action, status)
-        assert exc.value.message.startswith(
-            f"psn_insu_stas: 当前状态为 {status} {rules.STATUS[status]}，不能"
-        )
+        assert exc.value.message.startswith(f"psn_insu_stas: 参保状态为{rules.STATUS[status]}，不能")
 
 
 def test_refusals_name_the_status_and_what_is_allowed():
     with pytest.raises(rules.TransitionRefused) as exc:
         rules.transition("resume", "1")
-    assert exc.value.message == "psn_insu_stas: 当前状态为 1 正常，不能恢复 (only from 暂停)"
+    assert exc.value.message == "psn_insu_stas: 参保状态为正常，不能恢复（仅暂停时可办理）"
     with pytest.raises(rules.TransitionRefused) as exc:
         rules.transition("terminate", "4")
-    assert exc.value.message == "psn_insu_stas: 当前状态为 4 终止，不能终止 (only from 正常、暂停)"
+    assert exc.value.message == "psn_insu_stas: 参保状态为终止，不能终止（仅正常、暂停时可办理）"
     with pytest.raises(rules.TransitionRefused) as exc:
         rules.transition("revive", "4")
-    assert exc.value.message.startswith("action: 未知的参保变更 revive")
+    assert exc.value.message.startswith("action: 未知的参保变更（revive）")
 
 
 # --- retirees' minimum contribution years -----------------------------------------------------------------

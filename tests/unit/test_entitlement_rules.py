@@ -163,7 +163,7 @@ def test_huiminbao_years():
     assert ent.supplementary_year(2027, D(2026, 11, 1)) == 2027  # sold ahead of 1 January
     assert (
         refused(ent.supplementary_year, 2028, D(2026, 11, 1))
-        == "year: 惠民保年度应在 2000–2027 之间 (got 2028)"
+        == "year: 惠民保年度应在 2000–2027 之间（填写的是 2028）"
     )
 
 
@@ -174,7 +174,7 @@ def test_opening_balance_adjustments():
     assert refused(ent.opening_adjustment, 123_456, 0, 100_000) == (
         "balc: 期初余额由 1234.56 改为 0.00 后账户余额为负 (balance 1000.00)"
     )
-    assert refused(ent.opening_adjustment, 0, -1, 0) == "balc: 期初余额不能为负 (got -0.01)"
+    assert refused(ent.opening_adjustment, 0, -1, 0) == "balc: 期初余额不能为负（填写的是 -0.01）"
 
 
 def test_period_overlap_is_inclusive_at_both_ends():

@@ -51,11 +51,11 @@ def _run(enrollment, *days: str, insutype: str = "390", psn_type: str = "15"):
         (["2025-01-01"], "person.enrollment[1]: a period is a mapping ({from, to, registered})"),
         (
             [{"from": "2024-05-01", "registered": "2024-05-01"}],  # no contribution policy before 2025
-            "person.enrollment[1].from: 2024-05-01 没有缴费政策 (no contribution policy in force)",
+            "person.enrollment[1].from: 2024-05-01 没有缴费政策",
         ),
         (
             [{"from": "2024-05-01", "registered": "2024-06-01"}],
-            "person.enrollment[1].registered: 2024-06-01 没有缴费政策 (no contribution policy in force)",
+            "person.enrollment[1].registered: 2024-06-01 没有缴费政策",
         ),
     ],
 )

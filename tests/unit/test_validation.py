@@ -74,7 +74,7 @@ def test_uscc_valid_and_single_changes_fail(code, data):
 def test_hand_checked_examples():
     # 11010519491231002: Σ(digit × weight) mod 11 = 10 → check "X" (the GB 11643 worked example)
     assert v.resident_id("11010519491231002x", today=date(2026, 1, 1)) == "11010519491231002X"
-    with pytest.raises(v.ValidationError, match=r"校验位错误 \(expected X\)"):
+    with pytest.raises(v.ValidationError, match=r"校验位错误（末位应为 X）"):
         v.resident_id("110105194912310021")
     with pytest.raises(v.ValidationError, match="长度应为18位"):
         v.resident_id("1101051949123100")

@@ -24,6 +24,7 @@ from yibao.api.auth import require
 from yibao.config import get_settings
 from yibao.enrollment import accounts, bindings, collection, rules, service, transfers
 from yibao.enrollment import contributions as contrib
+from yibao.enrollment.rows import LABELS as FIELD_LABELS
 from yibao.errors import NotFound, YibaoError
 from yibao.money import AmountError, fmt_fen, parse_amount
 from yibao.store import enrollment_reads as reads
@@ -88,15 +89,31 @@ def _fen(text: str | None, field: str, *, positive: bool = False) -> int | None:
     try:
         fen = parse_amount(text)
     except AmountError:
-        raise HTTPException(422, f'{field}: "{text}" 不是金额 (元，最多两位小数，如 "8000.00")') from None
+        raise HTTPException(
+            422, f"{field}: {_label(field)}不是金额（元，最多两位小数，如 8000.00）"
+        ) from None
     if fen < 0 or (positive and fen == 0):
-        raise HTTPException(422, f"{field}: 金额须{'大于' if positive else '不小于'} 0 (got {text})")
+        raise HTTPException(
+            422, f"{field}: {_label(field)}须{'大于' if positive else '不小于'} 0（填写的是 {text}）"
+        )
     if fen > MAX_FEN:
-        raise HTTPException(422, f"{field}: 金额过大 (got {text})")
+        raise HTTPException(422, f"{field}: {_label(field)}过大（填写的是 {text}）")
     return fen
 
 
-LABELS = {"uscc": "统一社会信用代码", "certno": "居民身份证号码"}
+LABELS = {
+    **FIELD_LABELS,
+    "admdvs": "医保区划",
+    "flexible_base": "缴费基数",
+    "balance": "个人账户余额",
+    "wage": "工资",
+    "amount": "金额",
+}
+
+
+def _label(field: str) -> str:
+    """The label of a field a refusal names (``wages[2].wage`` → 工资), or "" when it has none."""
+    return LABELS.get(field.rsplit(".", 1)[-1], "")
 
 
 def _code(field: str, check: Callable[[str], str], value: str) -> str:
@@ -104,7 +121,7 @@ def _code(field: str, check: Callable[[str], str], value: str) -> str:
     try:
         return check(value)
     except v.ValidationError as exc:
-        label = LABELS.get(field.rsplit(".", 1)[-1], "")
+        label = _label(field)
         raise HTTPException(422, f"{field}: {label}{'无效：' if label else ''}{exc.message}") from None
 
 
@@ -163,8 +180,14 @@ def _person_out(s, p: Person) -> dict:
 
 
 def _enrollment_out(s, enrollment_id: int, warnings: list[str] | None = None) -> dict:
+    """An enrollment as stored, with its status as of today in words (``status_text``: a change dated ahead
+    shows as scheduled, 正常（暂停已预约，2027-03-01 生效）) and the lifecycle actions that apply to it."""
     e = s.get(Enrollment, enrollment_id)
+    today = date.today()
     out = _out(reads.enrollment_row(e))
+    out["status_text"] = rules.status_text(e, today)
+    out["scheduled"] = rules.scheduled_change(e, today)
+    out["actions"] = rules.actions_for(e, today)
     if warnings is not None:
         out["warnings"] = warnings
     return out
@@ -604,9 +627,11 @@ def list_contributions(
     size: int = Query(50, ge=1, le=500),
 ) -> dict:
     if status and status not in ("due", "paid", "arrears"):
-        raise HTTPException(422, f'status: 应为 due / paid / arrears (got "{status}")')
+        raise HTTPException(
+            422, f"status: 缴费状态应为 due 未缴、paid 已缴或 arrears 欠缴（填写的是 {status}）"
+        )
     if kind and kind not in reads.KINDS:
-        raise HTTPException(422, f'kind: 应为 {" / ".join(reads.KINDS)} (got "{kind}")')
+        raise HTTPException(422, f"kind: 缴费类型应为 {'、'.join(reads.KINDS)} 之一（填写的是 {kind}）")
     with refusals():
         p = reads.parse_period(period) if period else None
     f = reads.ContributionFilter(

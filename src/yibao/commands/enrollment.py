@@ -37,19 +37,21 @@ def _wages(path: Path | None) -> dict[str, int] | None:
     if path is None:
         return None
     if not path.is_file():
-        raise InputError(f"--wages: {path} 文件不存在 (file not found)")
+        raise InputError(f"--wages: 工资申报文件不存在（{path}）")
     out: dict[str, int] = {}
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ("psn_no", "wage") if c not in (reader.fieldnames or [])]
         if missing:
-            raise InputError(f"{path.name}: 缺少列 {', '.join(missing)} (psn_no,wage)")
+            raise InputError(
+                f"{path.name}: 缺少列 {'、'.join(missing)}（应有 psn_no 人员编号、wage 工资两列）"
+            )
         for line, row in enumerate(reader, start=2):
             psn = (row.get("psn_no") or "").strip()
             if not psn:
-                raise InputError(f"{path.name} 第{line}行 psn_no: 缺少 (missing)")
+                raise InputError(f"{path.name} 第{line}行 psn_no: 缺少人员编号")
             if psn in out:
-                raise InputError(f"{path.name} 第{line}行 psn_no: {psn} 重复")
+                raise InputError(f"{path.name} 第{line}行 psn_no: 人员编号 {psn} 重复")
             try:
                 out[psn] = parse_amount(row.get("wage") or "")
             except ValueError as exc:
@@ -162,7 +164,7 @@ def collect_cmd(
         try:
             when = datetime.combine(date.fromisoformat(on), datetime.min.time())
         except ValueError:
-            raise InputError(f'--date: "{on}" 不是日期 (YYYY-MM-DD)') from None
+            raise InputError(f'--date: "{on}" 不是日期（格式 YYYY-MM-DD）') from None
     else:
         when = datetime.now()
     with _bar() as bar:

@@ -77,7 +77,7 @@ def credit_account(
     the person's account — the balance, the journal entry and the audit row, in the caller's unit of work.
     Returns the new balance."""
     if amount <= 0:
-        raise InputError(f"amount: 入账金额须大于 0 (got {fmt_fen(amount)})")
+        raise InputError(f"amount: 入账金额须大于 0（填写的是 {fmt_fen(amount)}）")
     acct = _account(s, psn_no)
     acct.balance += amount
     post(

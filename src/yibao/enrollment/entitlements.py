@@ -76,7 +76,7 @@ def grade(psn_idet_type: str, psn_type_lv: str | None) -> str | None:
         return psn_type_lv or None
     lv = _GRADE_ALIASES.get(psn_type_lv or "", psn_type_lv)
     if lv not in GRADES:
-        got = f" (got {psn_type_lv})" if psn_type_lv else ""
+        got = f"（填写的是 {psn_type_lv}）" if psn_type_lv else ""
         raise InputError(f"psn_type_lv: 残疾人员须填残疾等级 1–4（一级至四级）{got}")
     return lv
 
@@ -206,7 +206,7 @@ SUPPLEMENTARY_STATUS = {"enrolled": "参保", "cancelled": "退保"}
 def supplementary_year(year: int, today: date) -> int:
     """A 惠民保 year the insurer can report: not before 2000, at most next year (sold ahead of 1 January)."""
     if not 2000 <= year <= today.year + 1:
-        raise InputError(f"year: 惠民保年度应在 2000–{today.year + 1} 之间 (got {year})")
+        raise InputError(f"year: 惠民保年度应在 2000–{today.year + 1} 之间（填写的是 {year}）")
     return year
 
 
@@ -233,7 +233,7 @@ def opening_adjustment(recorded: Fen, wanted: Fen, balance: Fen) -> Fen:
     the ledger already records as opening (``recorded``), so the same file imported again posts nothing and
     a corrected file posts the correction. The account may not go below zero."""
     if wanted < 0:
-        raise InputError(f"balc: 期初余额不能为负 (got {fmt_fen(wanted)})")
+        raise InputError(f"balc: 期初余额不能为负（填写的是 {fmt_fen(wanted)}）")
     diff = wanted - recorded
     if balance + diff < 0:
         raise InputError(

@@ -25,7 +25,7 @@ def parse_month(text: str) -> tuple[int, date, date]:
         y, m = (int(x) for x in text.split("-"))
         first = date(y, m, 1)
     except ValueError:
-        raise InputError(f'--month: "{text}" 不是月份 (YYYY-MM)') from None
+        raise InputError(f'--month: "{text}" 不是月份（格式 YYYY-MM）') from None
     return y * 100 + m, first, date(y, m, calendar.monthrange(y, m)[1])
 
 

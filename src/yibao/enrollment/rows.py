@@ -16,12 +16,25 @@ def snapshot(row: Any, fields: tuple[str, ...]) -> dict:
     return {f: getattr(row, f) for f in fields}
 
 
+# the label a form gives each field a refusal may name (the message starts with the key, then the label)
+LABELS = {
+    "certno": "居民身份证号码",
+    "psn_name": "姓名",
+    "uscc": "统一社会信用代码",
+    "emp_name": "单位名称",
+    "admdvs": "所在区县",
+    "insuplc_admdvs": "参保地",
+    "to_admdvs": "转入地",
+    "from_admdvs": "转出地",
+}
+
+
 def checked(field: str, check, value: str) -> str:
-    """A national code validated, the refusal naming the field (``certno: 校验位错误 …``)."""
+    """A value validated, the refusal naming the field and its label (``certno: 居民身份证号码校验位错误…``)."""
     try:
         return check(value)
     except v.ValidationError as exc:
-        raise InputError(f"{field}: {exc.message}") from None
+        raise InputError(f"{field}: {LABELS.get(field, '')}{exc.message}") from None
 
 
 def get_person(s: Session, psn_no: str) -> Person:

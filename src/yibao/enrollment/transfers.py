@@ -22,14 +22,25 @@ from yibao.store import audit
 from yibao.store.tables import PersonalAccount
 
 
-def transfer_out(s: Session, enrollment_id: int, day: date, to_admdvs: str, *, actor: str) -> dict:
+def transfer_out(
+    s: Session, enrollment_id: int, day: date, to_admdvs: str, *, actor: str, today: date | None = None
+) -> dict:
     """转出: terminate the enrollment; contribution months and the account balance leave with the person
-    (the balance moves to the transfer clearing account, to be paid to the new region)."""
+    (the balance moves to the transfer clearing account, to be paid to the new region).
+
+    A 转出 may be dated ahead (预约): the enrollment is insured up to its date; but the balance leaves when
+    the certificate is issued, so a transfer out with an account balance is dated today or earlier."""
+    today = today or date.today()
     enr = get_enrollment(s, enrollment_id)
     checked("to_admdvs", v.admdvs, to_admdvs)
     if to_admdvs == enr.insuplc_admdvs:
-        raise InputError(f"to_admdvs: 转入地与参保地相同 ({to_admdvs})")
-    change_status(s, enrollment_id, Action.TRANSFER_OUT, day, actor=actor, reason="transfer_out")
+        raise InputError(f"to_admdvs: 转入地与参保地相同（{to_admdvs}）")
+    held = s.get(PersonalAccount, enr.psn_no)
+    if day > today and held is not None and held.balance:
+        raise InputError(
+            f"date: 转出日期不能晚于今天（{today}）：个人账户余额 {fmt_fen(held.balance)} 元于办理时转出"
+        )
+    change_status(s, enrollment_id, Action.TRANSFER_OUT, day, actor=actor, reason="transfer_out", today=today)
     balance = 0
     acct = s.get(PersonalAccount, enr.psn_no, with_for_update=True)
     if acct is not None and acct.balance:
@@ -82,9 +93,11 @@ def transfer_in(
     """转入: a 职工 enrollment that carries the months contributed elsewhere and credits the moved balance."""
     checked("from_admdvs", v.admdvs, from_admdvs)
     if from_admdvs == insuplc_admdvs:
-        raise InputError(f"from_admdvs: 转出地与参保地相同 ({from_admdvs})")
-    if contrib_months < 0 or balance < 0:
-        raise InputError("contrib_months / balance: 不能为负")
+        raise InputError(f"from_admdvs: 转出地与参保地相同（{from_admdvs}）")
+    if contrib_months < 0:
+        raise InputError(f"contrib_months: 转入缴费月数不能为负（填写的是 {contrib_months}）")
+    if balance < 0:
+        raise InputError("balance: 转入个人账户余额不能为负")
     if balance and flexible_base is not None:
         raise InputError("balance: 灵活就业人员没有个人账户，余额不能转入")
     done = enroll(

@@ -65,7 +65,7 @@ def period_text(period: int) -> str:
 # --- contributions ------------------------------------------------------------------------------------
 
 
-def _sums(as_of: date):
+def contribution_sums(as_of: date):
     """The four amounts of the module docstring, as SQL aggregates over Contribution."""
     unpaid = Contribution.status == "due"
     return (
@@ -131,7 +131,7 @@ def contributions(
     """(number of rows, their totals, one page of rows) for the filter."""
     as_of = f.as_of or date.today()
     conds = f.where()
-    count, *amounts = s.execute(select(func.count(), *_sums(as_of)).where(*conds)).one()
+    count, *amounts = s.execute(select(func.count(), *contribution_sums(as_of)).where(*conds)).one()
     q = (
         select(Contribution, Person.psn_name, Employer.emp_name)
         .join(Person, Person.psn_no == Contribution.psn_no)
@@ -280,7 +280,7 @@ def employers(
             {
                 row[0]: _amounts(*row[1:])
                 for row in s.execute(
-                    select(Contribution.emp_no, *_sums(as_of))
+                    select(Contribution.emp_no, *contribution_sums(as_of))
                     .where(Contribution.emp_no.in_(part))
                     .group_by(Contribution.emp_no)
                 )
@@ -310,11 +310,13 @@ def employer_detail(s: Session, emp_no: str, as_of: date | None = None) -> dict:
         )
     ]
     mine = Contribution.emp_no == emp_no
-    total = _amounts(*s.execute(select(*_sums(as_of)).where(mine)).one())
+    total = _amounts(*s.execute(select(*contribution_sums(as_of)).where(mine)).one())
     by_month = [
         {"period": period_text(p), "employees": int(n), **_amounts(*rest)}
         for p, n, *rest in s.execute(
-            select(Contribution.period, func.count(func.distinct(Contribution.psn_no)), *_sums(as_of))
+            select(
+                Contribution.period, func.count(func.distinct(Contribution.psn_no)), *contribution_sums(as_of)
+            )
             .where(mine)
             .group_by(Contribution.period)
             .order_by(Contribution.period.desc())
@@ -342,7 +344,7 @@ def employer_detail(s: Session, emp_no: str, as_of: date | None = None) -> dict:
                 Contribution.psn_no,
                 Person.psn_name,
                 func.count(func.distinct(Contribution.period)),
-                *_sums(as_of),
+                *contribution_sums(as_of),
             )
             .join(Person, Person.psn_no == Contribution.psn_no)
             .where(mine)
@@ -479,14 +481,28 @@ def coverage(s: Session, table: list[tuple[str, str, int]], on: date) -> dict:
     }
 
 
-def duplicate_enrollments(s: Session) -> dict[str, list[dict]]:
-    """重复参保: (1) pairs of basic enrollments (310/390) of one person whose periods overlap — 正常,
-    暂停 or 终止 alike (an ended enrollment still covered its days; 无效 ones are void); (2) one ID number
-    under two or more psn_no (compared case-blind: an 'x' check character is an 'X')."""
+def in_force_on(day: date):
+    """SQL twin of ``rules.status_on(e, day) == "1"`` for an enrollment begun by ``day``: 正常 that day — a
+    suspension dated later (暂停已预约) or a termination after the day does not count yet."""
+    e = Enrollment
+    return and_(
+        e.begndate <= day,
+        or_(e.enddate.is_(None), e.enddate >= day),
+        or_(
+            e.psn_insu_stas == "1",
+            and_(e.psn_insu_stas == "2", e.paus_insu_date > day),
+            and_(e.psn_insu_stas == "4", e.enddate >= day),
+        ),
+    )
+
+
+def overlap_pairs():
+    """(a, b, the query of the pairs): basic enrollments (310/390) of one person whose periods overlap —
+    正常, 暂停 or 终止 alike (an ended enrollment still covered its days; 无效 ones are void). The one
+    definition of a 重复参保 pair: the REST report and the console's paged list both read it."""
     a, b = aliased(Enrollment), aliased(Enrollment)
     counted = ("1", "2", "4")
-    overlaps = []
-    for psn_no, name, certno, ea, eb in s.execute(
+    q = (
         select(Person.psn_no, Person.psn_name, Person.certno, a, b)
         .join(b, and_(b.psn_no == a.psn_no, b.id > a.id))
         .join(Person, Person.psn_no == a.psn_no)
@@ -498,8 +514,24 @@ def duplicate_enrollments(s: Session) -> dict[str, list[dict]]:
             a.begndate <= func.coalesce(b.enddate, FAR),
             b.begndate <= func.coalesce(a.enddate, FAR),
         )
-        .order_by(Person.psn_no, a.id, b.id)
-    ):
+    )
+    return a, b, q
+
+
+def shared_certno_keys():
+    """(the compared ID number, the query of the numbers held under two or more psn_no) — compared
+    case-blind (an 'x' check character is an 'X')."""
+    key = func.upper(func.trim(Person.certno))
+    return key, select(key).group_by(key).having(func.count(func.distinct(Person.psn_no)) > 1)
+
+
+def duplicate_enrollments(s: Session) -> dict[str, list[dict]]:
+    """重复参保: (1) pairs of basic enrollments (310/390) of one person whose periods overlap — 正常,
+    暂停 or 终止 alike (an ended enrollment still covered its days; 无效 ones are void); (2) one ID number
+    under two or more psn_no (compared case-blind: an 'x' check character is an 'X')."""
+    a, b, pairs = overlap_pairs()
+    overlaps = []
+    for psn_no, name, certno, ea, eb in s.execute(pairs.order_by(Person.psn_no, a.id, b.id)):
         start = max(ea.begndate, eb.begndate)
         end = min(ea.enddate or FAR, eb.enddate or FAR)
         overlaps.append(
@@ -512,11 +544,8 @@ def duplicate_enrollments(s: Session) -> dict[str, list[dict]]:
                 "overlap_to": None if end == FAR else end,
             }
         )
-    key = func.upper(func.trim(Person.certno))
-    dup_keys = [
-        k
-        for (k,) in s.execute(select(key).group_by(key).having(func.count(func.distinct(Person.psn_no)) > 1))
-    ]
+    key, shared = shared_certno_keys()
+    dup_keys = list(s.scalars(shared))
     same_certno = []
     if dup_keys:
         groups: dict[str, list[dict]] = {}
