@@ -63,6 +63,11 @@ class Action(StrEnum):
     CANCEL_FEES = "cancel_fees"
     SETTLE = "settle"
     REVERSE = "reverse"
+    # requests awaiting a second person (双人复核) — settlement/review.py decides, review_service.py writes
+    REQUEST = "request"  # a handler files one (e.g. a settlement's 结算撤销)
+    APPROVE = "approve"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
 
 
 class UnknownAction(ValueError):

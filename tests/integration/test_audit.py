@@ -161,5 +161,6 @@ def test_action_values_are_the_stored_names():
             "settle",
             "reverse",
         ),
+        *("request", "approve", "reject", "withdraw"),
     }
     assert all(a.value == a.name.lower() for a in Action)

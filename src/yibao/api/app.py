@@ -31,9 +31,23 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         redoc_url=None,
         description="医保核心平台：国家接口 (/fsi/api/callService)、REST (/api)、FHIR R4 (/fhir)、管理台 (/console)",
     )
-    from yibao.api import routes_enrollment, routes_entitlements, routes_fhir, routes_fsi, routes_rest
+    from yibao.api import (
+        routes_enrollment,
+        routes_entitlements,
+        routes_fhir,
+        routes_fsi,
+        routes_rest,
+        routes_review,
+    )
 
-    for module in (routes_fsi, routes_rest, routes_enrollment, routes_entitlements, routes_fhir):
+    for module in (
+        routes_fsi,
+        routes_rest,
+        routes_enrollment,
+        routes_entitlements,
+        routes_review,
+        routes_fhir,
+    ):
         app.include_router(module.router)
     app.mount("/_assets", StaticFiles(directory=ASSETS), name="assets")
 

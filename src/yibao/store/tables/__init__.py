@@ -21,6 +21,7 @@ from yibao.store.tables.reference import (
     Practitioner,
     Region,
 )
+from yibao.store.tables.review import ReviewRequest
 from yibao.store.tables.security import ApiClient, AuditHead, AuditLog, Role, StaffUser, UserRole
 from yibao.store.tables.settlement import (
     Accumulator,
@@ -63,6 +64,7 @@ __all__ = [
     "PersonalAccount",
     "Practitioner",
     "Region",
+    "ReviewRequest",
     "Role",
     "Settlement",
     "SettlementDetail",
