@@ -12,7 +12,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from yibao.console.export import write_xlsx, xlsx
+from yibao.console.export import write_xlsx
 from yibao.errors import InputError
 from yibao.jobs.runner import DONE, FAILED, Runner
 
@@ -89,9 +89,3 @@ def test_the_workbook_is_typed_titled_and_frozen():
     assert (amount.value, amount.number_format) == (1234.5, "#,##0.00")
     assert at.value == datetime(2025, 3, 1, 9, 30) and at.number_format == "yyyy-mm-dd hh:mm"
     assert ws.column_dimensions["B"].width >= 2 * len("示例市第一人民医院")  # CJK is two columns wide
-
-
-def test_a_short_list_is_written_the_same_way():
-    data = xlsx("单位", [("emp", "单位"), ("due", "应缴")], [{"emp": "E1", "due": "1,600.00"}], {"due"})
-    ws = load_workbook(io.BytesIO(data)).active
-    assert [c.value for c in ws[2]] == ["单位", "应缴"] and ws["B3"].value == 1600

@@ -21,13 +21,17 @@ def attach(app: FastAPI, settings: Settings) -> None:
     from nicegui import ui
 
     from yibao.console import (  # noqa: F401 - registers pages
+        errors,
         pages,
         pages_enrollment,
         pages_institutions,
         pages_persons,
+        pages_review,
         pages_settlements,
     )
 
+    errors.install()
+    ui.button.default_props("no-caps")  # buttons read as written (Quasar upper-cases them: "导出 EXCEL")
     ui.run_with(
         app,
         mount_path=MOUNT,

@@ -9,13 +9,11 @@ progress as it goes; a short list is written the same way into memory (:func:`xl
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -94,29 +92,6 @@ def write_xlsx(
     return n
 
 
-def xlsx(
-    title: str,
-    columns: list[tuple[str, str]],
-    rows: list[dict],
-    amount_keys: set[str] = frozenset(),
-    *,
-    note: str = "",
-) -> bytes:
-    """A short list written in memory by the same writer; the ``amount_keys`` columns, given as text, become
-    exact decimal numbers."""
-
-    def typed(row: dict) -> dict:
-        out = dict(row)
-        for key in amount_keys:
-            with contextlib.suppress(InvalidOperation, TypeError):
-                out[key] = Decimal(str(row.get(key)).replace(",", ""))
-        return out
-
-    buf = io.BytesIO()
-    write_xlsx(buf, title, columns, (typed(r) for r in rows), note=note)
-    return buf.getvalue()
-
-
 # --- whole lists, in the background (yibao.jobs) -------------------------------------------------------------
 @dataclass(frozen=True)
 class ExportList:
@@ -133,10 +108,64 @@ class ExportList:
 def export_lists() -> dict[str, ExportList]:
     """The lists a job can export, by name (built when first needed: the queries import the store)."""
     from yibao.console import queries as q
+    from yibao.console import queries_enrollment as qe
+
+    def amounts(columns: list[tuple[str, str]], keys) -> list[tuple[str, str]]:
+        return [(k, f"{label}（元）" if k in keys else label) for k, label in columns]
 
     return {
         "settlements": ExportList(
             "结算", "settlements.xlsx", q.SETTLEMENT_COLUMNS, q.settlement_count, q.settlement_records
+        ),
+        "persons": ExportList("参保人", "persons.xlsx", q.PERSON_COLUMNS, q.person_count, q.person_records),
+        "institutions": ExportList(
+            "定点机构",
+            "institutions.xlsx",
+            amounts(q.INSTITUTION_COLUMNS, q.INSTITUTION_AMOUNTS),
+            q.institution_count,
+            q.institution_records,
+        ),
+        "employers": ExportList(
+            "单位",
+            "employers.xlsx",
+            amounts(qe.EMPLOYER_COLUMNS, qe.MONEY),
+            qe.employer_count,
+            qe.employer_records,
+        ),
+        "employer_months": ExportList(
+            "按月缴费",
+            "employer-months.xlsx",
+            amounts(qe.MONTH_COLUMNS, qe.MONEY),
+            qe.employer_month_count,
+            qe.employer_month_records,
+        ),
+        "employer_employees": ExportList(
+            "按职工缴费",
+            "employer-employees.xlsx",
+            amounts(qe.PER_EMPLOYEE_COLUMNS, qe.MONEY),
+            qe.employer_employee_count,
+            qe.employer_employee_records,
+        ),
+        "employer_staff": ExportList(
+            "参保职工",
+            "employer-staff.xlsx",
+            qe.STAFF_COLUMNS,
+            qe.employer_staff_count,
+            qe.employer_staff_records,
+        ),
+        "overlaps": ExportList(
+            "参保期间重叠",
+            "duplicate-overlaps.xlsx",
+            qe.OVERLAP_COLUMNS,
+            qe.overlap_count,
+            qe.overlap_records,
+        ),
+        "same_certno": ExportList(
+            "同证多号",
+            "duplicate-certno.xlsx",
+            qe.SAME_CERT_COLUMNS,
+            qe.same_certno_count,
+            qe.same_certno_records,
         ),
     }
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from nicegui import app, ui
 
 # Paths are relative to the console's mount point (/console): NiceGUI resolves navigation against it.
-NAV = [  # (label, path, permission needed, available)
+NAV = [  # (label, path, permission needed, available: a module not built yet is not shown)
     ("首页", "/", None, True),
     ("参保人", "/persons", "person.read", True),
     ("参保登记", "/enrollment", "enrollment.write", True),
@@ -19,14 +19,43 @@ NAV = [  # (label, path, permission needed, available)
     ("重复参保", "/duplicates", "enrollment.read", True),
     ("结算", "/settlements", "settlement.read", True),
     ("定点机构", "/institutions", "settlement.read", True),
+    ("审核", "/review", "settlement.review", True),
     ("基金", "/funds", "funds.read", False),
     ("监管", "/supervision", "supervision.read", False),
 ]
 MOUNT = "/console"
+# what each permission of roles.yaml lets a user do, as a refusal names it (never the internal key)
+PERMISSION_NAMES = {
+    "person.read": "查看参保人",
+    "person.write": "维护参保人信息",
+    "enrollment.read": "查看参保登记与单位",
+    "enrollment.write": "办理参保登记",
+    "contribution.read": "查看缴费",
+    "contribution.write": "办理缴费",
+    "settlement.read": "查看结算",
+    "settlement.write": "办理结算",
+    "settlement.review": "结算审核",
+    "ledger.read": "查看基金账务",
+    "funds.read": "查看基金",
+    "funds.write": "管理基金",
+    "supervision.read": "查看监管",
+    "supervision.write": "办理监管",
+    "report.read": "查看报表",
+}
 
 
 def current_user() -> dict:
     return {k: app.storage.user.get(k) for k in ("username", "display_name", "roles", "permissions")}
+
+
+def menu(permissions: list[str]) -> list[tuple[str, str]]:
+    """The (label, path) items a user with ``permissions`` sees: what they may use, and nothing else — not a
+    page they may not open, nor a module not built yet."""
+    return [
+        (label, path)
+        for label, path, permission, available in NAV
+        if available and (permission is None or "*" in permissions or permission in permissions)
+    ]
 
 
 def can(permission: str | None) -> bool:
@@ -48,7 +77,7 @@ def protected(permission: str | None = None) -> Callable:
                 return
             if not can(permission):
                 with frame("无权限"):
-                    ui.label(f"您没有访问此页面的权限（需要 {permission}）").classes("text-negative")
+                    ui.label(refusal(permission)).classes("text-negative").mark("no-permission")
                 return
             result = page(*args, **kwargs)
             if inspect.isawaitable(result):
@@ -57,6 +86,20 @@ def protected(permission: str | None = None) -> Callable:
         return wrapper
 
     return deco
+
+
+def refusal(permission: str) -> str:
+    """Why a page is closed to the user, in Chinese: the 功能 it needs and the 岗位 that have it."""
+    from yibao.security import role_definitions
+
+    what = PERMISSION_NAMES.get(permission, "此功能")
+    roles = [
+        spec["title"]
+        for spec in role_definitions().values()
+        if permission in spec["permissions"] and "*" not in spec["permissions"]
+    ]
+    who = f"可使用此功能的岗位：{'、'.join(roles)}。" if roles else ""
+    return f"您没有“{what}”的权限，不能打开此页面。{who}如需开通，请联系系统管理员。"
 
 
 def logout() -> None:
@@ -77,13 +120,10 @@ def frame(title: str, active: str | None = None) -> Iterator[None]:
         ui.label(f"{user['display_name'] or user['username']}").mark("current-user")
         ui.button("退出登录", on_click=logout).props("flat color=white").mark("logout")
     with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1") as drawer:
-        for label, path, permission, available in NAV:
-            if not available:
-                ui.item(f"{label}（即将推出）").props("disable")
-            elif can(permission):
-                item = ui.item(label, on_click=lambda p=path: ui.navigate.to(p))
-                if label == active:
-                    item.classes("bg-teal-1 text-teal-9 font-bold")
+        for label, path in menu(app.storage.user.get("permissions") or []):
+            item = ui.item(label, on_click=lambda p=path: ui.navigate.to(p))
+            if label == active:
+                item.classes("bg-teal-1 text-teal-9 font-bold")
     with ui.column().classes("w-full p-4 gap-4"):
         ui.label(title).classes("text-2xl font-bold")
         yield

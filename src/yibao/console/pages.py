@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import app, run, ui
 
-from yibao.console.layout import frame, protected
+from yibao.console.layout import NAV, can, frame, protected
 from yibao.security import authenticate
 from yibao.store.db import unit_of_work
 
@@ -60,4 +60,21 @@ def home() -> None:
         ui.label(
             f"欢迎，{app.storage.user.get('display_name')}。这里是示例市医疗保障局的医保核心平台管理台。"
         ).mark("welcome")
+        my_work()
         dashboard.render()
+
+
+def my_work() -> None:
+    """The role's own start (我的工作): a reviewer's waiting requests first, then the pages the user may open."""
+    from yibao.store import review_reads
+
+    with ui.row().classes("items-center gap-2").mark("my-work"):
+        if can("settlement.review"):
+            with unit_of_work(write=False) as s:
+                waiting = review_reads.count(s)
+            ui.button(f"待审核 {waiting:,} 件", on_click=lambda: ui.navigate.to("/review")).props(
+                "color=deep-orange" if waiting else "outline color=teal"
+            ).mark("my-review")
+        for label, path, permission, available in NAV:
+            if available and path not in ("/", "/review") and can(permission):
+                ui.button(label, on_click=lambda p=path: ui.navigate.to(p)).props("outline dense color=teal")

@@ -11,8 +11,8 @@ from nicegui import app, ui
 from yibao import validation as v
 from yibao.config import get_settings
 from yibao.console import queries_enrollment as qe
-from yibao.console.export import xlsx
 from yibao.console.layout import frame, protected
+from yibao.console.lists import export_button, paged_list
 from yibao.enrollment import service, transfers
 from yibao.errors import YibaoError
 from yibao.money import AmountError, parse_amount
@@ -23,27 +23,65 @@ def actor() -> str:
     return app.storage.user.get("username") or "console"
 
 
-def reason_of(check: Callable[[str], object], value: str | None) -> str | None:
-    """The validator's reason for refusing ``value`` (None = valid)."""
+def reason_of(check: Callable[[str], object], value: str | None, label: str = "") -> str | None:
+    """The validator's reason for refusing ``value``, after the field's label (None = valid)."""
     try:
         check((value or "").strip())
     except YibaoError as exc:
-        return exc.message
+        return label + exc.message
     return None
 
 
-def required(value) -> str | None:
-    return None if value not in (None, "") and str(value).strip() else "必填"
+def required(value, label: str = "") -> str | None:
+    return None if value not in (None, "") and str(value).strip() else f"{label}必填"
 
 
-def a_date(value: str | None) -> str | None:
+def a_date(value: str | None, label: str = "") -> str | None:
     if not value:
-        return "必填"
+        return f"{label}必填"
     try:
         date.fromisoformat(value)
     except ValueError:
-        return f"不是日期 {value!r} (YYYY-MM-DD)"
+        return f"{label}应为日期（YYYY-MM-DD）"
     return None
+
+
+def a_plausible_date(label: str) -> Callable[[str | None], str | None]:
+    """A date field's check: a date, not later than the region's lead time allows (业务校验; the service
+    checks the rest — not before the person's birth — and its refusal shows under the field too)."""
+    from yibao.enrollment import rules
+    from yibao.enrollment.checks_data import checks_for
+
+    def check(value: str | None) -> str | None:
+        wrong = a_date(value, label)
+        if wrong:
+            return wrong
+        checks = checks_for(get_settings().region)
+        last = rules.latest_allowed(checks, date.today())
+        if date.fromisoformat(value) > last:
+            return f"{label}不能晚于 {last}（最多提前 {checks.lead_days} 天办理）"
+        return None
+
+    return check
+
+
+def suggested_type(psn_no: str, insutype: str, options: dict[str, str], on: str | None) -> str | None:
+    """The first category offered that the person's age admits on the 参保日期 (today when none yet), so that
+    a 居民 form never defaults a 40-year-old to 新生儿; None when the person is unknown (the clerk chooses)."""
+    from yibao.enrollment import rules
+    from yibao.enrollment.checks_data import checks_for
+    from yibao.store.tables import Person
+
+    try:
+        day = date.fromisoformat(on or "")
+    except ValueError:
+        day = date.today()
+    with unit_of_work(write=False) as s:
+        person = s.get(Person, (psn_no or "").strip()) if psn_no else None
+        if person is None:
+            return None
+        brdy = person.brdy
+    return rules.suggested_category(checks_for(get_settings().region), insutype, list(options), brdy, day)
 
 
 def an_amount(value: str | None) -> str | None:
@@ -52,7 +90,7 @@ def an_amount(value: str | None) -> str | None:
     try:
         fen = parse_amount(value)
     except AmountError:
-        return f"不是金额 {value!r}（元，最多两位小数）"
+        return f"应为金额（元，最多两位小数；填写的是 {value}）"
     return None if fen > 0 else "须大于 0"
 
 
@@ -73,13 +111,14 @@ class Form:
 
     def __init__(self, mark: str):
         self.fields: dict[str, ui.element] = {}
+        self.refused: dict[int, tuple[object, str]] = {}  # element → (the value the service refused, why)
         self.message = ui.label("").mark(f"{mark}-message")
         self.message.set_visibility(False)
 
     def add(self, name: str, element, *aliases: str):
         element.props("outlined dense").classes("w-full")  # every form field looks the same
         element.without_auto_validation()
-        element.on("blur", lambda: element.validate())
+        element.on("blur", lambda: self._check(element))
         for key in (name, *aliases):
             self.fields[key] = element
         return element
@@ -92,7 +131,16 @@ class Form:
                 out.append(el)
         return out
 
+    def _check(self, el) -> None:
+        """The field's own check on leaving it; a value the service refused stays refused until changed (the
+        blur of the field may reach the server after the click that saved)."""
+        el.validate()
+        refused = self.refused.get(id(el))
+        if refused is not None and refused[0] == el.value:
+            el.error = refused[1]
+
     def clear(self) -> None:
+        self.refused.clear()
         for el in self._shown():
             el.error = None
         self.message.set_visibility(False)
@@ -104,13 +152,14 @@ class Form:
         return all(results)
 
     def refuse(self, message: str) -> None:
+        """A refusal ``field: reason`` shown as its reason (the field's key is not for the clerk), under the
+        field when the form has it."""
         field, _, reason = message.partition(": ")
         el = self.fields.get(field)
         if el is not None and el.visible and reason:
+            self.refused[id(el)] = (el.value, reason)
             el.error = reason
-            self.say(f"未保存：{reason}", ok=False)
-        else:
-            self.say(f"未保存：{message}", ok=False)
+        self.say(f"未保存：{reason if reason and field.isascii() else message}", ok=False)
 
     def say(self, text: str, ok: bool = True) -> None:
         self.message.set_text(text)
@@ -155,12 +204,17 @@ def enrollment(psn_no: str = "") -> None:
                     "certno",
                     ui.input(
                         "证件号码（居民身份证）",
-                        validation=lambda x: required(x) or reason_of(v.resident_id, x),
+                        validation=lambda x: (
+                            required(x, "证件号码") or reason_of(v.resident_id, x, "居民身份证号码")
+                        ),
                     ).mark("p-certno"),
                 )
                 p_name = pf.add(
                     "psn_name",
-                    ui.input("姓名", validation=required).mark("p-name"),
+                    ui.input(
+                        "姓名",
+                        validation=lambda x: required(x, "姓名") or reason_of(v.person_name, x, "姓名"),
+                    ).mark("p-name"),
                 )
                 p_adm = pf.add(
                     "admdvs",
@@ -224,12 +278,16 @@ def enrollment(psn_no: str = "") -> None:
                 )
                 e_begin = ef.add(
                     "begndate",
-                    ui.input("参保日期", validation=a_date).props("type=date stack-label").mark("e-begin"),
+                    ui.input("参保日期", validation=a_plausible_date("参保日期"))
+                    .props("type=date stack-label")
+                    .mark("e-begin"),
                     "date",
                 )
                 e_reg = ef.add(
                     "registered",
-                    ui.input("办理日期", value=date.today().isoformat(), validation=a_date)
+                    ui.input(
+                        "办理日期", value=date.today().isoformat(), validation=a_plausible_date("办理日期")
+                    )
                     .props("type=date stack-label")
                     .mark("e-registered"),
                 )
@@ -237,10 +295,14 @@ def enrollment(psn_no: str = "") -> None:
 
                 def scheme_changed() -> None:
                     scheme = e_scheme.value
-                    options = qe.psn_types_of("390" if scheme == "resident" else "310", scheme == "flexible")
-                    e_type.set_options(
-                        options, value=next(iter(options)) if e_type.value not in options else e_type.value
-                    )
+                    insutype = "390" if scheme == "resident" else "310"
+                    options = qe.psn_types_of(insutype, scheme == "flexible")
+                    if e_type.value not in options:  # a 居民 category by age, never 新生儿 by default
+                        guess = suggested_type(e_psn.value, insutype, options, e_begin.value)
+                        guess = guess or (None if insutype == "390" else next(iter(options)))
+                        e_type.set_options(options, value=guess)
+                    else:
+                        e_type.set_options(options, value=e_type.value)
                     e_emp.set_visibility(scheme == "employee")
                     e_base.set_visibility(scheme == "flexible")
 
@@ -301,7 +363,12 @@ def enrollment(psn_no: str = "") -> None:
                 )
                 u_name = uf.add(
                     "emp_name",
-                    ui.input("单位名称", validation=required).mark("u-name"),
+                    ui.input(
+                        "单位名称",
+                        validation=lambda x: (
+                            required(x, "单位名称") or reason_of(lambda y: v.free_text(y, 100), x, "单位名称")
+                        ),
+                    ).mark("u-name"),
                 )
                 u_adm = uf.add(
                     "admdvs",
@@ -361,7 +428,7 @@ def enrollment(psn_no: str = "") -> None:
                 )
                 t_begin = tf.add(
                     "begndate",
-                    ui.input("转入参保日期", validation=a_date)
+                    ui.input("转入参保日期", validation=a_plausible_date("转入参保日期"))
                     .props("type=date stack-label")
                     .mark("t-begin"),
                     "date",
@@ -419,9 +486,15 @@ def enrollment(psn_no: str = "") -> None:
 @ui.page("/employers")
 @protected("enrollment.read")
 def employers(q_text: str = "") -> None:
+    with unit_of_work(write=False) as s:
+        district_names = {adm: name for adm, name, _ in qe.districts(s)}
     with frame("单位", active="单位"):
-        state: dict[str, list] = {"rows": []}
-        with ui.row().classes("items-center"):
+        shown = {"filter": qe.EmployerFilter(q_text)}
+
+        def current() -> qe.EmployerFilter:
+            return qe.EmployerFilter(box.value or "", district.value or None)
+
+        with ui.row().classes("items-center gap-2"):
             box = (
                 ui.input("单位名称 / 编号 / 统一社会信用代码", value=q_text)
                 .props("outlined dense clearable")
@@ -429,32 +502,42 @@ def employers(q_text: str = "") -> None:
                 .mark("emp-search")
                 .on("keydown.enter", lambda: refresh())
             )
+            district = (
+                ui.select({"": "全部", **district_names}, value="", label="区县")
+                .props("outlined dense")
+                .classes("w-44")
+                .mark("emp-district")
+            )
             ui.button("查询", on_click=lambda: refresh()).props("color=teal").mark("emp-search-button")
-            ui.button(
-                "导出 Excel",
-                on_click=lambda: ui.download.content(
-                    xlsx("单位", qe.EMPLOYER_COLUMNS, state["rows"], qe.MONEY), "employers.xlsx"
-                ),
-            ).props("outline color=teal").mark("emp-export")
-        status = ui.label("").classes("text-grey-7").mark("emp-status")
-        grid = table([], qe.EMPLOYER_COLUMNS, "emp_no", pagination=30).mark("employer-table")
-        grid.on("rowClick", lambda e: ui.navigate.to(f"/employer/{e.args[1]['emp_no']}"))
+            export_button(
+                "employers",
+                current,
+                lambda: "筛选: " + "；".join(current().describe(district_names)),
+                "emp-export",
+            )
+        ui.label("欠缴：缴费期限（次月15日）已过仍未缴的金额").classes("text-grey-7").mark("emp-status")
+        grid = paged_list(
+            qe.EMPLOYER_COLUMNS,
+            qe.employer_count,
+            qe.employer_records,
+            lambda: shown["filter"],
+            money=qe.MONEY,
+            unit="个单位",
+            row_id="emp_no",
+            on_click=lambda row: ui.navigate.to(f"/employer/{row['emp_no']}"),
+            mark="employer-grid",
+        )
 
         def refresh() -> None:
-            with unit_of_work(write=False) as s:
-                state["rows"] = qe.employers(s, box.value or "")
-            grid.rows = state["rows"]
-            grid.update()
-            status.set_text(f"共 {len(state['rows']):,} 个单位（欠缴：缴费期限已过仍未缴）")
-
-        refresh()
+            shown["filter"] = current()
+            grid.refresh()
 
 
 @ui.page("/employer/{emp_no}")
 @protected("enrollment.read")
 def employer(emp_no: str) -> None:
     with unit_of_work(write=False) as s:
-        d = qe.employer_page(s, emp_no)
+        d = qe.employer_summary(s, emp_no)
     with frame("单位详情", active="单位"):
         if d is None:
             ui.label(f"单位不存在: {emp_no}").classes("text-negative")
@@ -466,34 +549,69 @@ def employer(emp_no: str) -> None:
         with ui.row().classes("gap-4"):
             for key, label in (("due", "应缴"), ("paid", "已缴"), ("unpaid", "未缴"), ("arrears", "欠缴")):
                 with ui.card().classes("w-48"):
-                    ui.label(f"{label} (元)").classes("text-grey-7")
+                    ui.label(f"{label}（元）").classes("text-grey-7")
                     ui.label(d["total"][key]).classes(
                         "text-2xl font-bold " + ("text-negative" if key == "arrears" else "text-teal-9")
                     ).mark(f"emp-{key}")
         ui.label(f"欠缴按 {d['as_of']} 计：缴费期限（次月15日）已过仍未缴的金额").classes("text-grey-7")
-        with ui.row().classes("items-center"):
-            ui.label("按月缴费").classes("font-bold")
-            ui.button(
-                "导出 Excel",
-                on_click=lambda: ui.download.content(
-                    xlsx("按月缴费", qe.MONTH_COLUMNS, d["by_month"], qe.MONEY), f"{emp_no}-months.xlsx"
-                ),
-            ).props("outline dense color=teal").mark("emp-months-export")
-        table(d["by_month"], qe.MONTH_COLUMNS, "period", pagination=12).mark("emp-months")
-        with ui.row().classes("items-center"):
-            ui.label("按职工缴费").classes("font-bold")
-            ui.button(
-                "导出 Excel",
-                on_click=lambda: ui.download.content(
-                    xlsx("按职工缴费", qe.PER_EMPLOYEE_COLUMNS, d["by_employee"], qe.MONEY),
-                    f"{emp_no}-employees.xlsx",
-                ),
-            ).props("outline dense color=teal").mark("emp-people-export")
-        per = table(d["by_employee"], qe.PER_EMPLOYEE_COLUMNS, "psn_no", pagination=20).mark("emp-people")
-        per.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))
-        ui.label(f"参保职工（{len(d['staff'])}）").classes("font-bold")
-        staff = table(d["staff"], qe.STAFF_COLUMNS, "id", pagination=20).mark("emp-staff")
-        staff.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))
+        of = qe.EmployerOf(emp_no, d["as_of"], e["emp_name"])
+        note = "；".join(of.describe())
+
+        def open_person(row: dict) -> None:
+            ui.navigate.to(f"/person/{row['psn_no']}")
+
+        lists = (  # (title, export list, columns, count, records, unit, row id, a click opens the person)
+            (
+                "按月缴费",
+                "employer_months",
+                qe.MONTH_COLUMNS,
+                qe.employer_month_count,
+                qe.employer_month_records,
+                "个月",
+                None,
+                False,
+            ),
+            (
+                "按职工缴费",
+                "employer_employees",
+                qe.PER_EMPLOYEE_COLUMNS,
+                qe.employer_employee_count,
+                qe.employer_employee_records,
+                "人",
+                "psn_no",
+                True,
+            ),
+            (
+                "参保职工",
+                "employer_staff",
+                qe.STAFF_COLUMNS,
+                qe.employer_staff_count,
+                qe.employer_staff_records,
+                "条",
+                "id",
+                True,
+            ),
+        )
+        for title, name, columns, count, records, unit, row_id, clickable in lists:
+            mark = name.replace("employer_", "emp-")
+            with ui.row().classes("w-full items-center"):
+                ui.label(title).classes("font-bold")
+                export_button(name, lambda: of, lambda: note, f"{mark}-export")
+            paged_list(
+                columns,
+                count,
+                records,
+                lambda: of,
+                money=qe.MONEY,
+                dates={"begndate", "enddate"},
+                unsorted=qe.LAST_DECLARED,
+                unit=unit,
+                page_size=20,
+                height=420,
+                row_id=row_id,
+                on_click=open_person if clickable else None,
+                mark=mark,
+            )
 
 
 # --- 重复参保 ----------------------------------------------------------------------------------------------
@@ -502,33 +620,37 @@ def employer(emp_no: str) -> None:
 @ui.page("/duplicates")
 @protected("enrollment.read")
 def duplicates() -> None:
-    with unit_of_work(write=False) as s:
-        d = qe.duplicates(s)
     with frame("重复参保", active="重复参保"):
         ui.label(
-            "同一人基本医疗保险（职工 310 / 居民 390）参保期间重叠，或同一证件号码登记为多个人员编号。"
+            "同一人的基本医疗保险（职工医保、居民医保）参保期间重叠，或同一证件号码登记为多个人员编号。"
         ).classes("text-grey-7")
-        with ui.row().classes("items-center"):
-            ui.label(f"参保期间重叠（{len(d['overlaps'])} 对）").classes("font-bold").mark(
-                "dup-overlap-count"
+        everything = qe.NoFilter()
+        lists = (
+            ("参保期间重叠", "overlaps", qe.OVERLAP_COLUMNS, qe.overlap_count, qe.overlap_records, "对"),
+            (
+                "同一证件号码多个人员编号",
+                "same_certno",
+                qe.SAME_CERT_COLUMNS,
+                qe.same_certno_count,
+                qe.same_certno_records,
+                "人",
+            ),
+        )
+        for title, name, columns, count, records, unit in lists:
+            mark = "dup-" + ("overlap" if name == "overlaps" else "cert")
+            with ui.row().classes("w-full items-center"):
+                ui.label(title).classes("font-bold")
+                export_button(name, lambda: everything, lambda: "全部", f"{mark}-export")
+            paged_list(
+                columns,
+                count,
+                records,
+                lambda: everything,
+                unsorted=frozenset({"certno", "enrollments"} if name == "overlaps" else {"enrollments"}),
+                unit=unit,
+                page_size=20,
+                height=420,
+                row_id="key",
+                on_click=lambda row: ui.navigate.to(f"/person/{row['psn_no']}"),
+                mark=mark,
             )
-            ui.button(
-                "导出 Excel",
-                on_click=lambda: ui.download.content(
-                    xlsx("参保期间重叠", qe.OVERLAP_COLUMNS, d["overlaps"]), "duplicate-overlaps.xlsx"
-                ),
-            ).props("outline dense color=teal").mark("dup-overlap-export")
-        t1 = table(d["overlaps"], qe.OVERLAP_COLUMNS, "key", pagination=20).mark("dup-overlaps")
-        t1.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))
-        with ui.row().classes("items-center"):
-            ui.label(f"同一证件号码多个人员编号（{len(d['same_certno'])} 人）").classes("font-bold").mark(
-                "dup-cert-count"
-            )
-            ui.button(
-                "导出 Excel",
-                on_click=lambda: ui.download.content(
-                    xlsx("同证多号", qe.SAME_CERT_COLUMNS, d["same_certno"]), "duplicate-certno.xlsx"
-                ),
-            ).props("outline dense color=teal").mark("dup-cert-export")
-        t2 = table(d["same_certno"], qe.SAME_CERT_COLUMNS, "key", pagination=20).mark("dup-certno")
-        t2.on("rowClick", lambda ev: ui.navigate.to(f"/person/{ev.args[1]['psn_no']}"))

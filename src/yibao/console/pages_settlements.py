@@ -7,11 +7,13 @@ from datetime import date
 from nicegui import ui
 from sqlalchemy import select
 
+from yibao.console import display
 from yibao.console import queries as q
 from yibao.console.grid import Column, ServerGrid
 from yibao.console.jobs import export_job, watch
 from yibao.console.layout import frame, protected
-from yibao.money import AmountError, fmt_bp, fmt_fen, parse_amount
+from yibao.console.pages_review import review_actions
+from yibao.money import AmountError, parse_amount
 from yibao.settlement.result import SETLINFO_ORDER
 from yibao.settlement.settle import load_settled
 from yibao.settlement.trace import expand
@@ -51,8 +53,8 @@ def _amount(text: str | None, what: str) -> int | None:
         return None
     try:
         return parse_amount(text.strip().replace(",", ""))  # (1,000 as a clerk writes it)
-    except AmountError as exc:
-        raise ValueError(f"{what}: {exc}") from None
+    except AmountError:
+        raise ValueError(f"{what}：“{text.strip()[:20]}”不是金额（例如 1,000 或 1000.50）") from None
 
 
 def _date(text: str | None, what: str) -> date | None:
@@ -61,12 +63,13 @@ def _date(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{what}: 不是日期 {text!r}") from None
+        raise ValueError(f"{what}：“{text[:20]}”不是日期（例如 2025-03-31）") from None
 
 
 @ui.page("/settlements")
 @protected("settlement.read")
-def settlements() -> None:
+def settlements(date_from: str = "", date_to: str = "", med_type: str = "", insutype: str = "") -> None:
+    """The list; the query's filter values come from a drill-down (首页 → a month, 住院人次)."""
     with unit_of_work(write=False) as s:
         insts = {
             i.fixmedins_code: f"{i.fixmedins_code} {i.fixmedins_name}"
@@ -74,8 +77,8 @@ def settlements() -> None:
         }
     with frame("结算", active="结算"):
         with ui.row().classes("items-end gap-2"):
-            d_from = ui.input("结算日期从").props("type=date outlined dense").mark("f-from")
-            d_to = ui.input("到").props("type=date outlined dense").mark("f-to")
+            d_from = ui.input("结算日期从", value=date_from).props("type=date outlined dense").mark("f-from")
+            d_to = ui.input("到", value=date_to).props("type=date outlined dense").mark("f-to")
             inst = (
                 ui.select({"": "全部机构", **insts}, value="", label="定点机构", with_input=True)
                 .props("outlined dense")
@@ -83,13 +86,21 @@ def settlements() -> None:
                 .mark("f-inst")
             )
             med = (
-                ui.select({"": "全部", **q.MED_TYPES}, value="", label="医疗类别")
+                ui.select(
+                    {"": "全部", **q.MED_TYPE_CHOICES},
+                    value=med_type if med_type in q.MED_TYPE_CHOICES else "",
+                    label="医疗类别",
+                )
                 .props("outlined dense")
                 .classes("w-36")
                 .mark("f-med")
             )
             ins = (
-                ui.select({"": "全部", **q.INSUTYPES}, value="", label="险种")
+                ui.select(
+                    {"": "全部", **q.INSUTYPES},
+                    value=insutype if insutype in q.INSUTYPES else "",
+                    label="险种",
+                )
                 .props("outlined dense")
                 .classes("w-44")
                 .mark("f-ins")
@@ -127,9 +138,9 @@ def settlements() -> None:
                 max_amount=_amount(hi.value, "金额 ≤"),
             )
             if f.date_from and f.date_to and f.date_from > f.date_to:
-                raise ValueError(f"结算日期: 起始日 {f.date_from} 晚于截止日 {f.date_to}")
+                raise ValueError(f"结算日期：起始日 {f.date_from} 晚于截止日 {f.date_to}，请调换或修改")
             if f.min_amount is not None and f.max_amount is not None and f.min_amount > f.max_amount:
-                raise ValueError("金额: “金额 ≥” 大于 “金额 ≤”，没有符合的结算")
+                raise ValueError("金额：“金额 ≥”大于“金额 ≤”，没有符合的结算，请修改")
             return f
 
         def checked() -> q.SettlementFilter | None:
@@ -175,17 +186,20 @@ def settlement(setl_id: str) -> None:
         except Exception:
             row = None
         if row is not None:
+            words = display.names(s)
             person = s.get(Person, row.psn_no)
             inst = s.get(Institution, row.fixmedins_code)
             visit = s.get(Visit, row.mdtrt_id)
+            diagnosis = display.diagnosis_names(s, [visit.dise_codg or ""]).get(visit.dise_codg or "", "")
+            chronic = bool(visit.dise_codg) and display.is_chronic_code(s, visit.dise_codg)
             lines = q.settlement_lines(s, row.orig_setl_id or row.setl_id, row.mdtrt_id)
             try:
-                trace = expand(get_bundle(row.clr_optins or "990100"), row.trace)
+                trace = display.trace_rows(expand(get_bundle(row.clr_optins or "990100"), row.trace), words)
             except Exception:
                 trace = []
     with frame("结算详情", active="结算"):
         if row is None:
-            ui.label(f"结算不存在: {setl_id}").classes("text-negative")
+            ui.label(f"结算不存在：{setl_id}").classes("text-negative")
             return
         if row.refd_setl_flag == "1":
             ui.label(f"这是一笔撤销记录，撤销的是 {row.orig_setl_id}").classes("text-negative text-lg").mark(
@@ -196,66 +210,75 @@ def settlement(setl_id: str) -> None:
                 "reversal-mark"
             )
         ui.label(
-            f"{row.setl_id} · {q.MED_TYPES.get(row.med_type, row.med_type)} · {inst.fixmedins_name} · "
-            f"{person.psn_name}（{person.psn_no}，{q.mask_certno(person.certno)}） · {row.setl_time:%Y-%m-%d %H:%M}"
+            f"{row.setl_id} · {words.of('med_type', row.med_type)} · {words.of('insutype', row.insutype)} · "
+            f"{inst.fixmedins_name} · {person.psn_name}（{person.psn_no}，{q.mask_certno(person.certno)}） · "
+            f"{row.setl_time:%Y-%m-%d %H:%M}"
         ).classes("text-lg").mark("settlement-header")
+        what = "门诊慢特病病种" if chronic else "诊断"
         ui.label(
-            f"诊断 {visit.dise_codg or ''}  政策版本 {row.policy_version} ({row.policy_hash[:12]})"
-        ).classes("text-grey-7")
-        with ui.row().classes("w-full gap-4 no-wrap"):
-            with ui.card().classes("w-1/2"):
-                ui.label("结算信息 setlinfo").classes("font-bold")
+            f"{what} {visit.dise_codg or '无'} {diagnosis}　政策版本 {row.policy_version}（{row.policy_hash[:12]}）"
+        ).classes("text-grey-7").mark("settlement-diagnosis")
+        # two columns on a wide screen, one under the other at 1024 px (nothing cut off at the right)
+        with ui.row().classes("w-full gap-4 xl:flex-nowrap"):
+            with ui.card().classes("w-full xl:w-1/2 min-w-0"):
+                ui.label("结算信息").classes("font-bold")
                 info = [
-                    {
-                        "k": SETLINFO_LABELS.get(k, k),
-                        "f": k,
-                        "v": fmt_bp(settled.setlinfo[k])
-                        if k == "pool_prop_selfpay"
-                        else fmt_fen(settled.setlinfo[k]),
-                    }
+                    {"k": SETLINFO_LABELS.get(k, k), "f": k, "v": display.yuan(settled.setlinfo[k])}
                     for k in SETLINFO_ORDER
+                    if k != "pool_prop_selfpay"
                 ]
                 ui.table(
                     columns=[
                         {"name": "k", "label": "项目", "field": "k", "align": "left"},
-                        {"name": "f", "label": "字段", "field": "f", "align": "left"},
-                        {"name": "v", "label": "金额", "field": "v"},
+                        {"name": "v", "label": "金额（元）", "field": "v"},
                     ],
                     rows=info,
                     row_key="f",
                 ).props("dense flat").classes("w-full").mark("setlinfo")
-            with ui.column().classes("w-1/2"):
-                ui.label("基金分项 setldetail").classes("font-bold")
+                ratio = settled.setlinfo["pool_prop_selfpay"]
+                ui.label(f"统筹支付比例：{display.percent(ratio, basis_points=True)}").mark("pool-ratio")
+            with ui.column().classes("w-full xl:w-1/2 min-w-0"):
+                ui.label("基金分项").classes("font-bold")
                 ui.table(
                     columns=[
-                        {"name": c, "label": c, "field": c}
-                        for c in ("fund_pay_type", "inscp_scp_amt", "crt_payb_lmt_amt", "fund_payamt")
+                        {"name": "name", "label": "基金", "field": "name", "align": "left"},
+                        {"name": "inscp", "label": "符合范围（元）", "field": "inscp"},
+                        {"name": "limit", "label": "本次支付限额（元）", "field": "limit"},
+                        {"name": "paid", "label": "基金支付（元）", "field": "paid"},
                     ],
                     rows=[
-                        {**d, "crt_payb_lmt_amt": d["crt_payb_lmt_amt"] or "不封顶"}
+                        {
+                            "code": d["fund_pay_type"],
+                            "name": words.of("fund_pay_type", d["fund_pay_type"]),
+                            "inscp": _money_text(d["inscp_scp_amt"]),
+                            "limit": _money_text(d["crt_payb_lmt_amt"]) or "不封顶",
+                            "paid": _money_text(d["fund_payamt"]),
+                        }
                         for d in settled.setldetail_json()
                     ],
-                    row_key="fund_pay_type",
+                    row_key="code",
                 ).props("dense flat").classes("w-full").mark("setldetail")
-                ui.label("政策参数 trace").classes("font-bold")
+                ui.label("读取的政策参数").classes("font-bold")
                 ui.table(
                     columns=[
                         {"name": "param", "label": "参数", "field": "param", "align": "left"},
-                        {"name": "value", "label": "值", "field": "value"},
+                        {"name": "value", "label": "取值", "field": "value", "align": "right"},
                     ],
                     rows=trace,
-                    row_key="param",
+                    row_key="path",
                 ).props("dense flat").classes("w-full").mark("trace")
+        review_actions(row.setl_id)  # 申请撤销 (a handler) and the request's state, reviewed by a second person
         ui.label(f"费用明细与分割（{len(lines)} 行）").classes("font-bold")
         cols = [
             ("feedetl_sn", "流水号"),
+            ("med_list_name", "项目名称"),
             ("med_list_codg", "目录编码"),
             ("chrgitm_lv", "等级"),
-            ("det_item_fee_sumamt", "金额"),
-            ("fulamt_ownpay_amt", "全自费"),
-            ("overlmt_amt", "超限价"),
-            ("preselfpay_amt", "先行自付"),
-            ("inscp_scp_amt", "符合范围"),
+            ("det_item_fee_sumamt", "金额（元）"),
+            ("fulamt_ownpay_amt", "全自费（元）"),
+            ("overlmt_amt", "超限价（元）"),
+            ("preselfpay_amt", "先行自付（元）"),
+            ("inscp_scp_amt", "符合范围（元）"),
         ]
         ui.table(
             columns=[{"name": k, "label": v, "field": k, "align": "left"} for k, v in cols],
@@ -263,3 +286,8 @@ def settlement(setl_id: str) -> None:
             row_key="feedetl_sn",
             pagination=20,
         ).props("dense").classes("w-full").mark("fee-lines")
+
+
+def _money_text(text: str | None) -> str:
+    """A reply's two-decimal amount (``"1234.50"``) as the console writes money (``1,234.50``)."""
+    return display.yuan(parse_amount(text)) if text else ""

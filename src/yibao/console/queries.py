@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from yibao.money import fen_to_decimal, fmt_fen
+from yibao.money import fen_to_decimal, fmt_fen, fmt_yuan
+from yibao.store import enrollment_reads
 from yibao.store.tables import (
     Accumulator,
     ClinicalCode,
@@ -35,6 +36,8 @@ MED_TYPES = {
     "28": "日间手术",
     "41": "定点药店购药",
 }
+INPATIENT = "2"  # a filter value: every 住院 医疗类别 (21–28), as 住院人次 counts them
+MED_TYPE_CHOICES = {**MED_TYPES, INPATIENT: "住院（全部）"}  # what the 结算 filter offers
 INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
 FUNDS = {
     "310100": "职工统筹",
@@ -54,7 +57,8 @@ def mask_certno(certno: str) -> str:
 
 
 def yuan(fen: int | None) -> str:
-    return fmt_fen(int(fen or 0))
+    """Money as every page writes it: ``1,234.56`` (the header says 元)."""
+    return fmt_yuan(int(fen or 0))
 
 
 def latest_year(s: Session) -> int:
@@ -64,7 +68,11 @@ def latest_year(s: Session) -> int:
 def overview(s: Session, year: int) -> dict:
     live = and_(Settlement.year == year)
     persons = (
-        s.scalar(select(func.count(func.distinct(Enrollment.psn_no))).where(Enrollment.psn_insu_stas == "1"))
+        s.scalar(
+            select(func.count(func.distinct(Enrollment.psn_no))).where(
+                enrollment_reads.in_force_on(date.today())
+            )
+        )
         or 0
     )
     count, fund, medfee = s.execute(
@@ -124,7 +132,12 @@ def top_diagnoses(s: Session, year: int, n: int = 10) -> list[tuple[str, str, in
     rows = s.execute(
         select(Visit.dise_codg, func.sum(Settlement.medfee_sumamt).label("cost"))
         .join(Settlement, Settlement.mdtrt_id == Visit.mdtrt_id)
-        .where(Settlement.year == year, Visit.dise_codg.is_not(None))
+        .where(
+            Settlement.year == year,
+            Visit.dise_codg.is_not(None),
+            # a chronic visit carries its 门诊慢特病 code, not an ICD diagnosis: not among diagnoses
+            Visit.dise_codg.not_in(select(Dictionary.code).where(Dictionary.dic_type == "opsp_dise")),
+        )
         .group_by(Visit.dise_codg)
         .order_by(func.sum(Settlement.medfee_sumamt).desc())
         .limit(n)
@@ -133,65 +146,145 @@ def top_diagnoses(s: Session, year: int, n: int = 10) -> list[tuple[str, str, in
     names = dict(
         s.execute(select(ClinicalCode.code, ClinicalCode.name).where(ClinicalCode.code.in_(codes))).all()
     )
-    # chronic visits carry the 门诊慢特病 code: its name is in the opsp_dise dictionary
-    names.update(
-        s.execute(
-            select(Dictionary.code, Dictionary.name).where(
-                Dictionary.dic_type == "opsp_dise", Dictionary.code.in_(codes)
-            )
-        ).all()
-    )
     return [(code, names.get(code, code), int(cost)) for code, cost in rows]
 
 
-def search_persons(s: Session, text: str, limit: int = 200) -> list[dict]:
-    t = text.strip()
-    if not t:
-        return []
-    q = (
-        select(Person)
-        .where(
+def paged(
+    q,
+    columns: dict,
+    order: tuple[str | None, bool],
+    default: str,
+    *tiebreak,
+    offset: int = 0,
+    limit: int | None = None,
+    default_desc: bool = False,
+):
+    """``q`` ordered by one list column (``columns[key]``: a column, or a tuple of columns that order it
+    together; ``default`` in its ``default_desc`` direction when none is asked for), then by the
+    ``tiebreak`` columns so that pages never overlap, and cut to one page. Every console list pages and
+    sorts through here, in the database."""
+    key, desc = order
+    if key not in columns:  # (no column chosen, or one the list cannot order by)
+        key, desc = default, default_desc
+    chosen = columns[key]
+    terms = [c.desc() if desc else c.asc() for c in (chosen if isinstance(chosen, tuple) else (chosen,))]
+    q = q.order_by(*terms, *tiebreak)
+    if offset:
+        q = q.offset(offset)
+    return q.limit(limit) if limit else q
+
+
+@dataclass
+class PersonFilter:
+    """参保人 search: a name (or part of it), a whole ID number or its last digits (4 or more), or a psn_no;
+    nothing typed lists everyone."""
+
+    text: str = ""
+
+    def where(self) -> list:
+        t = (self.text or "").strip()
+        if not t:
+            return []
+        return [
             or_(
                 Person.psn_no == t,
                 Person.certno == t.upper(),
                 Person.psn_name.like(f"%{t}%"),
-                Person.certno.like(f"%{t.upper()}") if len(t) >= 4 else False,
+                Person.certno.like(f"%{t.upper()}") if len(t) >= 4 else false(),
             )
-        )
-        .limit(limit)
+        ]
+
+    def describe(self) -> list[str]:
+        t = (self.text or "").strip()
+        return [f"查询 “{t}”"] if t else []
+
+
+PERSON_COLUMNS = [
+    ("psn_no", "人员编号"),
+    ("psn_name", "姓名"),
+    ("certno", "证件号码"),
+    ("gend", "性别"),
+    ("brdy", "出生日期"),
+    ("insutype", "险种"),
+    ("psn_type", "人员类别"),
+]
+
+
+def _current_enrollment():
+    """The enrollment a list shows beside a person: one in force (正常, then 暂停) before ended ones, the
+    latest first (a correlated subquery, so the database can order the whole list by its 险种 or 人员类别)."""
+    e = aliased(Enrollment)
+    standing = case((e.psn_insu_stas == "1", 0), (e.psn_insu_stas == "2", 1), else_=2)
+    return (
+        select(e.id)
+        .where(e.psn_no == Person.psn_no)
+        .order_by(standing, e.begndate.desc(), e.id.desc())
+        .limit(1)
+        .correlate(Person)
+        .scalar_subquery()
     )
-    people = s.scalars(q.order_by(Person.psn_no)).all()
-    enr = {
-        e.psn_no: e
-        for e in s.scalars(select(Enrollment).where(Enrollment.psn_no.in_([p.psn_no for p in people])))
-    }
-    return [
-        {
+
+
+# the columns a list of persons may be ordered by (dictionary columns by their codes; not the ID number,
+# whose order would tell the digits the mask hides)
+PERSON_ORDER = {
+    "psn_no": Person.psn_no,
+    "psn_name": Person.psn_name,
+    "gend": Person.gend,
+    "brdy": Person.brdy,
+    "insutype": Enrollment.insutype,
+    "psn_type": Enrollment.psn_type,
+}
+
+
+def person_count(s: Session, f: PersonFilter) -> int:
+    return s.scalar(select(func.count()).select_from(Person).where(*f.where())) or 0
+
+
+def person_records(
+    s: Session,
+    f: PersonFilter,
+    limit: int | None = None,
+    *,
+    offset: int = 0,
+    order: tuple[str | None, bool] = (None, False),
+) -> Iterator[dict]:
+    """The persons found, in the ``order`` asked for (a key of ``PERSON_ORDER``; by psn_no by default), with
+    the 险种 and 人员类别 of their current enrollment named from the dictionary, ID numbers masked, the
+    birth date a ``date``; streamed in chunks."""
+    from yibao.console.display import names
+
+    n = names(s)
+    q = (
+        select(Person, Enrollment.insutype, Enrollment.psn_type)
+        .outerjoin(Enrollment, Enrollment.id == _current_enrollment())
+        .where(*f.where())
+        .execution_options(yield_per=2_000)
+    )
+    q = paged(q, PERSON_ORDER, order, "psn_no", Person.psn_no, offset=offset, limit=limit)
+    for p, insutype, psn_type in s.execute(q):
+        yield {
             "psn_no": p.psn_no,
             "psn_name": p.psn_name,
             "certno": mask_certno(p.certno),
-            "gend": "男" if p.gend == "1" else "女",
-            "brdy": p.brdy.isoformat(),
-            "insutype": INSUTYPES.get(getattr(enr.get(p.psn_no), "insutype", ""), ""),
-            "psn_type": getattr(enr.get(p.psn_no), "psn_type", ""),
+            "gend": n.of("gend", p.gend),
+            "brdy": p.brdy,
+            "insutype": n.of("insutype", insutype),
+            "psn_type": n.of("psn_type", psn_type),
         }
-        for p in people
-    ]
 
 
 def person_detail(s: Session, psn_no: str) -> dict | None:
     p = s.get(Person, psn_no)
     if p is None:
         return None
-    acc: dict[int, dict[str, str]] = {}
+    acc: dict[int, list[tuple[str, str, int]]] = {}  # year → (险种, accumulator key, value)
     for year, ins, key, value in s.execute(
         select(Accumulator.year, Accumulator.insutype, Accumulator.acc_key, Accumulator.value)
-        .where(Accumulator.psn_no == psn_no)
-        .order_by(Accumulator.year.desc(), Accumulator.acc_key)
+        .where(Accumulator.psn_no == psn_no, Accumulator.value != 0)
+        .order_by(Accumulator.year.desc(), Accumulator.insutype, Accumulator.acc_key)
     ):
-        acc.setdefault(year, {})[f"{ins} {key}"] = (
-            str(value) if key.startswith("admissions:") else yuan(value)
-        )
+        acc.setdefault(year, []).append((ins, key, int(value)))
     return {
         "person": {
             "psn_no": p.psn_no,
@@ -233,9 +326,11 @@ class SettlementFilter:
             c.append(Settlement.setl_time >= datetime.combine(self.date_from, time.min))
         if self.date_to:
             c.append(Settlement.setl_time <= datetime.combine(self.date_to, time.max))
+        if self.med_type == INPATIENT:
+            c.append(Settlement.med_type.like("2%"))
         for col, v in (
             (Settlement.fixmedins_code, self.fixmedins_code),
-            (Settlement.med_type, self.med_type),
+            (Settlement.med_type, None if self.med_type == INPATIENT else self.med_type),
             (Settlement.insutype, self.insutype),
             (Settlement.psn_no, self.psn_no),
         ):
@@ -255,7 +350,7 @@ class SettlementFilter:
         if self.fixmedins_code:
             out.append(f"定点机构 {(institutions or {}).get(self.fixmedins_code, self.fixmedins_code)}")
         if self.med_type:
-            out.append(f"医疗类别 {MED_TYPES.get(self.med_type, self.med_type)}")
+            out.append(f"医疗类别 {MED_TYPE_CHOICES.get(self.med_type, self.med_type)}")
         if self.insutype:
             out.append(f"险种 {INSUTYPES.get(self.insutype, self.insutype)}")
         if self.min_amount is not None or self.max_amount is not None:
@@ -338,11 +433,16 @@ SETTLEMENT_ORDER = {
 
 
 def shown(record: dict) -> dict:
-    """A typed record as a list shows it: times to the minute, amounts with separators and two places."""
-    return {
-        k: f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else f"{v:,.2f}" if isinstance(v, Decimal) else v
-        for k, v in record.items()
-    }
+    """A typed record as a list shows it: times to the minute, dates ISO, amounts with separators and two places."""
+    return {k: _shown(v) for k, v in record.items()}
+
+
+def _shown(v):
+    if isinstance(v, datetime):
+        return f"{v:%Y-%m-%d %H:%M}"
+    if isinstance(v, date):
+        return v.isoformat()
+    return f"{v:,.2f}" if isinstance(v, Decimal) else v
 
 
 def settlements(s: Session, f: SettlementFilter, limit: int | None = 5_000) -> tuple[int, list[dict]]:
@@ -351,52 +451,139 @@ def settlements(s: Session, f: SettlementFilter, limit: int | None = 5_000) -> t
 
 
 def settlement_lines(s: Session, setl_id: str, mdtrt_id: str) -> list[dict]:
+    """A settlement's fee lines with the catalogue item's name and the 甲/乙/丙 class in words."""
+    from yibao.console.display import item_names, names
+
+    lines = list(
+        s.scalars(
+            select(FeeLine)
+            .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.setl_id == setl_id)
+            .order_by(FeeLine.id)
+        )
+    )
+    words, items = names(s), item_names(s, (ln.med_list_codg for ln in lines))
     return [
         {
             "feedetl_sn": ln.feedetl_sn,
             "med_list_codg": ln.med_list_codg or "",
-            "chrgitm_lv": ln.chrgitm_lv,
+            "med_list_name": items.get(ln.med_list_codg or "", "（目录中没有）"),
+            "chrgitm_lv": words.of("chrgitm_lv", ln.chrgitm_lv),
             "det_item_fee_sumamt": yuan(ln.det_item_fee_sumamt),
             "fulamt_ownpay_amt": yuan(ln.fulamt_ownpay_amt),
             "overlmt_amt": yuan(ln.overlmt_amt),
             "preselfpay_amt": yuan(ln.preselfpay_amt),
             "inscp_scp_amt": yuan(ln.inscp_scp_amt),
         }
-        for ln in s.scalars(
-            select(FeeLine)
-            .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.setl_id == setl_id)
-            .order_by(FeeLine.id)
-        )
+        for ln in lines
     ]
 
 
-def institutions(s: Session, year: int) -> list[dict]:
-    totals = {
-        code: (n, medfee, fund)
-        for code, n, medfee, fund in s.execute(
-            select(
-                Settlement.fixmedins_code,
-                func.count(),
-                func.sum(Settlement.medfee_sumamt),
-                func.sum(Settlement.fund_pay_sumamt),
-            )
-            .where(Settlement.year == year, Settlement.refd_setl_flag == "0")
-            .group_by(Settlement.fixmedins_code)
+INSTITUTION_STATUS = {"active": "正常", "suspended": "暂停", "exited": "退出"}
+
+
+@dataclass
+class InstitutionFilter:
+    """定点机构 of a year's totals: by code or name (part of it), by type."""
+
+    year: int
+    text: str = ""
+    fixmedins_type: str | None = None
+
+    def where(self) -> list:
+        c = []
+        t = (self.text or "").strip()
+        if t:
+            c.append(or_(Institution.fixmedins_code == t.upper(), Institution.fixmedins_name.like(f"%{t}%")))
+        if self.fixmedins_type:
+            c.append(Institution.fixmedins_type == self.fixmedins_type)
+        return c
+
+    def describe(self, kinds: dict[str, str] | None = None) -> list[str]:
+        out = [f"{self.year} 年"]
+        if (self.text or "").strip():
+            out.append(f"查询 “{self.text.strip()}”")
+        if self.fixmedins_type:
+            out.append(f"类型 {(kinds or {}).get(self.fixmedins_type, self.fixmedins_type)}")
+        return out
+
+
+INSTITUTION_COLUMNS = [  # (the year's totals first: what the list is read for)
+    ("fixmedins_code", "机构编号"),
+    ("fixmedins_name", "机构名称"),
+    ("settlements", "结算笔数"),
+    ("medfee", "医疗费总额"),
+    ("fund_pay", "基金支付"),
+    ("kind", "类型"),
+    ("hosp_lv", "医院等级"),
+    ("level", "起付线等级"),
+    ("status", "状态"),
+]
+INSTITUTION_AMOUNTS = ("medfee", "fund_pay")
+
+
+def _institution_totals(year: int):
+    """The year's settlements by institution (reversal rows left out), a subquery the list joins."""
+    return (
+        select(
+            Settlement.fixmedins_code.label("code"),
+            func.count().label("settlements"),
+            func.sum(Settlement.medfee_sumamt).label("medfee"),
+            func.sum(Settlement.fund_pay_sumamt).label("fund_pay"),
         )
+        .where(Settlement.year == year, Settlement.refd_setl_flag == "0")
+        .group_by(Settlement.fixmedins_code)
+        .subquery()
+    )
+
+
+def institution_count(s: Session, f: InstitutionFilter) -> int:
+    return s.scalar(select(func.count()).select_from(Institution).where(*f.where())) or 0
+
+
+def institution_records(
+    s: Session,
+    f: InstitutionFilter,
+    limit: int | None = None,
+    *,
+    offset: int = 0,
+    order: tuple[str | None, bool] = (None, False),
+) -> Iterator[dict]:
+    """The institutions with the year's totals, typed (amounts ``Decimal`` yuan, counts ``int``), ordered by
+    the database over all of them (by code by default; totals as numbers, an institution without
+    settlements as 0); 类型 and 医院等级 named from the dictionary."""
+    from yibao.console.display import names
+
+    n = names(s)
+    t = _institution_totals(f.year)
+    counted = func.coalesce(t.c.settlements, 0)
+    medfee, fund = func.coalesce(t.c.medfee, 0), func.coalesce(t.c.fund_pay, 0)
+    columns = {
+        "fixmedins_code": Institution.fixmedins_code,
+        "fixmedins_name": Institution.fixmedins_name,
+        "kind": Institution.fixmedins_type,
+        # codes 1 三级特等 … 14 一级无等: shorter first orders them as numbers (without a cast that could fail)
+        "hosp_lv": (func.length(Institution.hosp_lv), Institution.hosp_lv),
+        "level": Institution.dedc_hosp_lv,
+        "status": Institution.status,
+        "settlements": counted,
+        "medfee": medfee,
+        "fund_pay": fund,
     }
-    out = []
-    for i in s.scalars(select(Institution).order_by(Institution.fixmedins_code)):
-        n, medfee, fund = totals.get(i.fixmedins_code, (0, 0, 0))
-        out.append(
-            {
-                "fixmedins_code": i.fixmedins_code,
-                "fixmedins_name": i.fixmedins_name,
-                "kind": "零售药店" if i.fixmedins_type == "2" else "医疗机构",
-                "level": LEVELS.get(i.dedc_hosp_lv, ""),
-                "status": {"active": "正常", "suspended": "暂停", "exited": "退出"}.get(i.status, i.status),
-                "settlements": n,
-                "medfee": yuan(medfee),
-                "fund_pay": yuan(fund),
-            }
-        )
-    return out
+    q = (
+        select(Institution, counted, medfee, fund)
+        .outerjoin(t, t.c.code == Institution.fixmedins_code)
+        .where(*f.where())
+    )
+    q = paged(q, columns, order, "fixmedins_code", Institution.fixmedins_code, offset=offset, limit=limit)
+    for i, count, fee, paid in s.execute(q):
+        yield {
+            "fixmedins_code": i.fixmedins_code,
+            "fixmedins_name": i.fixmedins_name,
+            "kind": n.of("fixmedins_type", i.fixmedins_type),
+            "hosp_lv": n.of("hosp_lv", i.hosp_lv),
+            "level": n.of("dedc_hosp_lv", i.dedc_hosp_lv),
+            "status": INSTITUTION_STATUS.get(i.status, i.status),
+            "settlements": int(count),
+            "medfee": fen_to_decimal(fee),
+            "fund_pay": fen_to_decimal(paid),
+        }
