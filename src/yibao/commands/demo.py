@@ -105,6 +105,7 @@ def demo(
         ("费用明细 fee lines", f"{report.lines:,}"),
         ("记账分录 postings", f"{report.postings:,}"),
         ("基金支付 fund payments", f"{fmt_yuan(report.fund_pay)} 元"),
+        *((name, f"{count:,}") for name, count in report.events.items()),
         ("Parquet", str(report.parquet)),
         ("用时 time", f"{time.perf_counter() - started:.1f} s"),
     ):

@@ -67,6 +67,10 @@ class Reference:
     doctors: dict[str, list[str]]  # institution → practitioner codes
 
 
+VISIT_FIELDS = ("person", "kind", "med_type", "day", "los", "inst", "level", "dise", "opsp", "doctor")
+LINE_FIELDS = ("line_visit", "line_item", "line_pric", "line_cnt", "line_amt", "line_appr")
+
+
 @dataclass
 class Claims:
     person: np.ndarray
@@ -88,6 +92,14 @@ class Claims:
 
     def __len__(self) -> int:
         return int(self.person.size)
+
+    def subset(self, keep: np.ndarray) -> Claims:
+        """The visits ``keep`` selects (a mask) with their fee lines, the lines' visit numbers following."""
+        renumber = np.cumsum(keep) - 1
+        lines = keep[self.line_visit]
+        per_visit = {f: getattr(self, f)[keep] for f in VISIT_FIELDS}
+        per_line = {f: getattr(self, f)[lines] for f in LINE_FIELDS if f != "line_visit"}
+        return Claims(**per_visit, line_visit=renumber[self.line_visit[lines]], **per_line)
 
 
 def _pick_dx(rng, groups, n, dx_codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

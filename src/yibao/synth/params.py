@@ -28,6 +28,14 @@ class Params:
     # 参保率: the synthetic census counts each district's residents so that this share of them is insured
     # (every generated person is insured; the census adds the uninsured), with a district spread of ±1.5 points
     coverage_share: float = 0.955
+    # the year's events (shares of employers or persons; at least one of each when the share is not 0)
+    # employers late with their first declarations (欠缴, some paid back)
+    arrears_employer_share: float = 0.05
+    transfer_share: float = 0.0004  # 转入 and, as many, 转出
+    duplicate_share: float = 0.0005  # 职工 also enrolled as 居民, and ID numbers under a second psn_no
+    family_binding_share: float = 0.0025  # 共济 bindings
+    # 职工 outpatient settlements reversed and settled again (admissions: half as many)
+    reversal_share: float = 0.0005
 
     def validate(self, supported_years: set[int]) -> None:
         """Refuse impossible parameters with one line naming the parameter."""
