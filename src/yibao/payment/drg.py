@@ -300,9 +300,9 @@ def complication_level(f: Facts, pack: DrgPack, notes: list[str] | None = None) 
 def split_drg(f: Facts, pack: DrgPack, rule: AdrgRule, notes: list[str] | None = None) -> str:
     """The DRG within the ADRG: its splits (``135``, ``15``, ``35``, ``9``) and the case's complication level.
 
-    The suffixes are tried from the most severe: 1 (伴严重并发症或合并症) takes an MCC, 3 (伴并发症或合并症)
-    a CC or an MCC, and 5 the rest — so an ADRG split 1/5 keeps a case with only a CC in 5, and an ADRG
-    split 3/5 puts a case with an MCC in 3."""
+    The suffixes are tried from the most severe: 1 (伴严重并发症或合并症) takes an MCC, 3 (伴并发症或合并症) a
+    CC or an MCC, 5 the rest. So an ADRG split 1/5 keeps a case with only a CC in 5 (its CC cases were merged
+    with those without, as the 3/5 splits merged the MCC cases into 3), and one split 3/5 puts an MCC in 3."""
     splits = rule.splits
     if splits == "9":
         if notes is not None:

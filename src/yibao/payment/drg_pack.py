@@ -195,12 +195,14 @@ def read_rules(
 
 
 def read_mdc_lists(
-    files: dict[str, bytes], mdcs: dict[str, tuple[str, int]], rules: dict[str, list[AdrgRule]]
+    files: dict[str, bytes], mdcs: dict[str, tuple[str, int]]
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Each MDC's principal diagnoses, and the MDCZ trauma site of each code.
+    """Each MDC's principal diagnoses (its 主诊表 as published, nothing added), and the MDCZ trauma site of
+    each code.
 
-    The published MDC lists miss some principal diagnoses that the MDC's own ADRGs list (MDCW lacks most
-    third-degree burns that WB1/WR1 name): an MDC takes the union of its list and its ADRGs' lists."""
+    The published lists miss some principal diagnoses that the MDC's own ADRGs name (MDCW lacks most of the
+    burns WB1/WR1 list): such a principal diagnosis enters no MDC, as in the reference groupers — a case
+    reaches an ADRG only through its MDC's list."""
     by_mdc = {path.split("/")[1][:4]: path for path in files if path.startswith("MDC/")}
     codes: dict[str, list[str]] = {}
     sites: dict[str, str] = {}
@@ -208,8 +210,7 @@ def read_mdc_lists(
         if mdc not in by_mdc:
             raise refuse("1_MDC.txt", line, f"{mdc} 没有主诊表 MDC/{mdc}_*.dat (no principal-diagnosis list)")
         listed = parse_mdc_list(by_mdc[mdc], files[by_mdc[mdc]])
-        extra = sorted({c for r in rules[mdc[3]] for c in (r.principal_dx or ())} - set(listed.codes))
-        codes[mdc[3]] = [*listed.codes, *extra]
+        codes[mdc[3]] = list(listed.codes)
         if mdc == "MDCZ":
             sites = dict(listed.sites)
     return codes, sites
@@ -254,7 +255,7 @@ def compile_pack(files: dict[str, bytes], scheme: str, meta: dict, pack_hash: st
     adrgs = parse_names("2_ADRG.txt", files["2_ADRG.txt"], r"[A-Z]{2}\d")
     drgs = parse_names("3_DRG.txt", files["3_DRG.txt"], r"[A-Z]{2}\d[1359]")
     rules = read_rules(files, mdcs, adrgs, drg_splits(drgs, adrgs))
-    mdc_codes, trauma_sites = read_mdc_lists(files, mdcs, rules)
+    mdc_codes, trauma_sites = read_mdc_lists(files, mdcs)
     complications, tables = read_complications(files)
     exclusions: dict[str, set[str]] = {}
     for tid, codes in tables.items():
