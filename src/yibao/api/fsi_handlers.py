@@ -1,7 +1,8 @@
 """Handlers of the national transactions that register, change and settle visits: 22xx 门诊, 24xx / 23xx 住院,
 21xx 药店; national field names in, the settlement services in between, national field names out.
 
-Imported for its side effect of registering handlers on :mod:`yibao.api.fsi` (with :mod:`yibao.api.fsi_queries`).
+Imported for its side effect of registering handlers on :mod:`yibao.api.fsi` (with :mod:`yibao.api.fsi_queries`
+and :mod:`yibao.api.fsi_lists`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 
-from yibao.api import fsi_queries  # noqa: F401 - registers the query transactions
+from yibao.api import (
+    fsi_lists,  # noqa: F401 - registers the settlement-list transactions
+    fsi_queries,  # noqa: F401 - registers the query transactions
+)
 from yibao.api.fields import Node
 from yibao.api.fsi import reads_ahead, transaction
 from yibao.api.fsi_replies import settlement_reply, split_result

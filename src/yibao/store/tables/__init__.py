@@ -34,6 +34,12 @@ from yibao.store.tables.settlement import (
     SettlementDetail,
     Visit,
 )
+from yibao.store.tables.settlement_list import (
+    SettlementList,
+    SettlementListDiagnosis,
+    SettlementListGroup,
+    SettlementListProcedure,
+)
 
 metadata = Base.metadata
 
@@ -68,6 +74,10 @@ __all__ = [
     "Role",
     "Settlement",
     "SettlementDetail",
+    "SettlementList",
+    "SettlementListDiagnosis",
+    "SettlementListGroup",
+    "SettlementListProcedure",
     "StaffUser",
     "SupplementaryEnrollment",
     "UserRole",
