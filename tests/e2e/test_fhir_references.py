@@ -70,6 +70,7 @@ def settled(client, engine):
         )
         create_user(s, "rev", "审核员", ["reviewer"], "pass-word-1", actor="test")
         create_user(s, "fund", "基金管理", ["fund_manager"], "pass-word-1", actor="test")
+        create_user(s, "norole", "未分配岗位", [], "pass-word-1", actor="test")  # no permission at all
     ids = {
         "worker": _outpatient(His(client, HOSP2), WORKER, "310", "2025-03-01 09:00:00", "600.00", "1"),
         "admission": _admission(His(client, HOSP3), RESIDENT, "2025-02-10 10:00:00", "2025-02-20 10:00:00"),
@@ -333,6 +334,6 @@ def test_refusals_are_operation_outcomes(settled):
     _refused(
         c.get(f"/fhir/Patient/{WORKER}", headers={"Authorization": "Bearer forged.x"}), 401, "login", "令牌"
     )
-    fund = _token(c, "fund")  # 基金管理: settlement.read but not person.read
-    _refused(c.get(f"/fhir/Patient/{WORKER}", headers=fund), 403, "forbidden", "person.read")
+    fund = _token(c, "fund")
+    _refused(c.get(f"/fhir/Patient/{WORKER}", headers=_token(c, "norole")), 403, "forbidden", "person.read")
     assert c.get("/fhir/Organization/bureau-990100", headers=fund).status_code == 200
