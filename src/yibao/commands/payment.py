@@ -315,3 +315,6 @@ def _chain(first, rest):
 
 def register(app: typer.Typer) -> None:
     app.add_typer(payment_app, name="payment")
+
+
+from yibao.commands import payment_lists  # noqa: E402,F401  (registers yibao payment group-lists)

@@ -12,7 +12,9 @@ Everything derives from the seed, including ids and times, so the same seed give
    with setldetail, accumulators, account balances and balanced ledger postings (:mod:`~yibao.synth.settled`);
 4. the year played in date order through the domain services (:mod:`~yibao.synth.events`): contributions and
    collections, 转入 and 转出, 共济 bindings, reversals and new settlements;
-5. claims as Parquet (:mod:`~yibao.synth.parquet`).
+5. a 医保结算清单 for every standing discharge settlement, with the admission's coding (:mod:`~yibao.synth.coding`),
+   grouped by CHS-DRG and stored as 4101 stores it (:mod:`~yibao.synth.lists`);
+6. claims as Parquet (:mod:`~yibao.synth.parquet`).
 
 So `yibao ledger check` agrees, and every account's balance is its opening balance plus what was credited
 (contributions, 退休 credits, a balance brought along) less what it paid (visits, 共济, a balance taken away).
@@ -51,11 +53,15 @@ from yibao.store.tables import (
     PersonalAccount,
     Settlement,
     SettlementDetail,
+    SettlementList,
+    SettlementListDiagnosis,
+    SettlementListGroup,
+    SettlementListProcedure,
     SupplementaryEnrollment,
     Visit,
 )
 from yibao.synth import claims as claims_mod
-from yibao.synth import events, history, kernel_input, people, settled
+from yibao.synth import events, history, kernel_input, lists, people, settled
 from yibao.synth import population as pop_mod
 from yibao.synth.params import Params
 from yibao.synth.parquet import write_parquet
@@ -64,6 +70,10 @@ from yibao.synth.store import Progress, no_progress
 
 # generated data, children first (the order to delete in)
 GENERATED = (
+    SettlementListGroup,
+    SettlementListDiagnosis,
+    SettlementListProcedure,
+    SettlementList,
     LedgerPosting,
     LedgerEntry,
     SettlementDetail,
@@ -144,7 +154,7 @@ def build(
     t0 = time.perf_counter()
     params.validate(supported_years(bundle))
     rng = np.random.default_rng(params.seed)
-    ref = load_reference(engine, rng, admdvs)
+    ref = load_reference(engine, rng, admdvs, params.year)
     pop = pop_mod.generate(rng, params, districts, admdvs)
     past = history.plan(np.random.default_rng([params.seed, HISTORY_STREAM]), params, pop)
     progress("人口 persons", len(pop), len(pop))
@@ -159,6 +169,9 @@ def build(
     people.write_census(engine, params, pop, districts)
     stats = settled.write_settled(engine, bundle, params, pop, past, cl, ref, batch, result, admdvs, progress)
     _play(engine, bundle, params, pop, past, cl, ref, rev, result, admdvs, progress)
+    grouped = lists.write_lists(
+        engine, params.year, admdvs, cl, ref, lambda k: settled.mdtrt_id(admdvs, params.year, k), progress
+    )
     parquet = write_parquet(data_dir, params, pop, cl, ref, result) if data_dir else None
     with unit_of_work(engine) as s:
         audit.record(
@@ -192,6 +205,8 @@ def build(
             "重复参保 duplicates": int(past.overlap.size + past.twin.size),
             "共济绑定 family bindings": int(past.owner.size),
             "撤销后重新结算 reversed and settled again": int(rev.visits.size),
+            "结算清单 settlement lists": grouped.total() - grouped["refused"],
+            "DRG 正常入组 grouped": grouped["ok"],
         },
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from yibao.payment.settlement_list import age_on
 from yibao.settlement.lines import NO_CAP, product_fen
+from yibao.synth import coding
 from yibao.synth.params import Params
 from yibao.synth.population import Population
 
@@ -46,6 +48,7 @@ INPAT_DX = [
     ("K56", 3, 1.0, 1),
     ("M17", 3, 1.9, 1),
 ]
+CODING_STREAM = 3  # the admissions' coding draws from their own stream (build.py: 1 history, 2 reversals)
 CHRONIC_COST = {"M03900": 0.5, "M01600": 0.8, "M00500": 12.0, "M07801": 9.0, "M06900": 2.0}
 
 
@@ -65,9 +68,23 @@ class Reference:
     item_lmt: np.ndarray  # 0/1
     dx_codes: dict[str, list[str]]  # ICD prefix → codes present in the store
     doctors: dict[str, list[str]]  # institution → practitioner codes
+    code_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (icd10 | icd9cm3, code) → name
+    coder: coding.Coder | None = None  # the DRG tables' pools admissions are coded from
 
 
-VISIT_FIELDS = ("person", "kind", "med_type", "day", "los", "inst", "level", "dise", "opsp", "doctor")
+VISIT_FIELDS = (
+    "person",
+    "kind",
+    "med_type",
+    "day",
+    "los",
+    "inst",
+    "level",
+    "dise",
+    "opsp",
+    "doctor",
+    "coded",
+)
 LINE_FIELDS = ("line_visit", "line_item", "line_pric", "line_cnt", "line_amt", "line_appr")
 
 
@@ -83,6 +100,7 @@ class Claims:
     dise: np.ndarray  # str: ICD code (or chronic disease code for 14)
     opsp: np.ndarray  # chronic disease code or ""
     doctor: np.ndarray  # str
+    coded: np.ndarray  # object: the admission's coding (:class:`~yibao.synth.coding.CodedStay`), else None
     line_visit: np.ndarray
     line_item: np.ndarray  # index into the catalogue
     line_pric: np.ndarray
@@ -159,6 +177,13 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         month_day
     ] + rng.integers(0, 28, month_day.size).astype("timedelta64[D]")
     los = np.where(kind == INPAT, np.clip(np.exp(rng.normal(np.log(7), 0.55, v)).astype(np.int64), 1, 60), 0)
+    ip = np.flatnonzero(kind == INPAT)
+    coded = np.full(v, None, dtype=object)
+    if ref.coder is not None:  # each admission's ADRG of the mix by age and sex, its stay from the ADRG's
+        code_rng = np.random.default_rng([p.seed, CODING_STREAM])
+        male, age, age_days = _ages_on(pop, person[ip], day[ip])
+        choice = coding.choose(code_rng, ref.coder, male, age, age_days)
+        los[ip] = coding.stay_lengths(code_rng, ref.coder, choice)
     day = np.where(
         kind == INPAT, np.minimum(day, np.datetime64(f"{p.year}-12-31") - los.astype("timedelta64[D]")), day
     )
@@ -189,9 +214,17 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
     factor = np.ones(v)
     surgical = np.zeros(v, dtype=bool)
     for k, groups in ((OUT, OUT_DX), (INPAT, INPAT_DX)):
+        if k == INPAT and ref.coder is not None:
+            continue
         idx = np.flatnonzero(kind == k)
         codes, f, s = _pick_dx(rng, groups, idx.size, ref.dx_codes)
         dise[idx], factor[idx], surgical[idx] = codes, f, s
+    if ref.coder is not None:  # the codes, with the admission's exact age on its (final) first day
+        male, age, age_days = _ages_on(pop, person[ip], day[ip])
+        coded[ip] = coding.stays(code_rng, ref.coder, choice, male, age, age_days)
+        dise[ip] = [c.diagnoses[0] for c in coded[ip]]
+        factor[ip] = [c.cost for c in coded[ip]]
+        surgical[ip] = [c.surgical for c in coded[ip]]
     opsp = np.full(v, "", dtype="U6")
     opsp[is_chr] = np.repeat(chronic_code, 12)
     dise[is_chr] = opsp[is_chr]
@@ -220,6 +253,7 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         dise=dise.astype(str),
         opsp=opsp,
         doctor=doctor.astype(str),
+        coded=coded,
         line_visit=line_visit,
         line_item=item,
         line_pric=pric,
@@ -227,6 +261,18 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         line_amt=amt,
         line_appr=appr,
     )
+
+
+def _ages_on(pop: Population, person: np.ndarray, day: np.ndarray):
+    """Sex, age (周岁) and age in days of each person on each day (before birth: 0 days, the visit is dropped
+    later as outside the insured days)."""
+    ages = [
+        age_on(b.item(), max(d, b).item())
+        for b, d in zip(pop.brdy[person], day.astype("datetime64[D]"), strict=True)
+    ]
+    age = np.array([a for a, _ in ages], dtype=np.int64)
+    days = np.array([d for _, d in ages], dtype=np.int64)
+    return pop.male[person], age, days
 
 
 def _doctor(ref: Reference, code: str, rng) -> str:

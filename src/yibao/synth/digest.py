@@ -20,6 +20,10 @@ from yibao.store.tables import (
     PersonalAccount,
     Settlement,
     SettlementDetail,
+    SettlementList,
+    SettlementListDiagnosis,
+    SettlementListGroup,
+    SettlementListProcedure,
     Visit,
 )
 
@@ -40,6 +44,10 @@ TABLES = (
     SettlementDetail,
     Accumulator,
     LedgerPosting,
+    SettlementList,
+    SettlementListDiagnosis,
+    SettlementListProcedure,
+    SettlementListGroup,
 )
 
 

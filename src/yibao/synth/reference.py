@@ -3,17 +3,24 @@ the 医保医师 of every hospital (created once, by beds, so that every visit n
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 from sqlalchemy import Engine, insert, select
 
 from yibao.errors import InputError
+from yibao.payment.packs import load_drg_pack, registered_schemes
+from yibao.payment.settlement_list import drg_scheme_on
 from yibao.settlement.lines import NO_CAP
 from yibao.store.db import unit_of_work
 from yibao.store.tables import CatalogueItem, ClinicalCode, Institution, Practitioner
+from yibao.synth import coding
 from yibao.synth.claims import Reference
 
 
-def load_reference(engine: Engine, rng: np.random.Generator, admdvs: str) -> Reference:
+def load_reference(engine: Engine, rng: np.random.Generator, admdvs: str, year: int) -> Reference:
+    """The reference data, and the coding pools of the DRG scheme in effect at the year's end (the scheme
+    that groups the year's lists; none: admissions keep a plain diagnosis)."""
     with unit_of_work(engine) as s:
         inst = s.execute(
             select(
@@ -36,15 +43,12 @@ def load_reference(engine: Engine, rng: np.random.Generator, admdvs: str) -> Ref
                 CatalogueItem.lmt_used_flag,
             ).order_by(CatalogueItem.med_list_codg)
         ).all()
-        codes = (
-            s.execute(
-                select(ClinicalCode.code)
-                .where(ClinicalCode.system == "icd10", ClinicalCode.grey_flag == "0")
-                .order_by(ClinicalCode.code)
-            )
-            .scalars()
-            .all()
-        )
+        named = s.execute(
+            select(ClinicalCode.system, ClinicalCode.code, ClinicalCode.name)
+            .where(ClinicalCode.grey_flag == "0")
+            .order_by(ClinicalCode.system, ClinicalCode.code)
+        ).all()
+        codes = [c for system, c, _ in named if system == "icd10"]
         if not inst or not items or not codes:
             raise InputError(
                 "数据库中没有示例市的机构、目录或诊断编码：请先运行 yibao region load (load the region first)"
@@ -71,7 +75,17 @@ def load_reference(engine: Engine, rng: np.random.Generator, admdvs: str) -> Ref
         item_lmt=np.array([int(it.lmt_used_flag or 0) for it in items]),
         dx_codes=dx,
         doctors=doctors,
+        code_names={(system, c): name for system, c, name in named},
+        coder=_coder(year, codes, [c for system, c, _ in named if system == "icd9cm3"]),
     )
+
+
+def _coder(year: int, dx: list[str], px: list[str]) -> coding.Coder | None:
+    scheme = drg_scheme_on(registered_schemes(), date(year, 12, 31))
+    if scheme is None:
+        return None
+    coder = coding.prepare(load_drg_pack(scheme.name), dx, px)
+    return coder if coder.mix else None  # (a region whose code table names none of the mix's codes)
 
 
 def _ensure_doctors(session, rng, inst, admdvs: str) -> dict[str, list[str]]:

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.store.base import Base, BigId
 
 _VALID = text("vali_flag = '1'")
+_CURRENT = text("is_current")
 
 
 class SettlementList(Base):
@@ -90,10 +104,24 @@ class SettlementListGroup(Base):
     """How a list was grouped, once per kind of scheme (``drg``; ``dip`` beside it where the region has DIP):
     the scheme (its registered, versioned name), the rule pack's hash and the grouper's version, so that the
     result can be reproduced; status, MDC, ADRG, the group, the reason, and the trace that explains it
-    (payment-drg-dip.md §9.3)."""
+    (payment-drg-dip.md §9.3).
+
+    A list regrouped (``yibao payment group-lists``, after a rule-pack update) gets a new row; ``is_current``
+    marks the grouping that counts (one per list and kind: a unique index over the current rows), the older
+    ones stay as its history."""
 
     __tablename__ = "settlement_list_group"
-    __table_args__ = (UniqueConstraint("setl_list_id", "kind"),)
+    __table_args__ = (
+        Index("ix_settlement_list_group_list", "setl_list_id"),
+        Index(
+            "ix_settlement_list_group_current",
+            "setl_list_id",
+            "kind",
+            unique=True,
+            sqlite_where=_CURRENT,
+            postgresql_where=_CURRENT,
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     setl_list_id: Mapped[str] = mapped_column(ForeignKey("settlement_list.setl_list_id"))
     kind: Mapped[str] = mapped_column(String(8))  # drg | dip
@@ -108,3 +136,4 @@ class SettlementListGroup(Base):
     reason: Mapped[str | None] = mapped_column(String(400))
     trace: Mapped[dict] = mapped_column(JSON)
     grouped_at: Mapped[datetime] = mapped_column(DateTime)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
