@@ -54,6 +54,9 @@ def _pages(env: dict) -> list[tuple[str, str, str]]:
         ("settlement", f"/settlement/{setl_id}", "读取的政策参数"),
         ("institutions", "/institutions", "定点机构"),
         ("review", "/review", "审核"),
+        ("payment", "/payment", "共 "),
+        ("payment-worklist", "/payment/worklist", "共 "),
+        ("payment-cmi", "/payment/cmi", "相对权重"),
         ("not-found", "/no-such-page", "页面不存在"),
     ]
 

@@ -23,8 +23,11 @@ def attach(app: FastAPI, settings: Settings) -> None:
     from yibao.console import (  # noqa: F401 - registers pages
         errors,
         pages,
+        pages_employers,
         pages_enrollment,
         pages_institutions,
+        pages_payment,
+        pages_payment_cmi,
         pages_persons,
         pages_review,
         pages_settlements,

@@ -167,6 +167,52 @@ def export_lists() -> dict[str, ExportList]:
             qe.same_certno_count,
             qe.same_certno_records,
         ),
+        **payment_exports(amounts),
+    }
+
+
+def payment_exports(amounts: Callable) -> dict[str, ExportList]:
+    """付费: grouped cases, the 歧义 / 未入组 worklist, CMI by unit and the DRG weights."""
+    from yibao.console import queries_payment as qp
+    from yibao.console import queries_payment_cmi as qc
+
+    money = (*qp.MONEY, *qc.MONEY)
+    return {
+        "payment_groups": ExportList(
+            "分组结果",
+            "payment-groups.xlsx",
+            amounts(qp.GROUP_COLUMNS, money),
+            qp.group_count,
+            qp.group_records,
+        ),
+        "payment_worklist": ExportList(
+            "未入组与歧义病例",
+            "payment-worklist.xlsx",
+            qp.WORKLIST_COLUMNS,
+            qp.worklist_count,
+            qp.worklist_records,
+        ),
+        "payment_cmi": ExportList(
+            "病例组合指数（按医院）",
+            "payment-cmi.xlsx",
+            amounts(qc.UNIT_COLUMNS, money),
+            qc.unit_count,
+            qc.unit_rows_for_excel,
+        ),
+        "payment_cmi_dept": ExportList(
+            "病例组合指数（按科室）",
+            "payment-cmi-departments.xlsx",
+            amounts(qc.DEPT_COLUMNS, money),
+            qc.unit_count,
+            qc.unit_rows_for_excel,
+        ),
+        "payment_weights": ExportList(
+            "DRG 相对权重",
+            "payment-weights.xlsx",
+            amounts(qc.WEIGHT_COLUMNS, money),
+            qc.weight_count,
+            qc.weight_rows_for_excel,
+        ),
     }
 
 

@@ -20,6 +20,7 @@ NAV = [  # (label, path, permission needed, available: a module not built yet is
     ("结算", "/settlements", "settlement.read", True),
     ("定点机构", "/institutions", "settlement.read", True),
     ("审核", "/review", "settlement.review", True),
+    ("付费", "/payment", "payment.read", True),
     ("基金", "/funds", "funds.read", False),
     ("监管", "/supervision", "supervision.read", False),
 ]
@@ -41,6 +42,7 @@ PERMISSION_NAMES = {
     "supervision.read": "查看监管",
     "supervision.write": "办理监管",
     "report.read": "查看报表",
+    "payment.read": "查看付费分组",
 }
 
 
