@@ -6,6 +6,7 @@ no longer counts) and a new upload replaces it. Every bad list is refused with i
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -281,10 +282,25 @@ def test_3606_answers_where_the_region_pays_by_dip(client, engine, tmp_path, mon
 
     regions = tmp_path / "regions"
     shutil.copytree(Path(__file__).resolve().parents[2] / "regions" / "990100", regions / "990100")
-    (regions / "990100" / "payment").mkdir(exist_ok=True)
-    (regions / "990100" / "payment" / "dip.yaml").write_text(
-        "effective_from: 2025-01-01\neffective_to: null\n"
+    params = regions / "990100" / "payment" / "dip.yaml"  # the demo's DIP, brought forward to 2025
+    params.write_text(
+        params.read_text(encoding="utf-8").replace(
+            "effective_from: 2026-01-01", "effective_from: 2025-01-01"
+        ),
+        encoding="utf-8",
     )
     monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
     reset_settings()
+    # the list uploaded before the region paid by DIP has no DIP grouping; uploaded again, it has one
     his.fails("3606", {"data": {"setl_id": setl_id}}, "没有 DIP 分组结果")
+    his.ok("4102", {"data": {"setl_id": setl_id, "vali_flag": "0"}})
+    his.ok("4101", settlement_list(mdtrt, setl_id))
+    got = his.ok("3606", {"data": {"setl_id": setl_id}})["result"]
+    assert (
+        got["grp_stas"] == "ok" and got["dip_codg"] and got["dip_type"] in ("core", "comprehensive", "basic")
+    )
+    assert Decimal(got["points"]) == (Decimal(got["score"]) * Decimal(got["aux_coef"])).quantize(
+        Decimal("0.0001")
+    )
+    assert got["scheme"] == "dip:990100" and got["pack_hash"] and got["trace"]
+    assert his.ok("3605", {"data": {"setl_id": setl_id}})["result"]["drg_codg"]  # the DRG one beside it

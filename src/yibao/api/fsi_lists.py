@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
 
 import yaml
 
@@ -25,6 +27,7 @@ from yibao.config import get_settings
 from yibao.errors import InputError, NotFound, quote
 from yibao.payment import settlement_list as sl
 from yibao.payment.cases import normalise_code
+from yibao.payment.dip_catalogue import DipCatalogue, load_dip_catalogue
 from yibao.payment.packs import load_drg_pack, registered_schemes
 from yibao.settlement.record import new_id
 from yibao.store import settlement_lists as lists
@@ -190,7 +193,20 @@ def checked_and_grouped(
         hi_paymtd=lst.hi_paymtd,
         grouped=sl.group_list(case, pack, scheme),
         content=content,
+        also=(sl.group_list_dip(case, dip_catalogue()),) if dip_in_effect(stay.dscg_time.date()) else (),
     )
+
+
+@lru_cache(maxsize=1)
+def _dip_catalogue(folder: str, stamp: float) -> DipCatalogue:
+    return load_dip_catalogue(Path(folder))
+
+
+def dip_catalogue() -> DipCatalogue:
+    """The region's DIP catalogue (``regions/<admdvs>/payment``), loaded once and again when it changes."""
+    settings = get_settings()
+    folder = settings.regions_dir / settings.region / "payment"
+    return _dip_catalogue(str(folder), (folder / "dip_catalogue.csv").stat().st_mtime)
 
 
 # --- 4102 / 4103 -----------------------------------------------------------------------------------------
@@ -310,4 +326,13 @@ def dip_result(uow: UnitOfWork, ctx, inp: Node, env) -> dict:
     g = lists.group_of(uow.session, row.setl_list_id, "dip")
     if g is None:
         raise NotFound(f"{d.path}.setl_id: 结算清单 {row.setl_list_id} 没有 DIP 分组结果")
-    return {"result": {**group_out(row, g), "dise_codg": g.group_code, "dise_name": g.group_name or ""}}
+    result = (g.trace or {}).get("result", {})
+    dip = {k: result.get(k, "") for k in ("dip_type", "score", "aux_coef", "points")}
+    return {
+        "result": {
+            **group_out(row, g),
+            "dip_codg": g.group_code,
+            "dip_name": g.group_name or "",
+            **dip,
+        }
+    }

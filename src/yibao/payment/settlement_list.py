@@ -32,6 +32,8 @@ from datetime import date, datetime
 
 from yibao import __version__
 from yibao.payment.cases import DISCHARGE_WAYS, DrgCase, normalise_code
+from yibao.payment.dip import group_dip_case
+from yibao.payment.dip_catalogue import DipCatalogue
 from yibao.payment.drg import DrgGroup, group_case, well_formed_dx, well_formed_px
 from yibao.payment.drg_pack import INFANT_DAYS, DrgPack
 from yibao.payment.packs import Scheme
@@ -354,6 +356,31 @@ def group_list(case: DrgCase, pack: DrgPack, scheme: Scheme) -> Grouped:
         trace={},
     )
     return replace(grouped, trace=trace_of(grouped, case))
+
+
+def group_list_dip(case: DrgCase, cat: DipCatalogue) -> Grouped:
+    """The list grouped by the region's DIP catalogue too (按病种分值, where the region pays by DIP): the
+    病种 code in the group column, its type, score, auxiliary coefficient and points in the name and trace."""
+    d = group_dip_case(case, cat, trace=True)
+    named = f"{DIP_TYPES.get(d.dip_type, d.dip_type)} 分值 {d.score} × {d.aux_coef} = {d.points}"
+    grouped = Grouped(
+        kind="dip",
+        scheme=f"dip:{cat.region}",
+        scheme_title=f"{cat.region} DIP 病种目录",
+        pack_hash=cat.pack_hash,
+        grouper_version=__version__,
+        group=DrgGroup(d.status, "", "", d.dip_code, d.reason, d.trace),
+        group_name=named if d.status == "ok" else "",
+        mdc_name="",
+        adrg_name="",
+        trace={},
+    )
+    out = trace_of(grouped, case)
+    out["result"].update(dip_type=d.dip_type, score=d.score, aux_coef=d.aux_coef, points=d.points)
+    return replace(grouped, trace=out)
+
+
+DIP_TYPES = {"core": "核心病种", "comprehensive": "综合病种", "basic": "基层病种"}
 
 
 def trace_of(g: Grouped, case: DrgCase) -> dict:

@@ -129,6 +129,7 @@ class NewList:
     hi_paymtd: str | None
     grouped: Grouped
     content: str  # exact JSON
+    also: tuple[Grouped, ...] = ()  # by the other kind of scheme the region runs (DIP beside DRG)
 
 
 def add_list(s: Session, new: NewList, *, actor: str, msgid: str | None, now: datetime) -> None:
@@ -140,7 +141,8 @@ def add_list(s: Session, new: NewList, *, actor: str, msgid: str | None, now: da
         s.add(SettlementListDiagnosis(**row))
     for row in procedure_rows(new):
         s.add(SettlementListProcedure(**row))
-    s.add(SettlementListGroup(**group_row(new.setl_list_id, new.grouped, now)))
+    for g in (new.grouped, *new.also):
+        s.add(SettlementListGroup(**group_row(new.setl_list_id, g, now)))
     audit.record(s, **register_entry(new, actor))
 
 
@@ -154,7 +156,8 @@ def add_lists(s: Session, news: list[tuple[NewList, datetime]], *, actor: str) -
     if procedures := [row for new, _ in news for row in procedure_rows(new)]:
         s.execute(insert(SettlementListProcedure), procedures)
     s.execute(
-        insert(SettlementListGroup), [group_row(new.setl_list_id, new.grouped, now) for new, now in news]
+        insert(SettlementListGroup),
+        [group_row(new.setl_list_id, g, now) for new, now in news for g in (new.grouped, *new.also)],
     )
     audit.record_many(s, [register_entry(new, actor) for new, _ in news])
 
