@@ -7,8 +7,8 @@ import calendar
 from nicegui import ui
 
 from yibao.console import display
-from yibao.console import queries as q
 from yibao.console import queries_enrollment as qe
+from yibao.console import queries_overview as q
 from yibao.console.layout import can
 from yibao.store.db import unit_of_work
 

@@ -109,6 +109,7 @@ def export_lists() -> dict[str, ExportList]:
     """The lists a job can export, by name (built when first needed: the queries import the store)."""
     from yibao.console import queries as q
     from yibao.console import queries_enrollment as qe
+    from yibao.console import queries_institutions as qi
 
     def amounts(columns: list[tuple[str, str]], keys) -> list[tuple[str, str]]:
         return [(k, f"{label}（元）" if k in keys else label) for k, label in columns]
@@ -121,9 +122,9 @@ def export_lists() -> dict[str, ExportList]:
         "institutions": ExportList(
             "定点机构",
             "institutions.xlsx",
-            amounts(q.INSTITUTION_COLUMNS, q.INSTITUTION_AMOUNTS),
-            q.institution_count,
-            q.institution_records,
+            amounts(qi.INSTITUTION_COLUMNS, qi.INSTITUTION_AMOUNTS),
+            qi.institution_count,
+            qi.institution_records,
         ),
         "employers": ExportList(
             "单位",

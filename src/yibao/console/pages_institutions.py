@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from yibao.console import queries as q
+from yibao.console import queries_institutions as q
 from yibao.console.display import names
 from yibao.console.layout import frame, protected
 from yibao.console.lists import export_button, paged_list
+from yibao.console.queries_overview import latest_year
 from yibao.store.db import unit_of_work
 
 
@@ -16,7 +17,7 @@ from yibao.store.db import unit_of_work
 @protected("settlement.read")
 def institutions() -> None:
     with unit_of_work(write=False) as s:
-        year = q.latest_year(s)
+        year = latest_year(s)
         n = names(s)
         types = {
             k: n.of("fixmedins_type", k) for k in ("1", "2")

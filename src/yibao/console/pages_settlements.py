@@ -267,7 +267,9 @@ def settlement(setl_id: str) -> None:
                     rows=trace,
                     row_key="path",
                 ).props("dense flat").classes("w-full").mark("trace")
-        review_actions(row.setl_id)  # 申请撤销 (a handler) and the request's state, reviewed by a second person
+        review_actions(
+            row.setl_id
+        )  # 申请撤销 (a handler) and the request's state, reviewed by a second person
         ui.label(f"费用明细与分割（{len(lines)} 行）").classes("font-bold")
         cols = [
             ("feedetl_sn", "流水号"),

@@ -7,22 +7,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select
+from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from yibao.money import fen_to_decimal, fmt_fen, fmt_yuan
-from yibao.store import enrollment_reads
 from yibao.store.tables import (
     Accumulator,
-    ClinicalCode,
-    Dictionary,
     Enrollment,
     FeeLine,
     Institution,
     Person,
     Settlement,
-    SettlementDetail,
-    Visit,
 )
 
 MED_TYPES = {
@@ -39,16 +34,6 @@ MED_TYPES = {
 INPATIENT = "2"  # a filter value: every 住院 医疗类别 (21–28), as 住院人次 counts them
 MED_TYPE_CHOICES = {**MED_TYPES, INPATIENT: "住院（全部）"}  # what the 结算 filter offers
 INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
-FUNDS = {
-    "310100": "职工统筹",
-    "390100": "居民统筹",
-    "330100": "大额补助",
-    "390200": "大病保险",
-    "620100": "惠民保",
-    "610100": "医疗救助",
-    "310200": "个人账户",
-}
-LEVELS = {1: "一级及以下", 2: "二级", 3: "三级"}
 
 
 def mask_certno(certno: str) -> str:
@@ -59,94 +44,6 @@ def mask_certno(certno: str) -> str:
 def yuan(fen: int | None) -> str:
     """Money as every page writes it: ``1,234.56`` (the header says 元)."""
     return fmt_yuan(int(fen or 0))
-
-
-def latest_year(s: Session) -> int:
-    return int(s.scalar(select(func.max(Settlement.year))) or date.today().year)
-
-
-def overview(s: Session, year: int) -> dict:
-    live = and_(Settlement.year == year)
-    persons = (
-        s.scalar(
-            select(func.count(func.distinct(Enrollment.psn_no))).where(
-                enrollment_reads.in_force_on(date.today())
-            )
-        )
-        or 0
-    )
-    count, fund, medfee = s.execute(
-        select(
-            func.sum(case((Settlement.refd_setl_flag == "0", 1), else_=-1)),
-            func.coalesce(func.sum(Settlement.fund_pay_sumamt), 0),
-            func.coalesce(func.sum(Settlement.medfee_sumamt), 0),
-        ).where(live)
-    ).one()
-    admissions = (
-        s.scalar(
-            select(func.count())
-            .select_from(Settlement)
-            .where(
-                live,
-                Settlement.med_type.like("2%"),
-                Settlement.refd_setl_flag == "0",
-                Settlement.mid_setl_flag == "0",
-            )
-        )
-        or 0
-    )
-    return {
-        "persons": persons,
-        "settlements": int(count or 0),
-        "fund_pay": int(fund),
-        "medfee": int(medfee),
-        "admissions": admissions,
-    }
-
-
-def monthly_by_fund(s: Session, year: int) -> dict[str, list[int]]:
-    month = cast(extract("month", Settlement.begndate), Integer)
-    out: dict[str, list[int]] = {}
-    for m, fpt, amount in s.execute(
-        select(month, SettlementDetail.fund_pay_type, func.sum(SettlementDetail.fund_payamt))
-        .join(Settlement, Settlement.setl_id == SettlementDetail.setl_id)
-        .where(Settlement.year == year, SettlementDetail.fund_pay_type != "310200")
-        .group_by(month, SettlementDetail.fund_pay_type)
-    ):
-        out.setdefault(fpt, [0] * 12)[int(m) - 1] += int(amount)
-    return out
-
-
-def by_level(s: Session, year: int) -> dict[int, int]:
-    return {
-        int(lv or 0): int(a)
-        for lv, a in s.execute(
-            select(Settlement.dedc_hosp_lv, func.sum(Settlement.fund_pay_sumamt))
-            .where(Settlement.year == year)
-            .group_by(Settlement.dedc_hosp_lv)
-        )
-    }
-
-
-def top_diagnoses(s: Session, year: int, n: int = 10) -> list[tuple[str, str, int]]:
-    rows = s.execute(
-        select(Visit.dise_codg, func.sum(Settlement.medfee_sumamt).label("cost"))
-        .join(Settlement, Settlement.mdtrt_id == Visit.mdtrt_id)
-        .where(
-            Settlement.year == year,
-            Visit.dise_codg.is_not(None),
-            # a chronic visit carries its 门诊慢特病 code, not an ICD diagnosis: not among diagnoses
-            Visit.dise_codg.not_in(select(Dictionary.code).where(Dictionary.dic_type == "opsp_dise")),
-        )
-        .group_by(Visit.dise_codg)
-        .order_by(func.sum(Settlement.medfee_sumamt).desc())
-        .limit(n)
-    ).all()
-    codes = [r[0] for r in rows]
-    names = dict(
-        s.execute(select(ClinicalCode.code, ClinicalCode.name).where(ClinicalCode.code.in_(codes))).all()
-    )
-    return [(code, names.get(code, code), int(cost)) for code, cost in rows]
 
 
 def paged(
@@ -476,114 +373,3 @@ def settlement_lines(s: Session, setl_id: str, mdtrt_id: str) -> list[dict]:
         }
         for ln in lines
     ]
-
-
-INSTITUTION_STATUS = {"active": "正常", "suspended": "暂停", "exited": "退出"}
-
-
-@dataclass
-class InstitutionFilter:
-    """定点机构 of a year's totals: by code or name (part of it), by type."""
-
-    year: int
-    text: str = ""
-    fixmedins_type: str | None = None
-
-    def where(self) -> list:
-        c = []
-        t = (self.text or "").strip()
-        if t:
-            c.append(or_(Institution.fixmedins_code == t.upper(), Institution.fixmedins_name.like(f"%{t}%")))
-        if self.fixmedins_type:
-            c.append(Institution.fixmedins_type == self.fixmedins_type)
-        return c
-
-    def describe(self, kinds: dict[str, str] | None = None) -> list[str]:
-        out = [f"{self.year} 年"]
-        if (self.text or "").strip():
-            out.append(f"查询 “{self.text.strip()}”")
-        if self.fixmedins_type:
-            out.append(f"类型 {(kinds or {}).get(self.fixmedins_type, self.fixmedins_type)}")
-        return out
-
-
-INSTITUTION_COLUMNS = [  # (the year's totals first: what the list is read for)
-    ("fixmedins_code", "机构编号"),
-    ("fixmedins_name", "机构名称"),
-    ("settlements", "结算笔数"),
-    ("medfee", "医疗费总额"),
-    ("fund_pay", "基金支付"),
-    ("kind", "类型"),
-    ("hosp_lv", "医院等级"),
-    ("level", "起付线等级"),
-    ("status", "状态"),
-]
-INSTITUTION_AMOUNTS = ("medfee", "fund_pay")
-
-
-def _institution_totals(year: int):
-    """The year's settlements by institution (reversal rows left out), a subquery the list joins."""
-    return (
-        select(
-            Settlement.fixmedins_code.label("code"),
-            func.count().label("settlements"),
-            func.sum(Settlement.medfee_sumamt).label("medfee"),
-            func.sum(Settlement.fund_pay_sumamt).label("fund_pay"),
-        )
-        .where(Settlement.year == year, Settlement.refd_setl_flag == "0")
-        .group_by(Settlement.fixmedins_code)
-        .subquery()
-    )
-
-
-def institution_count(s: Session, f: InstitutionFilter) -> int:
-    return s.scalar(select(func.count()).select_from(Institution).where(*f.where())) or 0
-
-
-def institution_records(
-    s: Session,
-    f: InstitutionFilter,
-    limit: int | None = None,
-    *,
-    offset: int = 0,
-    order: tuple[str | None, bool] = (None, False),
-) -> Iterator[dict]:
-    """The institutions with the year's totals, typed (amounts ``Decimal`` yuan, counts ``int``), ordered by
-    the database over all of them (by code by default; totals as numbers, an institution without
-    settlements as 0); 类型 and 医院等级 named from the dictionary."""
-    from yibao.console.display import names
-
-    n = names(s)
-    t = _institution_totals(f.year)
-    counted = func.coalesce(t.c.settlements, 0)
-    medfee, fund = func.coalesce(t.c.medfee, 0), func.coalesce(t.c.fund_pay, 0)
-    columns = {
-        "fixmedins_code": Institution.fixmedins_code,
-        "fixmedins_name": Institution.fixmedins_name,
-        "kind": Institution.fixmedins_type,
-        # codes 1 三级特等 … 14 一级无等: shorter first orders them as numbers (without a cast that could fail)
-        "hosp_lv": (func.length(Institution.hosp_lv), Institution.hosp_lv),
-        "level": Institution.dedc_hosp_lv,
-        "status": Institution.status,
-        "settlements": counted,
-        "medfee": medfee,
-        "fund_pay": fund,
-    }
-    q = (
-        select(Institution, counted, medfee, fund)
-        .outerjoin(t, t.c.code == Institution.fixmedins_code)
-        .where(*f.where())
-    )
-    q = paged(q, columns, order, "fixmedins_code", Institution.fixmedins_code, offset=offset, limit=limit)
-    for i, count, fee, paid in s.execute(q):
-        yield {
-            "fixmedins_code": i.fixmedins_code,
-            "fixmedins_name": i.fixmedins_name,
-            "kind": n.of("fixmedins_type", i.fixmedins_type),
-            "hosp_lv": n.of("hosp_lv", i.hosp_lv),
-            "level": n.of("dedc_hosp_lv", i.dedc_hosp_lv),
-            "status": INSTITUTION_STATUS.get(i.status, i.status),
-            "settlements": int(count),
-            "medfee": fen_to_decimal(fee),
-            "fund_pay": fen_to_decimal(paid),
-        }
