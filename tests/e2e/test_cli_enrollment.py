@@ -202,11 +202,11 @@ def test_import_of_mixed_excel_files_loads_the_valid_rows(loaded, engine, capsys
     assert code == 0
     for expected in (
         "enrollments.xlsx 第3行 emp_no: 在职职工须登记参保单位 (灵活就业请填 灵活就业缴费基数)",
-        "enrollments.xlsx 第4行 insutype: 与现有参保登记重叠 (第2行: 险种 310, 自 2025-01-01)；一人同时只能参加一项基本医疗保险",
+        "enrollments.xlsx 第4行 insutype: 与现有参保登记重叠 (第2行：职工基本医疗保险，自 2025-01-01)；一人同时只能参加一项基本医疗保险",
         "enrollments.xlsx 第7行 psn_no: 人员不存在 (import persons first): P9",
         "enrollments.xlsx 第8行 flexible_base: 缴费基数须在 4500.00 与 22500.00 元之间（填写的是 4000.00）",
         "enrollments.xlsx 第9行 emp_no: 单位不存在 (import employers first): E404",
-        "enrollments.xlsx 第11行 insutype: 与现有参保登记重叠 (第5行: 险种 390, 自 2025-01-01)",
+        "enrollments.xlsx 第11行 insutype: 与现有参保登记重叠 (第5行：城乡居民基本医疗保险，自 2025-01-01)",
         'enrollments.xlsx 第12行 psn_type: 人员类别 "11" 不属于险种 390',
         "enrollments.xlsx 第13行 enddate: 结束日期 2023-01-01 早于开始日期 2024-01-01",
         "8 行被拒绝",

@@ -164,3 +164,26 @@ def test_dry_run_writes_nothing(engine, region, tmp_path):
         dry_run=True,
     )
     assert report.inserted == 1 and count(engine, Person) == 0
+
+
+def test_imported_enrollments_pass_the_same_business_checks_as_a_clerks(engine, region, tmp_path):
+    """业务校验 in bulk too: a 参保日期 before birth, a category the age does not fit, a date beyond the lead
+    time — each refused on its line with the services' Chinese reason; a plausible row loads."""
+    run_import(
+        engine,
+        "persons",
+        write(tmp_path, "p.csv", HEADER + f"P1,01,{GOOD},张三,2,1949-12-31,01,990102,\n"),
+    )
+    head = "psn_no,insutype,psn_type,begndate,insuplc_admdvs\n"
+    rows = (
+        "P1,390,16,1940-01-01,990100\n"  # before birth
+        "P1,390,1401,2015-01-01,990100\n"  # a 65-year-old as 新生儿
+        "P1,390,16,2099-01-01,990100\n"  # far beyond the lead time
+        "P1,390,16,2016-01-01,990100\n"  # plausible
+    )
+    report = run_import(engine, "enrollments", write(tmp_path, "e.csv", head + rows))
+    texts = [str(r) for r in report.rejected]
+    assert report.counts()["inserted"] == 1 and len(texts) == 3, texts
+    assert texts[0] == "第2行 begndate: 参保日期不能早于出生日期（1949-12-31）"
+    assert texts[1].startswith("第3行 psn_type: 人员类别「") and "65 周岁" in texts[1]
+    assert texts[2].startswith("第4行 begndate: 参保日期不能晚于")

@@ -7,6 +7,7 @@ import hashlib
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
 
 from yibao.audit_actions import Action
 from yibao.enrollment import rules
+from yibao.enrollment.checks_data import checks_for
 from yibao.errors import InputError, PolicyError
 from yibao.ingest.kinds import PUBLIC, Context, Kind, all_kinds
 from yibao.ingest.readers import as_text, read_rows
@@ -276,7 +278,24 @@ def _one_employer_per_uscc(session, chunk: list[tuple[int, dict]], report: Impor
 
 
 def _label(where: str, insutype: str, begndate, enddate) -> str:
-    return f"{where}: 险种 {insutype}, 自 {begndate}{'' if enddate is None else ' 至 ' + str(enddate)}"
+    scheme = rules.INSUTYPE_NAMES.get(insutype, f"险种 {insutype}")
+    return f"{where}：{scheme}，自 {begndate}{'' if enddate is None else ' 至 ' + str(enddate)}"
+
+
+def _plausible(row: dict, brdy, gend: str, today) -> list[tuple[str, str]]:
+    """The business checks a clerk's enrollment passes (业务校验, the region's data): 参保日期 not before birth
+    nor beyond the lead time, 人员类别 consistent with the age on that date — the same rules as the services."""
+    checks = checks_for(row["insuplc_admdvs"])
+    for check, args in (
+        (rules.check_date, ("begndate", "参保日期", row["begndate"], checks, today, brdy)),
+        (rules.check_category_age, (checks, row["insutype"], row["psn_type"], brdy, gend, row["begndate"])),
+    ):
+        try:
+            check(*args)
+        except InputError as exc:
+            field, _, reason = exc.message.partition(": ")
+            return [(field, reason)]  # (the first: an age on a date before birth says nothing more)
+    return []
 
 
 def _enrollment_rules(
@@ -290,11 +309,15 @@ def _enrollment_rules(
     from yibao.policy.registry import get_bundle
 
     persons = {row["psn_no"] for _, row in chunk}
-    known = dict(
-        session.execute(
-            select(Person.psn_no, Person.death_date).where(in_(session, Person.psn_no, persons))
-        ).all()
-    )
+    people = {
+        p: (death, brdy, gend)
+        for p, death, brdy, gend in session.execute(
+            select(Person.psn_no, Person.death_date, Person.brdy, Person.gend).where(
+                in_(session, Person.psn_no, persons)
+            )
+        )
+    }
+    known = {p: v[0] for p, v in people.items()}
     missing = [(line, row) for line, row in chunk if row["psn_no"] not in known]
     report.rejected.extend(
         Rejection(line, "psn_no", f"人员不存在 (import persons first): {row['psn_no']}")
@@ -313,18 +336,19 @@ def _enrollment_rules(
         if emps
         else {}
     )
-    # a person's basic enrollments: (key, where, period); ``where`` is "enrollment <id>" or "第<n>行"
+    # a person's basic enrollments: (key, where, period); ``where`` is "登记号 <id>" or "第<n>行"
     held: dict[str, list[tuple[tuple, str, rules.Period]]] = {}
     for r in stored:
         if r["insutype"] in rules.BASIC and r["psn_insu_stas"] in rules.HOLDING:
             held.setdefault(r["psn_no"], []).append(
                 (
                     (r["psn_no"], r["insutype"], r["begndate"]),
-                    f"enrollment {r['id']}",
+                    f"登记号 {r['id']}",
                     rules.Period(r["begndate"], r["enddate"]),
                 )
             )
     BASIC, HOLDING = rules.BASIC, rules.HOLDING
+    today = date.today()
     bundles: dict[str, object] = {}
     policies: dict[tuple[str, object], object] = {}  # (admdvs, day) → the contribution policy in force
     out = []
@@ -333,6 +357,7 @@ def _enrollment_rules(
         psn, insutype, begndate = row["psn_no"], row["insutype"], row["begndate"]
         if psn in dead and dead[psn] <= begndate:
             bad.append(("begndate", f"人员已于 {dead[psn]} 死亡"))
+        bad += _plausible(row, *people[psn][1:], today)
         emp = row.get("emp_no")
         if emp:
             if emp not in names:
