@@ -82,10 +82,11 @@ def test_health_answers_while_150000_rows_export(client, engine):
     assert job.state == DONE, job.message
     assert len(times) >= 10 and job.done == job.total == ROWS
     # the test suite runs two workers on two cores beside the export: an answer may wait for a core now and
-    # then, so the bound is on 19 answers in 20; blocking, as before, would stall every answer for seconds
+    # then (one took 1.8 s beside a demo build in the other worker), so the bound is on 19 answers in 20;
+    # blocking, as before, would stall every answer for the export's whole minute (and leave too few answers)
     times.sort()
     p95, slowest = times[int(len(times) * 0.95)], times[-1]
-    assert p95 < 0.2 and slowest < 1.0, f"/health p95 {p95 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms"
+    assert p95 < 0.2 and slowest < 3.0, f"/health p95 {p95 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms"
     ws = load_workbook(job.path, read_only=True).active
     ids = [r[0] for r in ws.iter_rows(min_col=1, max_col=1, values_only=True)]
     assert len(ids) == ROWS + 2 and ids[1] == "结算ID"  # the title row, the header row, every settlement
