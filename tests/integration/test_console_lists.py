@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from tests import world
 from yibao.console import queries as q
+from yibao.console import queries_employers as qm
 from yibao.console import queries_enrollment as qe
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Contribution, Dictionary, Employer, Enrollment, Person
@@ -107,31 +108,31 @@ def test_the_person_search_counts_every_match_and_pages_in_the_database(engine):
 def test_employers_order_by_what_they_owe_as_numbers(engine):
     _people(engine)
     with unit_of_work(engine, write=False) as s:
-        f = qe.EmployerFilter(as_of=date(2025, 6, 1))
-        assert qe.employer_count(s, f) == 3
-        rows = list(qe.employer_records(s, f, order=("due", True)))
+        f = qm.EmployerFilter(as_of=date(2025, 6, 1))
+        assert qm.employer_count(s, f) == 3
+        rows = list(qm.employer_records(s, f, order=("due", True)))
         assert [(r["emp_no"], r["due"], r["arrears"]) for r in rows] == [
             ("E2", Decimal("100.00"), Decimal("100.00")),
             ("E1", Decimal("9.00"), Decimal("9.00")),
             ("E3", Decimal("0.00"), Decimal("0.00")),
         ]
         assert [r["employees"] for r in rows] == [0, 5, 0]
-        assert [r["emp_no"] for r in qe.employer_records(s, f, 1, offset=1, order=("due", False))] == ["E1"]
-        assert [r["emp_no"] for r in qe.employer_records(s, qe.EmployerFilter("乙"))] == ["E2"]
+        assert [r["emp_no"] for r in qm.employer_records(s, f, 1, offset=1, order=("due", False))] == ["E1"]
+        assert [r["emp_no"] for r in qm.employer_records(s, qm.EmployerFilter("乙"))] == ["E2"]
         # by a column of their own: the page is chosen first, then only its employers are summed
-        named = list(qe.employer_records(s, f, 2, offset=1, order=("emp_no", True)))
+        named = list(qm.employer_records(s, f, 2, offset=1, order=("emp_no", True)))
         assert [(r["emp_no"], r["due"], r["employees"]) for r in named] == [
             ("E2", Decimal("100.00"), 0),
             ("E1", Decimal("9.00"), 5),
         ]
-        assert next(qe.employer_records(s, f, 1))["due"] == Decimal("9.00")
-        of = qe.EmployerOf("E1", date(2025, 6, 1))
-        assert qe.employer_staff_count(s, of) == 5
-        staff = list(qe.employer_staff_records(s, of, 2, offset=1))
+        assert next(qm.employer_records(s, f, 1))["due"] == Decimal("9.00")
+        of = qm.EmployerOf("E1", date(2025, 6, 1))
+        assert qm.employer_staff_count(s, of) == 5
+        staff = list(qm.employer_staff_records(s, of, 2, offset=1))
         assert [r["psn_no"] for r in staff] == ["G00002", "G00004"] and staff[0]["psn_type"] == "在职"
-        two = qe.EmployerOf("E2", date(2025, 6, 1))
-        assert qe.employer_employee_count(s, two) == 2 and qe.employer_month_count(s, two) == 1
-        (month,) = qe.employer_month_records(s, two)
+        two = qm.EmployerOf("E2", date(2025, 6, 1))
+        assert qm.employer_employee_count(s, two) == 2 and qm.employer_month_count(s, two) == 1
+        (month,) = qm.employer_month_records(s, two)
         assert (month["period"], month["employees"], month["due"]) == ("2025-01", 2, Decimal("100.00"))
 
 

@@ -108,6 +108,7 @@ class ExportList:
 def export_lists() -> dict[str, ExportList]:
     """The lists a job can export, by name (built when first needed: the queries import the store)."""
     from yibao.console import queries as q
+    from yibao.console import queries_employers as qm
     from yibao.console import queries_enrollment as qe
     from yibao.console import queries_institutions as qi
 
@@ -129,30 +130,30 @@ def export_lists() -> dict[str, ExportList]:
         "employers": ExportList(
             "单位",
             "employers.xlsx",
-            amounts(qe.EMPLOYER_COLUMNS, qe.MONEY),
-            qe.employer_count,
-            qe.employer_records,
+            amounts(qm.EMPLOYER_COLUMNS, qm.MONEY),
+            qm.employer_count,
+            qm.employer_records,
         ),
         "employer_months": ExportList(
             "按月缴费",
             "employer-months.xlsx",
-            amounts(qe.MONTH_COLUMNS, qe.MONEY),
-            qe.employer_month_count,
-            qe.employer_month_records,
+            amounts(qm.MONTH_COLUMNS, qm.MONEY),
+            qm.employer_month_count,
+            qm.employer_month_records,
         ),
         "employer_employees": ExportList(
             "按职工缴费",
             "employer-employees.xlsx",
-            amounts(qe.PER_EMPLOYEE_COLUMNS, qe.MONEY),
-            qe.employer_employee_count,
-            qe.employer_employee_records,
+            amounts(qm.PER_EMPLOYEE_COLUMNS, qm.MONEY),
+            qm.employer_employee_count,
+            qm.employer_employee_records,
         ),
         "employer_staff": ExportList(
             "参保职工",
             "employer-staff.xlsx",
-            qe.STAFF_COLUMNS,
-            qe.employer_staff_count,
-            qe.employer_staff_records,
+            qm.STAFF_COLUMNS,
+            qm.employer_staff_count,
+            qm.employer_staff_records,
         ),
         "overlaps": ExportList(
             "参保期间重叠",

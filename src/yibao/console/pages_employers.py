@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from yibao.console import queries_employers as qm
 from yibao.console import queries_enrollment as qe
 from yibao.console.layout import frame, protected
 from yibao.console.lists import export_button, paged_list
@@ -19,10 +20,10 @@ def employers(q_text: str = "") -> None:
     with unit_of_work(write=False) as s:
         district_names = {adm: name for adm, name, _ in qe.districts(s)}
     with frame("单位", active="单位"):
-        shown = {"filter": qe.EmployerFilter(q_text)}
+        shown = {"filter": qm.EmployerFilter(q_text)}
 
-        def current() -> qe.EmployerFilter:
-            return qe.EmployerFilter(box.value or "", district.value or None)
+        def current() -> qm.EmployerFilter:
+            return qm.EmployerFilter(box.value or "", district.value or None)
 
         with ui.row().classes("items-center gap-2"):
             box = (
@@ -47,11 +48,11 @@ def employers(q_text: str = "") -> None:
             )
         ui.label("欠缴：缴费期限（次月15日）已过仍未缴的金额").classes("text-grey-7").mark("emp-status")
         grid = paged_list(
-            qe.EMPLOYER_COLUMNS,
-            qe.employer_count,
-            qe.employer_records,
+            qm.EMPLOYER_COLUMNS,
+            qm.employer_count,
+            qm.employer_records,
             lambda: shown["filter"],
-            money=qe.MONEY,
+            money=qm.MONEY,
             unit="个单位",
             row_id="emp_no",
             on_click=lambda row: ui.navigate.to(f"/employer/{row['emp_no']}"),
@@ -67,7 +68,7 @@ def employers(q_text: str = "") -> None:
 @protected("enrollment.read")
 def employer(emp_no: str) -> None:
     with unit_of_work(write=False) as s:
-        d = qe.employer_summary(s, emp_no)
+        d = qm.employer_summary(s, emp_no)
     with frame("单位详情", active="单位"):
         if d is None:
             ui.label(f"单位不存在: {emp_no}").classes("text-negative")
@@ -84,7 +85,7 @@ def employer(emp_no: str) -> None:
                         "text-2xl font-bold " + ("text-negative" if key == "arrears" else "text-teal-9")
                     ).mark(f"emp-{key}")
         ui.label(f"欠缴按 {d['as_of']} 计：缴费期限（次月15日）已过仍未缴的金额").classes("text-grey-7")
-        of = qe.EmployerOf(emp_no, d["as_of"], e["emp_name"])
+        of = qm.EmployerOf(emp_no, d["as_of"], e["emp_name"])
         note = "；".join(of.describe())
 
         def open_person(row: dict) -> None:
@@ -94,9 +95,9 @@ def employer(emp_no: str) -> None:
             (
                 "按月缴费",
                 "employer_months",
-                qe.MONTH_COLUMNS,
-                qe.employer_month_count,
-                qe.employer_month_records,
+                qm.MONTH_COLUMNS,
+                qm.employer_month_count,
+                qm.employer_month_records,
                 "个月",
                 None,
                 False,
@@ -104,9 +105,9 @@ def employer(emp_no: str) -> None:
             (
                 "按职工缴费",
                 "employer_employees",
-                qe.PER_EMPLOYEE_COLUMNS,
-                qe.employer_employee_count,
-                qe.employer_employee_records,
+                qm.PER_EMPLOYEE_COLUMNS,
+                qm.employer_employee_count,
+                qm.employer_employee_records,
                 "人",
                 "psn_no",
                 True,
@@ -114,9 +115,9 @@ def employer(emp_no: str) -> None:
             (
                 "参保职工",
                 "employer_staff",
-                qe.STAFF_COLUMNS,
-                qe.employer_staff_count,
-                qe.employer_staff_records,
+                qm.STAFF_COLUMNS,
+                qm.employer_staff_count,
+                qm.employer_staff_records,
                 "条",
                 "id",
                 True,
@@ -132,9 +133,9 @@ def employer(emp_no: str) -> None:
                 count,
                 records,
                 lambda: of,
-                money=qe.MONEY,
+                money=qm.MONEY,
                 dates={"begndate", "enddate"},
-                unsorted=qe.LAST_DECLARED,
+                unsorted=qm.LAST_DECLARED,
                 unit=unit,
                 page_size=20,
                 height=420,
