@@ -10,7 +10,8 @@ from decimal import Decimal
 from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from yibao.money import fen_to_decimal, fmt_fen, fmt_yuan
+from yibao.console.display import yuan
+from yibao.money import fen_to_decimal, fmt_fen
 from yibao.store.tables import (
     Accumulator,
     Enrollment,
@@ -39,11 +40,6 @@ INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗
 def mask_certno(certno: str) -> str:
     """3505**********123X: never show a whole ID number in the console."""
     return certno if len(certno) < 9 else certno[:4] + "*" * (len(certno) - 8) + certno[-4:]
-
-
-def yuan(fen: int | None) -> str:
-    """Money as every page writes it: ``1,234.56`` (the header says 元)."""
-    return fmt_yuan(int(fen or 0))
 
 
 def paged(

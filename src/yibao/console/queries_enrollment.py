@@ -15,12 +15,11 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from yibao.config import get_settings
-from yibao.console.display import names
+from yibao.console.display import names, yuan
 from yibao.console.queries import paged
 from yibao.enrollment import rules
 from yibao.enrollment.accounts import statement
 from yibao.errors import NotFound
-from yibao.money import fmt_fen, fmt_yuan
 from yibao.store import enrollment_reads as reads
 from yibao.store.tables import Employer, Person
 from yibao.yamlio import load_yaml
@@ -41,10 +40,6 @@ STATUS_NAMES = {"due": "未缴", "paid": "已缴", "arrears": "欠缴"}
 
 def _d(value) -> str:
     return value.isoformat() if value else ""
-
-
-def _y(fen) -> str:
-    return "" if fen is None else fmt_yuan(int(fen))
 
 
 @lru_cache(maxsize=4)
@@ -138,12 +133,12 @@ def account(s: Session, psn_no: str) -> dict | None:
             "kind": ENTRY_KINDS.get(r["kind"], r["kind"]),
             "memo": r["memo"],
             "setl_id": r["setl_id"] or "",
-            "amount": fmt_fen(r["amount"]),
-            "balance": fmt_fen(r["balance"]),
+            "amount": yuan(r["amount"]),
+            "balance": yuan(r["balance"]),
         }
         for i, r in enumerate(statement(s, psn_no))
     ]
-    return {"balance": fmt_fen(balance), "statement": rows[::-1]}
+    return {"balance": yuan(balance), "statement": rows[::-1]}
 
 
 def family(s: Session, psn_no: str) -> list[dict]:
