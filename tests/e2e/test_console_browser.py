@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -39,13 +40,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def demo_server(tmp_path_factory, name: str = "console", prepare=None) -> Iterator[tuple[str, dict]]:
+    """A demo database (400 persons), ``prepare(database_url)`` run on it if given, and ``yibao serve`` on a
+    free port: yields (base URL, environment). Skips, or fails in CI, without Chromium."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("YIBAO_REQUIRE_BROWSER") or os.environ.get("CI"):
             pytest.fail(f"Chromium not found at {CHROMIUM} (CI installs Debian's chromium)", pytrace=False)
         pytest.skip("Chromium not installed (apt-get install chromium)")
-    work = tmp_path_factory.mktemp("console")
+    work = tmp_path_factory.mktemp(name)
     env = {
         **os.environ,
         "YIBAO_MODE": "demo",
@@ -58,6 +60,8 @@ def server(tmp_path_factory):
     subprocess.run(
         [*yibao, "demo", "--persons", "400", "--seed", "3"], env=env, check=True, capture_output=True
     )
+    if prepare is not None:
+        prepare(env["YIBAO_DATABASE_URL"])
     port = _free_port()
     proc = subprocess.Popen(
         [*yibao, "serve", "--port", str(port)],
@@ -75,6 +79,11 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}", env
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from demo_server(tmp_path_factory)
 
 
 @pytest.fixture

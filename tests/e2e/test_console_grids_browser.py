@@ -6,20 +6,14 @@ test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.e2e import test_console_browser as browser
-from tests.e2e.test_console_browser import ARTIFACTS, CHROMIUM, REPO, _free_port, login
+from tests.e2e.test_console_browser import ARTIFACTS, demo_server, login
 
 page = browser.page  # (the fixture: a Chromium page on this module's server)
 pytestmark = pytest.mark.browser
@@ -63,41 +57,7 @@ def _add_persons(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("YIBAO_REQUIRE_BROWSER") or os.environ.get("CI"):
-            pytest.fail(f"Chromium not found at {CHROMIUM} (CI installs Debian's chromium)", pytrace=False)
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    work = tmp_path_factory.mktemp("grids")
-    env = {
-        **os.environ,
-        "YIBAO_MODE": "demo",
-        "YIBAO_DATABASE_URL": f"sqlite:///{work}/demo.db",
-        "YIBAO_DATA_DIR": str(work / "data"),
-        "YIBAO_REGIONS_DIR": str(REPO / "regions"),
-    }
-    env.pop("YIBAO_TEST_DATABASE_URL", None)
-    yibao = [sys.executable, "-m", "yibao.cli"]
-    subprocess.run(
-        [*yibao, "demo", "--persons", "400", "--seed", "3"], env=env, check=True, capture_output=True
-    )
-    _add_persons(env["YIBAO_DATABASE_URL"])
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*yibao, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}", env
-    proc.terminate()
-    proc.wait(timeout=20)
+    yield from demo_server(tmp_path_factory, "grids", _add_persons)  # (more than 200 persons to find)
 
 
 def _column(pg, col: str) -> list[str]:
