@@ -2,6 +2,15 @@
 
 from yibao.store.base import Base
 from yibao.store.tables.enrollment import Contribution, FamilyBinding
+from yibao.store.tables.payment import (
+    PaymentBudget,
+    PaymentCase,
+    PaymentHistory,
+    PaymentLine,
+    PaymentNorm,
+    PaymentRun,
+    SpecialReview,
+)
 from yibao.store.tables.people import (
     ChronicRegistration,
     Employer,
@@ -66,6 +75,12 @@ __all__ = [
     "LedgerEntry",
     "LedgerPosting",
     "MessageLog",
+    "PaymentBudget",
+    "PaymentCase",
+    "PaymentHistory",
+    "PaymentLine",
+    "PaymentNorm",
+    "PaymentRun",
     "Person",
     "PersonalAccount",
     "Practitioner",
@@ -78,6 +93,7 @@ __all__ = [
     "SettlementListDiagnosis",
     "SettlementListGroup",
     "SettlementListProcedure",
+    "SpecialReview",
     "StaffUser",
     "SupplementaryEnrollment",
     "UserRole",
