@@ -68,6 +68,11 @@ class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     WITHDRAW = "withdraw"
+    # case-based payment (支付方式) — payment/, store/payment_runs.py
+    BUDGET = "budget"  # a year's global budget and norms built
+    PRE_SETTLE = "pre_settle"  # a month run posted
+    CLEAR = "clear"  # a year's clearing posted
+    SUPERSEDE = "supersede"  # a run replaced by a re-run (its entries reversed)
 
 
 class UnknownAction(ValueError):

@@ -22,21 +22,33 @@ def check(
         "990100", help="Region code (990100), region folder (regions/990100) or policy folder."
     ),
 ) -> None:
-    """Validate every policy version; print a one-screen summary or every error with file and key."""
+    """Validate every policy version, and the payment policy (policy/payment/) if there is one; print a
+    one-screen summary or every error with file and key."""
     from yibao.config import get_settings
+    from yibao.payment.policy import PAYMENT_DIR, load_payment_dir, payment_effective_end, summary_line
     from yibao.policy.compiler import compile_versions
     from yibao.policy.loader import load_policy_dir, region_policy_dir
     from yibao.policy.summary import check_summary
 
     directory, region = region_policy_dir(target, get_settings().regions_dir)
+    lines: list[str] = []
     try:
         loaded = load_policy_dir(directory, region)
     except PolicyError as exc:
-        lines = exc.message.splitlines()
+        lines += exc.message.splitlines()
+    payment = []
+    if (directory / PAYMENT_DIR).is_dir():
+        try:
+            payment = load_payment_dir(directory / PAYMENT_DIR, directory.parent, region)
+        except PolicyError as exc:
+            lines += exc.message.splitlines()
+    if lines:
         for line in lines:
             console.print(f"[red]✗[/] {line}", highlight=False, markup=True, soft_wrap=True)  # one line each
         raise PolicyError(f"政策校验失败: {len(lines)} 处错误 (policy check failed)") from None
     console.print(check_summary(loaded, compile_versions(loaded).hash), soft_wrap=True)
+    for i, p in enumerate(payment):
+        console.print(summary_line(p, payment_effective_end(payment, i)), highlight=False, soft_wrap=True)
 
 
 @policy_app.command("show")

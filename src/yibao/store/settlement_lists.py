@@ -334,14 +334,21 @@ class StoredList:
     diagnoses: tuple[Diagnosis, ...]  # western, principal first (as stored)
     procedures: tuple[Procedure, ...]
     current: CurrentGroup | None
+    setl_id: str = ""
+    mdtrt_id: str = ""
+    fixmedins_code: str = ""
+
+
+def _discharged(start: datetime, end: datetime):
+    return (
+        SettlementList.vali_flag == VALID,
+        SettlementList.dscg_time >= start,
+        SettlementList.dscg_time < end,
+    )
 
 
 def _of_year(year: int):
-    return (
-        SettlementList.vali_flag == VALID,
-        SettlementList.dscg_time >= datetime(year, 1, 1),
-        SettlementList.dscg_time < datetime(year + 1, 1, 1),
-    )
+    return _discharged(datetime(year, 1, 1), datetime(year + 1, 1, 1))
 
 
 def count_lists_of_year(s: Session, year: int) -> int:
@@ -352,9 +359,16 @@ def count_lists_of_year(s: Session, year: int) -> int:
 def lists_of_year(s: Session, year: int, *, after: str = "", limit: int = 1000) -> list[StoredList]:
     """The valid lists discharged in ``year`` with an id after ``after``, by id, at most ``limit`` (a page:
     the next one starts after the last id), each with its diagnoses, procedures and current DRG grouping."""
+    return lists_discharged(s, datetime(year, 1, 1), datetime(year + 1, 1, 1), after=after, limit=limit)
+
+
+def lists_discharged(
+    s: Session, start: datetime, end: datetime, *, after: str = "", limit: int = 1000
+) -> list[StoredList]:
+    """:func:`lists_of_year` for discharges in [start, end) (a month of case payment)."""
     rows = s.scalars(
         select(SettlementList)
-        .where(*_of_year(year), SettlementList.setl_list_id > after)
+        .where(*_discharged(start, end), SettlementList.setl_list_id > after)
         .order_by(SettlementList.setl_list_id)
         .limit(limit)
     ).all()
@@ -403,6 +417,9 @@ def lists_of_year(s: Session, year: int, *, after: str = "", limit: int = 1000) 
             diagnoses=tuple(dx.get(r.setl_list_id, ())),
             procedures=tuple(px.get(r.setl_list_id, ())),
             current=current.get(r.setl_list_id),
+            setl_id=r.setl_id,
+            mdtrt_id=r.mdtrt_id,
+            fixmedins_code=r.fixmedins_code,
         )
         for r in rows
     ]
