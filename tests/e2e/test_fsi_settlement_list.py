@@ -135,7 +135,7 @@ def test_upload_groups_as_the_grouper_and_query_void_and_replace(client, engine)
             )
         ).all()
         assert px == ["47.0901"]
-        g = s.scalars(select(SettlementListGroup)).one()
+        g = s.scalars(select(SettlementListGroup).where(SettlementListGroup.kind == "drg")).one()
         assert (g.scheme, g.pack_hash, g.kind, g.group_code, g.status) == (
             "chs-drg-1.1",
             pack.pack_hash,
@@ -175,10 +175,13 @@ def test_upload_groups_as_the_grouper_and_query_void_and_replace(client, engine)
     )
     with unit_of_work(engine, write=False) as s:
         assert s.scalar(select(func.count()).select_from(SettlementList)) == 2
-        assert s.scalar(select(func.count()).select_from(SettlementListGroup)) == 2
+        drg_groupings = (
+            select(func.count()).select_from(SettlementListGroup).where(SettlementListGroup.kind == "drg")
+        )
+        assert s.scalar(drg_groupings) == 2
 
-    # 3606: no DIP scheme is registered for the region
-    his.fails("3606", {"data": {"setl_id": setl_id}}, "未配置 DIP 分组方案")
+    # 3606: the demo region pays by DIP from 2025 on, so the new list has its DIP grouping beside the DRG one
+    assert his.ok("3606", {"data": {"setl_id": setl_id}})["result"]["setl_list_id"] == again["setl_list_id"]
 
 
 def test_bad_lists_are_refused_naming_the_field(client, engine):
@@ -275,21 +278,24 @@ def test_3606_answers_where_the_region_pays_by_dip(client, engine, tmp_path, mon
 
     from yibao.config import reset_settings
 
+    shipped = Path(__file__).resolve().parents[2] / "regions"
+    regions = tmp_path / "regions"
+    shutil.copytree(shipped / "990100", regions / "990100")
+    params = regions / "990100" / "payment" / "dip.yaml"  # a copy of the demo where DIP starts in 2027
+    params.write_text(
+        params.read_text(encoding="utf-8").replace(
+            "effective_from: 2025-01-01", "effective_from: 2027-01-01"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
+    reset_settings()
     his = His(client, HOSP3)
     mdtrt, setl_id = settled_stay(his)
     his.ok("4101", settlement_list(mdtrt, setl_id))
     his.fails("3606", {"data": {"setl_id": setl_id}}, "input.data.setl_id: 本统筹区未配置 DIP 分组方案")
 
-    regions = tmp_path / "regions"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "regions" / "990100", regions / "990100")
-    params = regions / "990100" / "payment" / "dip.yaml"  # the demo's DIP, brought forward to 2025
-    params.write_text(
-        params.read_text(encoding="utf-8").replace(
-            "effective_from: 2026-01-01", "effective_from: 2025-01-01"
-        ),
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("YIBAO_REGIONS_DIR", str(regions))
+    monkeypatch.setenv("YIBAO_REGIONS_DIR", str(shipped))  # the demo as shipped: DIP from 2025
     reset_settings()
     # the list uploaded before the region paid by DIP has no DIP grouping; uploaded again, it has one
     his.fails("3606", {"data": {"setl_id": setl_id}}, "没有 DIP 分组结果")

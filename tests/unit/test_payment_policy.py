@@ -52,14 +52,14 @@ def test_the_demo_version_loads_with_its_values():
     assert "虚构" in p.reference
     assert p.history_weights == (Decimal("0.1"), Decimal("0.2"), Decimal("0.7")) and p.trim == "sd3"
     assert p.pool_of_insutype("310") == "310" and p.pool_of_insutype("390") == "390"
-    assert p.pools["310"].fund_share == Decimal("0.52") and p.pools["390"].pool_fund == "390100"
+    assert p.pools["310"].fund_share == Decimal("0.50") and p.pools["390"].pool_fund == "390100"
     # 一级 by DIP, 二级 and 三级 by DRG; the level written 1 or "1"
     assert [p.scheme_of("H99010200003", lv) for lv in (1, "2", 3)] == ["dip", "drg", "drg"]
     assert [p.level_coef_of(lv) for lv in (1, 2, 3)] == [Decimal("0.75"), Decimal("0.95"), Decimal("1.05")]
     assert p.level_coef_on_deviation is False and p.basic_groups_level_one is True
     assert p.drg.rate_mode == "floating" and p.drg.rule_pack == "chs-drg-1.1"
     assert p.drg.rate_of("310", 3) == 1_150_000 and p.drg.rate_of("390", "1") == 700_000  # fen per RW
-    assert p.budget["310"].revenue_last == 6_000_000_000 and p.budget["390"].other_outlays == 3_000_000_000
+    assert p.budget["310"].revenue_last == 3_800_000_000 and p.budget["390"].other_outlays == 1_960_000_000
     assert p.budget["310"].growth == Decimal("0.06") and p.budget["310"].risk_reserve == Decimal("0.03")
     assert (p.monthly.payout_ratio, p.monthly.deposit_ratio) == (Decimal("0.95"), Decimal("0.05"))
     assert (p.point_value.places, p.point_value.floor, p.point_value.ceiling) == (
@@ -100,11 +100,11 @@ def test_per_diem_categories_and_capitation_contracts():
         (None, Decimal("0.8")),
     ]
     cap = p.capitation
-    assert (cap.amount, cap.reserve, cap.med_types) == (15_000, Decimal("0.05"), ("11",))
+    assert (cap.amount, cap.reserve, cap.med_types) == (3_500, Decimal("0.05"), ("11",))
     assert cap.contracts.path == DEMO / "payment" / "capitation.csv"
     assert {r.pool for r in cap.contracts.rows} == {"310", "390"}
-    assert all(2000 <= r.enrolled <= 6000 for r in cap.contracts.rows)
-    assert cap.contracts.enrolled("H99010200003", "310") == 4200
+    assert all(200 <= r.enrolled <= 1000 for r in cap.contracts.rows)  # the demo's scale: 20,000 persons
+    assert cap.contracts.enrolled("H99010200003", "310") == 300
 
 
 def test_a_hospital_entry_overrides_its_level_and_whole_numbers_need_no_quotes(region):
@@ -171,7 +171,7 @@ BAD = {
         "history_weights: 0.1 + 0.2 + 0.6 = 0.9: the weights must sum to 1 (年度权重之和须为 1)",
     ),
     "a ratio out of range": (
-        [('fund_share: "0.52"', 'fund_share: "1.52"')],
+        [('fund_share: "0.50"', 'fund_share: "1.52"')],
         "pools › 310 › fund_share: 1.52 is not a ratio in (0, 1]",
     ),
     "not a level": (
@@ -181,8 +181,8 @@ BAD = {
     "a pool without a budget": (
         [
             (
-                '  "390": {revenue_last: "50000000.00", growth: "0.06", risk_reserve: "0.03", other_outlays: '
-                '"30000000.00"}\n',
+                '  "390": {revenue_last: "30000000.00", growth: "0.06", risk_reserve: "0.03", other_outlays: '
+                '"19600000.00"}\n',
                 "",
             )
         ],
@@ -220,7 +220,7 @@ def test_every_problem_of_every_file_at_once(region):
     f = version_file(region)
     edit(f, 'payout_ratio: "0.95"', "payout_ratio: 0.95")
     edit(f, "trim: sd3", "trim: sd4")
-    edit(region / "payment" / "capitation.csv", "H99010300004,390,2800", "H99010300004,390,lots")
+    edit(region / "payment" / "capitation.csv", "H99010300004,390,760", "H99010300004,390,lots")
     errors = refused(region)
     assert len(errors) == 3, errors
     assert errors[0].startswith(f"{f}: monthly › payout_ratio: 0.95 须加引号")
@@ -234,22 +234,22 @@ def test_every_problem_of_every_file_at_once(region):
 
 CSV_BAD = {
     "not a number": (
-        "H99010300004,390,2800",
+        "H99010300004,390,760",
         "H99010300004,390,-5",
         '5: enrolled: "-5" is not a whole number > 0',
     ),
     "unknown pool": (
-        "H99010300004,390,2800",
+        "H99010300004,390,760",
         "H99010300004,320,2800",
         "5: pool: '320' is not a pool of the policy (310, 390)",
     ),
     "unknown institution": (
-        "H99010300004,390,2800",
+        "H99010300004,390,760",
         "H99019900009,390,2800",
         "5: fixmedins_code: H99019900009 is not in the region's institutions.csv",
     ),
     "a row twice": (
-        "H99010300004,390,2800",
+        "H99010300004,390,760",
         "H99010300004,310,2800",
         "5: H99010300004 in pool 310 is also on line 4",
     ),
@@ -320,7 +320,7 @@ def test_policy_check_summarises_the_payment_policy(capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.startswith("支付方式政策 2025 "))
     assert "(2025-01-01 — …)" in line and "方案 默认 drg, 一级 dip, 二级 drg, 三级 drg" in line
-    assert "统筹池 310 职工 0.52, 390 居民 0.40" in line and "11 份协议 39,500 人" in line
+    assert "统筹池 310 职工 0.50, 390 居民 0.42" in line and "11 份协议 5,770 人" in line
 
 
 def test_policy_check_names_a_payment_error_and_fails(region, capsys):

@@ -8,7 +8,7 @@ The steps, one function each:
    pool by 类目 × treatment type, a pool with fewer than ``comprehensive_min`` cases into its ICD-10
    chapter range × treatment type;
 3. ``trim`` — per group and year, cases outside mean ± 3 SD are left out of the means (``trim: sd3``;
-   ``none`` keeps all);
+   ``p2.5-97.5`` keeps those between the 2.5th and 97.5th percentiles; ``none`` keeps all);
 4. ``weighted_mean`` — per group, the yearly means weighted 1 : 2 : 7 (``history_weights``, oldest first;
    a year without cases drops out and the others' weights are rescaled), and the same for all cases (M);
 5. ``score_of`` — RW = m / M, kept to ``rw_places``, and the score = RW × ``score_scale`` rounded half up to
@@ -20,10 +20,11 @@ Money is integer fen and every mean an exact fraction: nothing is a float.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import NamedTuple
+from operator import attrgetter
+from typing import NamedTuple, TypeVar
 
 from yibao.money import Fen, div_round_half_up
 from yibao.payment.cases import DrgCase
@@ -66,15 +67,19 @@ DEFAULTS = {
     "basic": [],
     "aux_min_cases": 15,
 }
+TRIM_RULES = ("none", "sd3", "p2.5-97.5")
 COLUMNS = ("dip_code", "dip_type", "diagnosis_key", "procedures", "treatment", "score", "rw", "cases", "name")
 
 
 class HistoryCase(NamedTuple):
-    """A case of the history: the grouping fields, its year and its total cost (医疗费总额) in fen."""
+    """A case of the history: the grouping fields, its year and its total cost (医疗费总额) in fen; ``line``
+    its line in the file read and ``extra`` the values of the further columns the reader was asked for."""
 
     case: DrgCase
     year: int
     cost: Fen
+    line: int = 0
+    extra: tuple[str, ...] = ()
 
 
 class Combination(NamedTuple):
@@ -111,8 +116,8 @@ def build_settings(params: DipParams) -> dict:
     weights = [Fraction(str(w)) for w in settings["history_weights"]]
     if any(w <= 0 for w in weights) or sum(weights) != 1:
         raise ValueError("history_weights 应为正数且和为 1 (weights must be positive and sum to 1)")
-    if settings["trim"] not in ("none", "sd3"):
-        raise ValueError("trim 应为 none 或 sd3")
+    if settings["trim"] not in TRIM_RULES:
+        raise ValueError("trim 应为 none、sd3 或 p2.5-97.5")
     return {**settings, "history_weights": weights}
 
 
@@ -162,15 +167,26 @@ def split_core(
 # --- steps 3–5 ------------------------------------------------------------------------------------------------
 
 
-def trim(cases: list[HistoryCase], rule: str) -> list[HistoryCase]:
+T = TypeVar("T")
+
+
+def trim(cases: list[T], rule: str, cost: Callable[[T], int] = attrgetter("cost")) -> list[T]:
     """The cases kept for the mean: with ``sd3``, those whose cost is within mean ± 3 SD (population SD,
-    exact: (x − mean)² ≤ 9 · variance)."""
+    exact: (x − mean)² ≤ 9 · variance); with ``p2.5-97.5``, those from the 2.5th to the 97.5th percentile
+    (nearest rank: the ⌈0.025 n⌉-th and ⌈0.975 n⌉-th smallest costs). ``cost`` reads a case's cost in fen."""
+    if rule not in TRIM_RULES:
+        raise ValueError(f"trim 应为 none、sd3 或 p2.5-97.5: {rule}")
     if rule == "none" or len(cases) < 3:
         return cases
     n = len(cases)
-    mean = Fraction(sum(c.cost for c in cases), n)
-    variance = sum((c.cost - mean) ** 2 for c in cases) / n
-    return [c for c in cases if (c.cost - mean) ** 2 <= 9 * variance]
+    costs = [cost(c) for c in cases]
+    if rule == "p2.5-97.5":
+        ordered = sorted(costs)
+        low, high = ordered[max(-(-n * 25 // 1000), 1) - 1], ordered[-(-n * 975 // 1000) - 1]
+        return [c for c, x in zip(cases, costs, strict=True) if low <= x <= high]
+    mean = Fraction(sum(costs), n)
+    variance = sum((x - mean) ** 2 for x in costs) / n
+    return [c for c, x in zip(cases, costs, strict=True) if (x - mean) ** 2 <= 9 * variance]
 
 
 def yearly_means(kept: dict[int, list[HistoryCase]]) -> dict[int, Fraction]:

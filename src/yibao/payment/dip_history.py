@@ -31,8 +31,9 @@ COMORBID = ("I50", "I21", "I63", "J44", "E11.2", "E11.9", "N18", "K74", "C78", "
 cirrhosis, metastasis), so that the auxiliary subtypes have cases."""
 
 
-def read_history(path: Path) -> tuple[list[HistoryCase], list[tuple[int, str]]]:
-    """The cases of a history CSV, and (line, reason) for every row refused."""
+def read_history(path: Path, extra: tuple[str, ...] = ()) -> tuple[list[HistoryCase], list[tuple[int, str]]]:
+    """The cases of a history CSV, and (line, reason) for every row refused; each case keeps its line and
+    the values of the ``extra`` columns (which the file must have too), stripped."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -41,7 +42,7 @@ def read_history(path: Path) -> tuple[list[HistoryCase], list[tuple[int, str]]]:
     refused: list[tuple[int, str]] = []
     with handle:
         reader = csv.DictReader(handle)
-        if missing := [c for c in HISTORY_COLUMNS if c not in (reader.fieldnames or ())]:
+        if missing := [c for c in (*HISTORY_COLUMNS, *extra) if c not in (reader.fieldnames or ())]:
             raise InputError(f"{path.name}: 缺少列 {', '.join(missing)} (missing columns)")
         try:
             for fields in reader:
@@ -60,7 +61,8 @@ def read_history(path: Path) -> tuple[list[HistoryCase], list[tuple[int, str]]]:
                 except RowRefused as exc:
                     refused.append((line, str(exc)))
                     continue
-                cases.append(HistoryCase(case, year, cost))
+                more = tuple((fields[c] or "").strip() for c in extra)
+                cases.append(HistoryCase(case, year, cost, line, more))
         except (csv.Error, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name}:{reader.line_num}: 无法读取 (unreadable): {exc}") from None
     return cases, refused
