@@ -96,6 +96,7 @@ def demo(
             admdvs=region,
             districts=districts,
             data_dir=settings.data_dir,
+            regions_dir=settings.regions_dir,
             progress=progress,
         )
     t = Table(title=f"示例市 {region}: {year} 年", show_header=False)

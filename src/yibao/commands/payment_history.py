@@ -260,9 +260,8 @@ def synthetic(
 ) -> None:
     """Aggregate YEAR's settled cases and derive the years before it (SYNTHETIC, for the demo); store them."""
     from yibao.config import get_settings
-    from yibao.payment.history import aggregate, synthetic_history
+    from yibao.payment.service.history import derive_synthetic
     from yibao.store.db import get_engine, unit_of_work
-    from yibao.store.payment_history import replace_history, schemes_in_effect, settled_year_cases
     from yibao.store.settlement_lists import count_lists_of_year
 
     check_year(year)
@@ -276,23 +275,22 @@ def synthetic(
     engine = get_engine()
     with unit_of_work(engine, write=False) as s:
         total = count_lists_of_year(s, year)
-        with bar("分组 (grouping settled cases)") as progress:
-            task = progress.add_task("group", total=max(total, 1))
-            records = settled_year_cases(
-                s,
-                year,
-                None,
-                schemes_in_effect(catalogue),
-                progress=lambda n: progress.update(task, completed=n),
-            )
-    done = aggregate(records, rule)
+    with bar("分组 (grouping settled cases)") as progress:
+        task = progress.add_task("group", total=max(total, 1))
+        done, past = derive_synthetic(
+            engine,
+            year,
+            catalogue,
+            rule,
+            years=years,
+            growth=g,
+            inflation=i,
+            seed=seed,
+            actor=ACTOR,
+            progress=lambda n: progress.update(task, completed=n),
+        )
     if not done.rows:
         raise InputError(f"--year: {year} 年没有已结算且有结算清单的住院病例 (no settled inpatient cases)")
-    past = synthetic_history(done.rows, year, years, g, i, seed)
-    now = datetime.now()
-    with unit_of_work(engine) as s:
-        replace_history(s, done.rows, "settled", now, actor=ACTOR)
-        replace_history(s, past, "synthetic", now, actor=ACTOR)
     print_summary(
         done.rows + past,
         f"历史数据 history: {year} 已结算 settled + {year - years}–{year - 1} 合成 synthetic "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from yibao.payment.cases import DrgCase
@@ -20,6 +21,23 @@ ONE4 = Decimal(10_000)
 
 class MissingScheme(ValueError):
     """No rule pack or catalogue of the kind is in effect on a discharge date."""
+
+
+def _stamp(folder: Path) -> tuple:
+    return tuple(
+        sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir() if p.is_file())
+    )
+
+
+@lru_cache(maxsize=8)
+def _catalogue(folder: Path, region: str, stamp: tuple) -> DipCatalogue:
+    return load_dip_catalogue(folder, region)
+
+
+def cached_catalogue(folder: Path, region: str) -> DipCatalogue:
+    """The region's DIP catalogue, loaded once per content of its folder (a month run, twelve months and the
+    clearing read the same catalogue; an edited file is read again)."""
+    return _catalogue(folder, region, _stamp(folder))
 
 
 class Groupers:
@@ -50,7 +68,7 @@ class Groupers:
         folder = self.region_dir / "payment"
         key = str(folder)
         if key not in self._dip:
-            self._dip[key] = load_dip_catalogue(folder, self.region_dir.name)
+            self._dip[key] = cached_catalogue(folder, self.region_dir.name)
             self.used[f"dip:{self.region_dir.name}"] = self._dip[key].pack_hash
         cat = self._dip[key]
         start, end = cat.params.effective_from, cat.params.effective_to

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from yibao.payment.cases import DrgCase
 from yibao.payment.settlement_list import case_of
+from yibao.store.bulk import in_
 from yibao.store.settlement_lists import StoredList, lists_discharged
 from yibao.store.tables import Institution, Settlement, SettlementDetail
 
@@ -42,9 +43,9 @@ class SettledCase:
     case: DrgCase
 
 
-def _standing(mdtrt_ids: list[str]):
+def _standing(s: Session, mdtrt_ids: list[str]):
     return (
-        Settlement.mdtrt_id.in_(mdtrt_ids),
+        in_(s, Settlement.mdtrt_id, mdtrt_ids),
         Settlement.refd_setl_flag == "0",
         Settlement.reversed_by.is_(None),
         Settlement.supplement_of.is_(None),
@@ -62,7 +63,7 @@ def _money(s: Session, mdtrt_ids: list[str]) -> tuple[dict, dict]:
                 func.sum(Settlement.psn_part_amt),
                 func.sum(Settlement.fund_pay_sumamt),
             )
-            .where(*_standing(mdtrt_ids))
+            .where(*_standing(s, mdtrt_ids))
             .group_by(Settlement.mdtrt_id)
         )
     }
@@ -70,7 +71,7 @@ def _money(s: Session, mdtrt_ids: list[str]) -> tuple[dict, dict]:
     for m, fpt, fen in s.execute(
         select(Settlement.mdtrt_id, SettlementDetail.fund_pay_type, func.sum(SettlementDetail.fund_payamt))
         .join(SettlementDetail, SettlementDetail.setl_id == Settlement.setl_id)
-        .where(*_standing(mdtrt_ids), SettlementDetail.fund_pay_type != ACCOUNT_FPT)
+        .where(*_standing(s, mdtrt_ids), SettlementDetail.fund_pay_type != ACCOUNT_FPT)
         .group_by(Settlement.mdtrt_id, SettlementDetail.fund_pay_type)
         .order_by(Settlement.mdtrt_id, SettlementDetail.fund_pay_type)
     ):
@@ -117,11 +118,15 @@ def _case(lst: StoredList, money: tuple, funds, levels: dict[str, int]) -> Settl
     )
 
 
-def capitated_visits(s: Session, start: date, end: date, med_types, pool_of) -> dict[tuple[str, str], tuple]:
+def capitated_visits(
+    s: Session, start: date, end: date, med_types, pool_of, institutions=None
+) -> dict[tuple[str, str], tuple]:
     """The standing settlements of ``med_types`` settled in [start, end) per (hospital, pool): cost, personal
-    part, fund part and the fund split by fund_pay_type (what capitation replaces, §6)."""
+    part, fund part and the fund split by fund_pay_type (what capitation replaces, §6); of ``institutions``
+    only when given (the contracted ones: the per-institution index serves the read)."""
     lo, hi = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time())
     where = (
+        *(() if institutions is None else (Settlement.fixmedins_code.in_(sorted(set(institutions))),)),
         Settlement.setl_time >= lo,
         Settlement.setl_time < hi,
         Settlement.med_type.in_(list(med_types)),

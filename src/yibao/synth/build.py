@@ -23,6 +23,7 @@ So `yibao ledger check` agrees, and every account's balance is its opening balan
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,12 @@ from yibao.store.tables import (
     LedgerEntry,
     LedgerPosting,
     MessageLog,
+    PaymentBudget,
+    PaymentCase,
+    PaymentHistory,
+    PaymentLine,
+    PaymentNorm,
+    PaymentRun,
     Person,
     PersonalAccount,
     Settlement,
@@ -57,6 +64,7 @@ from yibao.store.tables import (
     SettlementListDiagnosis,
     SettlementListGroup,
     SettlementListProcedure,
+    SpecialReview,
     SupplementaryEnrollment,
     Visit,
 )
@@ -65,11 +73,19 @@ from yibao.synth import events, history, kernel_input, lists, people, settled
 from yibao.synth import population as pop_mod
 from yibao.synth.params import Params
 from yibao.synth.parquet import write_parquet
+from yibao.synth.payment import pay_year
 from yibao.synth.reference import load_reference
 from yibao.synth.store import Progress, no_progress
 
 # generated data, children first (the order to delete in)
 GENERATED = (
+    PaymentCase,
+    PaymentLine,
+    PaymentRun,
+    PaymentNorm,
+    PaymentBudget,
+    PaymentHistory,
+    SpecialReview,
     SettlementListGroup,
     SettlementListDiagnosis,
     SettlementListProcedure,
@@ -149,8 +165,10 @@ def build(
     admdvs: str,
     districts: list[tuple[str, int]],
     data_dir: Path | None = None,
+    regions_dir: Path | None = None,
     progress: Progress = no_progress,
 ) -> BuildReport:
+    """Build the demo year; with ``regions_dir``, its payment year too (budgets, months, clearing)."""
     t0 = time.perf_counter()
     params.validate(supported_years(bundle))
     rng = np.random.default_rng(params.seed)
@@ -172,6 +190,7 @@ def build(
     grouped = lists.write_lists(
         engine, params.year, admdvs, cl, ref, lambda k: settled.mdtrt_id(admdvs, params.year, k), progress
     )
+    paid = pay_year(engine, regions_dir / admdvs, params.year, progress) if regions_dir else Counter()
     parquet = write_parquet(data_dir, params, pop, cl, ref, result) if data_dir else None
     with unit_of_work(engine) as s:
         audit.record(
@@ -207,6 +226,8 @@ def build(
             "撤销后重新结算 reversed and settled again": int(rev.visits.size),
             "结算清单 settlement lists": grouped.total() - grouped["refused"],
             "DRG 正常入组 grouped": grouped["ok"],
+            "按病例付费 cases paid (12 months)": paid["cases"],
+            "年度清算 clearing runs": paid["clearing"],
         },
     )
 

@@ -203,7 +203,14 @@ def cleared_line(view, ln: pp.Line, pv: str, c, paid: MonthsPaid, funds) -> NewL
 
 def capitation_clearing(s, view, start, end, months, scores) -> list[NewLine]:
     """Each capitation contract's year: its budget settled against the as-charged fund payments (§6)."""
-    visits = payment_cases.capitated_visits(s, start, end, view.capitation_med_types, view.pool_of_insutype)
+    visits = payment_cases.capitated_visits(
+        s,
+        start,
+        end,
+        view.capitation_med_types,
+        view.pool_of_insutype,
+        [k.fixmedins_code for k in view.capitation_contracts],
+    )
     out = []
     for k in view.capitation_contracts:
         budget = capitation_budget(

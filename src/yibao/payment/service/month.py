@@ -127,7 +127,14 @@ def capitation_lines(s: Session, view: PolicyView, start: date, end: date, month
     """Each capitation contract's installment of the month (按人头, §6): the year's budget in twelve parts;
     the as-charged fund payments of the contracted visits taken back."""
     out: list[NewLine] = []
-    visits = payment_cases.capitated_visits(s, start, end, view.capitation_med_types, view.pool_of_insutype)
+    visits = payment_cases.capitated_visits(
+        s,
+        start,
+        end,
+        view.capitation_med_types,
+        view.pool_of_insutype,
+        [k.fixmedins_code for k in view.capitation_contracts],
+    )
     for contract in view.capitation_contracts:
         budget = capitation_budget(
             contract.enrolled, view.capitation_amount, view.capitation_risk_factor, view.capitation_reserve

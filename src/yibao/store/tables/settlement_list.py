@@ -37,6 +37,7 @@ class SettlementList(Base):
     __table_args__ = (
         Index("ix_settlement_list_setl", "setl_id"),
         Index("ix_settlement_list_visit", "mdtrt_id"),
+        Index("ix_settlement_list_discharge", "dscg_time"),  # a month's or a year's discharges (case payment)
         Index(
             "ix_settlement_list_valid",
             "setl_id",

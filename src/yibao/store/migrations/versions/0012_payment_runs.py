@@ -18,6 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_settlement_list_discharge", "settlement_list", ["dscg_time"], unique=False)
     op.create_table(
         "payment_budget",
         sa.Column(
@@ -209,6 +210,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_settlement_list_discharge", table_name="settlement_list")
     op.drop_table("payment_norm")
     op.drop_table("payment_line")
     with op.batch_alter_table("payment_case", schema=None) as batch_op:
