@@ -6,6 +6,7 @@ anywhere on the command line shows the traceback instead.
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import typer
@@ -25,6 +26,7 @@ app = typer.Typer(
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+@functools.cache  # once per process: add_typer appends, and main() runs many times in one process (the tests)
 def _register() -> None:
     # Each command group lives in its own module under yibao.commands; order = order in --help.
     from yibao.commands import (

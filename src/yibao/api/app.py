@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_entitlements,
         routes_fhir,
         routes_fsi,
+        routes_payment_reviews,
         routes_rest,
         routes_review,
     )
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_enrollment,
         routes_entitlements,
         routes_review,
+        routes_payment_reviews,
         routes_fhir,
     ):
         app.include_router(module.router)

@@ -315,9 +315,9 @@ def _chain(first, rest):
 
 def register(app: typer.Typer) -> None:
     from yibao.commands import payment_history  # noqa: F401  (registers yibao payment history)
-    from yibao.commands import payment_reviews  # noqa: F401  (registers yibao payment review)
 
     app.add_typer(payment_app, name="payment")
+    from yibao.commands import payment_reviews  # noqa: F401  (registers yibao payment review)
 
 
 from yibao.commands import payment_lists  # noqa: E402,F401  (registers yibao payment group-lists)
