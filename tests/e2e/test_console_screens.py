@@ -57,6 +57,12 @@ def _pages(env: dict) -> list[tuple[str, str, str]]:
         ("payment", "/payment", "共 "),
         ("payment-worklist", "/payment/worklist", "共 "),
         ("payment-cmi", "/payment/cmi", "相对权重"),
+        ("payment-budget", "/payment/budget", "测算过程"),
+        ("payment-runs", "/payment/runs", "共 "),
+        ("payment-clearing", "/payment/clearing", "各基金池的点值"),
+        ("payment-statement", "/payment/statement", "病例（金额"),
+        ("payment-indicators", "/payment/indicators", "数据来源"),
+        ("payment-reviews", "/payment/reviews", "共 "),
         ("not-found", "/no-such-page", "页面不存在"),
     ]
 

@@ -14,7 +14,8 @@ def labels(role: str) -> list[str]:
 
 
 def test_each_role_sees_what_it_may_use():
-    assert labels("fund_manager") == ["首页", "参保人", "单位", "重复参保", "结算", "定点机构", "付费"]
+    payment = ["付费", "付费结算"]
+    assert labels("fund_manager") == ["首页", "参保人", "单位", "重复参保", "结算", "定点机构", *payment]
     assert "参保登记" in labels("handler") and "参保登记" not in labels("director")
     everything = labels("admin")
     assert "参保登记" in everything

@@ -111,6 +111,7 @@ def export_lists() -> dict[str, ExportList]:
     from yibao.console import queries_employers as qm
     from yibao.console import queries_enrollment as qe
     from yibao.console import queries_institutions as qi
+    from yibao.console import queries_payment_runs as qr
 
     def amounts(columns: list[tuple[str, str]], keys) -> list[tuple[str, str]]:
         return [(k, f"{label}（元）" if k in keys else label) for k, label in columns]
@@ -170,6 +171,7 @@ def export_lists() -> dict[str, ExportList]:
             qe.same_certno_records,
         ),
         **payment_exports(amounts),
+        **qr.exports(),
     }
 
 

@@ -21,6 +21,8 @@ NAV = [  # (label, path, permission needed, available: a module not built yet is
     ("定点机构", "/institutions", "settlement.read", True),
     ("审核", "/review", "settlement.review", True),
     ("付费", "/payment", "payment.read", True),
+    ("付费结算", "/payment/runs", "payment.read", True),
+    ("特例单议", "/payment/reviews", "payment.review", True),
     ("基金", "/funds", "funds.read", False),
     ("监管", "/supervision", "supervision.read", False),
 ]
@@ -43,6 +45,7 @@ PERMISSION_NAMES = {
     "supervision.write": "办理监管",
     "report.read": "查看报表",
     "payment.read": "查看付费分组",
+    "payment.review": "特例单议评审",
 }
 
 

@@ -5,6 +5,8 @@ its cases, lines and balanced ledger entries written in one transaction (payment
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +25,11 @@ from yibao.store import payment_budgets, payment_cases, payment_runs
 from yibao.store.payment_runs import NewLine
 
 Progress = Callable[[int, int], None]
+
+# Test hook, read here only: with YIBAO_TEST_PAUSE_AFTER_WRITE=<file>, a month run that has written its rows
+# and ledger entries, not yet committed, writes its run id to <file> and sleeps, so that
+# tests/e2e/test_payment_kill9.py can kill -9 it mid-transaction. Never set outside that test.
+PAUSE_AFTER_WRITE = "YIBAO_TEST_PAUSE_AFTER_WRITE"
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
@@ -66,6 +73,11 @@ def run_month(
 ):
     """Price and post ``year``-``month``; the written :class:`PaymentRun`."""
     start, end = month_bounds(year, month)
+    cleared = payment_runs.current_run(s, "clear", year)
+    if cleared is not None:  # the clearing was built on the months as they stand: it would go stale
+        raise InputError(
+            f"{year} 年已清算 (第 {cleared.version} 版): 月度预结算不能再改; 如需更正, 请重跑清算 (clear --rerun)"
+        )
     view = PolicyView.on(region_dir, start)
     norms = payment_budgets.norms_of_year(s, year)
     if not norms:
@@ -85,7 +97,7 @@ def run_month(
         new_lines.append(NewLine(row, legs))
     new_lines += capitation_lines(s, view, start, end, month)
     summary = run_summary(view, norms, new_lines, groupers)
-    return payment_runs.write_run(
+    run = payment_runs.write_run(
         s,
         kind="month",
         year=year,
@@ -102,6 +114,10 @@ def run_month(
         now=now,
         rerun=rerun,
     )
+    if flag := os.environ.get(PAUSE_AFTER_WRITE):
+        Path(flag).write_text(str(run.id), encoding="utf-8")
+        time.sleep(300)
+    return run
 
 
 def line_row(ln: pp.Line, pv: str, entitlement: int, m, *, detail: dict) -> dict:
