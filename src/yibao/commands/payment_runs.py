@@ -123,6 +123,20 @@ def month(
         f"拨付 paid {_yuan(tot['paid'])}, 预留质量保证金 deposit {_yuan(tot['deposit'])} (run {run.id})",
         soft_wrap=True,
     )
+    _print_replaced(run.summary)
+
+
+def _print_replaced(summary: dict) -> None:
+    """A re-run says what it replaced and by how much each total moved."""
+    was = summary.get("replaced")
+    if not was:
+        return
+    moved = ", ".join(
+        f"{k} {_yuan(v) if v < 0 else '+' + _yuan(v)}" for k, v in was["difference_fen"].items()
+    )
+    console.print(
+        f"取代第 {was['version']} 版 (run {was['run']}, 已冲销): 差额 difference {moved}", soft_wrap=True
+    )
 
 
 @payment_app.command("clear")
@@ -150,6 +164,7 @@ def clear(
     if output_format == "json":
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
+    _print_replaced(run.summary)
     for pool in report["pools"]:
         console.print(
             f"基金池 {pool['pool']} {pool['scheme'].upper()}: 预算 {pool['budget']}, 预算点值 {pool['pv_budget']}, "

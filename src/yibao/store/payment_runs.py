@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from yibao.audit_actions import Action
 from yibao.funds.journal import post_many
 from yibao.funds.ledger import Posting
+from yibao.money import parse_amount
 from yibao.payment.year_end import MonthsPaid
 from yibao.store import audit
 from yibao.store.bulk import insert_rows
@@ -22,7 +23,7 @@ from yibao.store.tables import LedgerEntry, LedgerPosting, PaymentCase, PaymentL
 
 POSTED, SUPERSEDED = "posted", "superseded"
 ENTRY_TYPES = {"month": "case_payment", "clear": "case_clearing"}
-REVERSAL = "case_payment_reversal"
+REVERSAL = "case_reversal"  # ledger_entry.entry_type is VARCHAR(20): PostgreSQL refuses a longer name
 
 
 @dataclass
@@ -86,6 +87,7 @@ def write_run(
     )
     if before is not None:
         supersede(s, before, actor=actor, now=now)
+        run = {**run, "summary": {**run["summary"], "replaced": replaced(before, run["summary"])}}
     new = PaymentRun(
         kind=kind,
         year=year,
@@ -112,6 +114,18 @@ def write_run(
         after={"year": year, "month": month, "version": version, **run["summary"].get("totals", {})},
     )
     return new
+
+
+def replaced(before: PaymentRun, summary: dict) -> dict:
+    """What a re-run replaced: the version, its totals, and the difference of each total (new − old, fen)."""
+    old, new = before.summary.get("totals", {}), summary.get("totals", {})
+    diff = {k: _fen(new[k]) - _fen(old[k]) for k in new if k in old}
+    return {"version": before.version, "run": before.id, "totals": old, "difference_fen": diff}
+
+
+def _fen(value) -> int:
+    """A total as stored: fen (int) in a month run, a two-decimal string in a clearing."""
+    return value if isinstance(value, int) else parse_amount(value)
 
 
 def supersede(s: Session, run: PaymentRun, *, actor: str, now: datetime) -> None:
