@@ -50,12 +50,17 @@ class Groupers:
         self._drg: dict[str, DrgPack] = {}
         self._dip: dict[str, DipCatalogue] = {}
         self.used: dict[str, str] = {}
+        self._in_effect: dict[tuple[str, date], object] = {}  # (kind, day) → scheme: a year has 365 days
+        self._dip_folder: tuple[Path, Path, str] | None = None  # region_dir → its catalogue folder and key
 
     def _scheme(self, kind: str, day: date):
-        found = [s for s in self.schemes.values() if s.kind == kind and s.in_effect(day)]
-        if not found:
-            raise MissingScheme(f"{day} 没有生效的 {kind.upper()} 分组方案 (no {kind} scheme in effect)")
-        return max(found, key=lambda s: s.effective_from)
+        got = self._in_effect.get((kind, day))
+        if got is None:
+            found = [s for s in self.schemes.values() if s.kind == kind and s.in_effect(day)]
+            if not found:
+                raise MissingScheme(f"{day} 没有生效的 {kind.upper()} 分组方案 (no {kind} scheme in effect)")
+            got = self._in_effect[(kind, day)] = max(found, key=lambda s: s.effective_from)
+        return got
 
     def drg_pack(self, day: date) -> DrgPack:
         scheme = self._scheme("drg", day)
@@ -65,8 +70,10 @@ class Groupers:
         return self._drg[scheme.name]
 
     def dip_catalogue(self, day: date) -> DipCatalogue:
-        folder = self.region_dir / "payment"
-        key = str(folder)
+        if self._dip_folder is None or self._dip_folder[0] is not self.region_dir:
+            folder = self.region_dir / "payment"
+            self._dip_folder = (self.region_dir, folder, str(folder))
+        _, folder, key = self._dip_folder
         if key not in self._dip:
             self._dip[key] = cached_catalogue(folder, self.region_dir.name)
             self.used[f"dip:{self.region_dir.name}"] = self._dip[key].pack_hash
