@@ -5,7 +5,7 @@ payment-drg-dip.md §10.
 
     python bench/payment_year.py [--cases 1000000] [--seed 20250] [--workers 2] [--drg-only]
 
-The region (:mod:`yibao.synth.payment_year`): 60 hospitals (4 三级 / 12 二级 / 44 一级), 职工 45 % / 居民
+The region (:mod:`yibao.synth.payment_region`): 60 hospitals (4 三级 / 12 二级 / 44 一级), 职工 45 % / 居民
 55 %, three history years and the current one, real 医保版 2.0 codes. Under the demo policy
 (``regions/990100/policy/payment/2025.yaml``) 二级 and 三级 hospitals are paid by DRG and 一级 by DIP (the demo
 catalogue); ``--drg-only`` pays every hospital by DRG. Grouping runs in ``--workers`` forked processes; the
@@ -15,8 +15,9 @@ is sized for a 20,000-person demo.
 
 Stages: generate (the case mix and four years of stays), group (the current year), history (the past years'
 groups and the trimmed yearly aggregates), norms (:func:`yibao.payment.norms.build`), price
-(:func:`yibao.payment.period.price_arrays`), lines (:func:`yibao.payment.period.lines_of`), clear (the twelve
-months' pre-settlement, PV_settle per pool and scheme, every line's :func:`yibao.payment.year_end.clear_line`).
+(:func:`yibao.payment.period_pricing.price_arrays`), lines (:func:`yibao.payment.period_arrays.lines_of`),
+clear (the twelve months' pre-settlement, PV_settle per pool and scheme, every line's
+:func:`yibao.payment.year_end.clear_line`).
 """
 
 from __future__ import annotations
@@ -40,8 +41,21 @@ from yibao.payment import norms
 from yibao.payment import period as pp
 from yibao.payment.grouping import Groupers
 from yibao.payment.packs import load_drg_pack
+from yibao.payment.period_arrays import M_DIP, METHODS, lines_of
+from yibao.payment.period_pricing import price_arrays
 from yibao.payment.policy_view import PolicyView
-from yibao.synth import payment_year as py
+from yibao.synth.payment_figures import budget_residuals, group_cvs, outlier_shares, payment_ratios, rw_checks
+from yibao.synth.payment_history import group_year, history_rows, past_groups
+from yibao.synth.payment_mix import POOLS, YearParams
+from yibao.synth.payment_region import generate
+from yibao.synth.payment_valuation import (
+    case_arrays,
+    clear_year,
+    dip_scores,
+    hospital_levels,
+    months_of,
+    pool_funds,
+)
 
 REGION = Path(__file__).resolve().parents[1] / "regions" / "990100"
 TIMES: dict[str, float] = {}
@@ -86,7 +100,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--drg-only", action="store_true")
     args = parser.parse_args()
-    params = py.YearParams(cases=args.cases, seed=args.seed)
+    params = YearParams(cases=args.cases, seed=args.seed)
     view = policy_view(params.year, args.drg_only)
     groupers = Groupers(REGION)
     print(
@@ -94,26 +108,26 @@ def main() -> None:
     )
 
     with stage("generate"):
-        region = py.generate(load_drg_pack(), params)
+        region = generate(load_drg_pack(), params)
     year = region.current
     with stage("group"):
-        groups = py.group_year(year, region, view, groupers, args.workers)
+        groups = group_year(year, region, view, groupers, args.workers)
     with stage("history"):
-        past = [py.past_groups(y, groups, region, view) for y in region.history]
-        rows = py.history_rows(region.history, past, region, view.policy.trim)
+        past = [past_groups(y, groups, region, view) for y in region.history]
+        rows = history_rows(region.history, past, region, view.policy.trim)
     with stage("norms"):
-        levels = py.hospital_levels(region)
-        dip = py.dip_scores(groupers, params.year) if "dip" in norms.schemes_used(view, levels) else None
-        funds = py.pool_funds(view, region, region.history[-1], past[-1])
+        levels = hospital_levels(region)
+        dip = dip_scores(groupers, params.year) if "dip" in norms.schemes_used(view, levels) else None
+        funds = pool_funds(view, region, region.history[-1], past[-1])
         budgets = norms.build(rows, view, params.year, levels, dip, funds)
     norms_map = {(b.pool, b.scheme): b.norms for b in budgets}
     with stage("price"):
-        cases = py.case_arrays(year, region)
-        priced = pp.price_arrays(cases, groups, norms_map, view)
+        cases = case_arrays(year, region)
+        priced = price_arrays(cases, groups, norms_map, view)
     with stage("lines"):
-        lines = pp.lines_of(cases, priced)
+        lines = lines_of(cases, priced)
     with stage("clear"):
-        cleared = py.clear_year(cases, priced, py.months_of(year), budgets, view)
+        cleared = clear_year(cases, priced, months_of(year), budgets, view)
     total = sum(TIMES.values())
     own, worker = peak_mb()
     print(
@@ -149,8 +163,8 @@ def report(region, groups, past, rows, budgets, cases, priced, cleared, groupers
         f" {year.los.mean():.1f} d, > 60 d {(year.los > 60).mean():.2%}; deaths {(year.dscg_way == 5).mean():.2%};"
         f" personal share 职工 {personal(year, 0):.1%} 居民 {personal(year, 1):.1%}; 职工 {(year.pool == 0).mean():.1%}"
     )
-    methods = np.array(pp.METHODS)[priced.method]
-    print("  paid by:", {m: f"{(methods == m).mean():.2%}" for m in pp.METHODS})
+    methods = np.array(METHODS)[priced.method]
+    print("  paid by:", {m: f"{(methods == m).mean():.2%}" for m in METHODS})
     for b in budgets:
         v = cleared.values.get((b.pool, b.scheme))
         settle = f", PV_settle {v.pv_settle} ({v.bound or 'unbounded'})" if v else ""
@@ -160,7 +174,7 @@ def report(region, groups, past, rows, budgets, cases, priced, cleared, groupers
         )
     drg = next((b for b in budgets if b.scheme == "drg"), None)
     if drg is not None:
-        checks = py.rw_checks(region.history, past, drg.norms.weights, view)
+        checks = rw_checks(region.history, past, drg.norms.weights, view)
         rw = np.array([c.rw for c in checks])
         big = [c for c in checks if c.cases >= 200]
         err = np.array([c.rw / c.truth - 1 for c in big])
@@ -171,13 +185,13 @@ def report(region, groups, past, rows, budgets, cases, priced, cleared, groupers
             f" ({len(big)} groups ≥ 200 cases): mean |error| {np.abs(err).mean():.2%}, max {np.abs(err).max():.2%}"
             f" ({worst.group}, within-group CV {worst.cv:.1f})"
         )
-    cvs = py.group_cvs(year, groups)
+    cvs = group_cvs(year, groups)
     print(
         f"  within-group CV < 1: {(cvs < 1).mean():.1%} of {len(cvs)} groups (median CV {np.median(cvs):.2f})"
     )
     for b in budgets:
         if b.scheme == "dip":
-            sel = (priced.method == pp.M_DIP) & (cases.pool == py.POOLS.index(b.pool))
+            sel = (priced.method == M_DIP) & (cases.pool == POOLS.index(b.pool))
             mean_points = priced.points4[sel].mean() / pp.ONE4
             mean_cost = cases.cost_fen[sel].mean() / FEN
             print(
@@ -185,17 +199,17 @@ def report(region, groups, past, rows, budgets, cases, priced, cleared, groupers
                 f"{float(b.pv_budget) * mean_points:,.0f} vs mean cost {mean_cost:,.0f}"
                 f" ({float(b.pv_budget) * mean_points / mean_cost:.3f})"
             )
-    high, low = py.outlier_shares(cases, priced, budgets)
+    high, low = outlier_shares(cases, priced, budgets)
     print(f"  outliers against the same-level group mean: > 2× {high:.2%}, < 0.5× {low:.2%}")
-    ratios = py.payment_ratios(cleared)
+    ratios = payment_ratios(cleared)
     r = np.array(list(ratios.values()))
-    levels = py.hospital_levels(region)
+    levels = hospital_levels(region)
     by_level = {lv: np.array([v for h, v in ratios.items() if levels[h] == lv]) for lv in (3, 2, 1)}
     print(
         f"  payment ratio in 0.9–1.1: {((r >= 0.9) & (r <= 1.1)).mean():.0%} of {len(r)} hospitals; by level "
         + ", ".join(f"{lv}: {a.min():.3f}–{a.max():.3f}" for lv, a in by_level.items() if len(a))
     )
-    for res in py.budget_residuals(cleared, budgets, view):
+    for res in budget_residuals(cleared, budgets, view):
         print(
             f"  budget identity {res.pool} {res.scheme.upper()}: residual {float(res.residual) / FEN:,.2f} yuan"
             f" (rounding allowed {float(res.allowed) / FEN:,.2f})"

@@ -1,8 +1,8 @@
-"""The sanity checks of payment-drg-dip.md §10 on a generated region (:mod:`yibao.synth.payment_year`), without
-a database: 40,000 stays in 2025 and three history years, 60 hospitals, grouped (二级 and 三级 by CHS-DRG 1.1,
-一级 by the demo's DIP catalogue, as the demo policy says), aggregated into trimmed history, budgeted
-(:func:`yibao.payment.norms.build`, the norms the budget service stores), priced, totalled per hospital line
-and cleared as the clearing service clears a stored year.
+"""The sanity checks of payment-drg-dip.md §10 on a generated region (:mod:`yibao.synth.payment_region`),
+without a database: 40,000 stays in 2025 and three history years, 60 hospitals, grouped (二级 and 三级 by
+CHS-DRG 1.1, 一级 by the demo's DIP catalogue, as the demo policy says), aggregated into trimmed history,
+budgeted (:func:`yibao.payment.norms.build`, the norms the budget service stores), priced, totalled per
+hospital line and cleared as the clearing service clears a stored year.
 
 * the generator: the region's shape (hospitals, volumes, pools, growth, deaths, stays), deterministic;
 * the array paths (history aggregation, pricing, lines) give what the case-by-case functions give;
@@ -36,8 +36,23 @@ from yibao.payment import norms, pricing
 from yibao.payment import period as pp
 from yibao.payment.grouping import Groupers
 from yibao.payment.packs import load_drg_pack
+from yibao.payment.period_arrays import M_DIP, M_DRG, CaseArrays, GroupArrays, PricedArrays, lines_of
+from yibao.payment.period_pricing import price, price_arrays
 from yibao.payment.policy_view import PolicyView
-from yibao.synth import payment_year as py
+from yibao.synth.payment_figures import budget_residuals, group_cvs, outlier_shares, payment_ratios, rw_checks
+from yibao.synth.payment_history import group_year, history_rows, past_groups
+from yibao.synth.payment_mix import POOLS, YearParams
+from yibao.synth.payment_region import DISCHARGE_DIED, HIGH, LOW, Region, generate
+from yibao.synth.payment_valuation import (
+    ClearedYear,
+    case_arrays,
+    clear_year,
+    dip_scores,
+    hospital_levels,
+    months_of,
+    pool_funds,
+    rows_of,
+)
 
 REGION = Path(__file__).resolve().parents[2] / "regions" / "990100"
 CASES = 40_000
@@ -46,17 +61,17 @@ YEAR = 2025
 
 @dataclass
 class Year:
-    region: py.Region
+    region: Region
     view: PolicyView
     groupers: Groupers
-    groups: pp.GroupArrays
-    past: list[pp.GroupArrays]
+    groups: GroupArrays
+    past: list[GroupArrays]
     rows: list[hist.HistoryRow]
     budgets: list[norms.SchemeBudget]
-    cases: pp.CaseArrays
-    priced: pp.PricedArrays
+    cases: CaseArrays
+    priced: PricedArrays
     months: np.ndarray
-    cleared: py.ClearedYear
+    cleared: ClearedYear
 
     def budget(self, pool: str, scheme: str) -> norms.SchemeBudget:
         return next(b for b in self.budgets if (b.pool, b.scheme) == (pool, scheme))
@@ -69,19 +84,19 @@ def pack():
 
 @pytest.fixture(scope="module")
 def year(pack) -> Year:
-    region = py.generate(pack, py.YearParams(cases=CASES, year=YEAR))
+    region = generate(pack, YearParams(cases=CASES, year=YEAR))
     view = PolicyView.on(REGION, date(YEAR, 1, 1))
     groupers = Groupers(REGION)
-    groups = py.group_year(region.current, region, view, groupers)
-    past = [py.past_groups(y, groups, region, view) for y in region.history]
-    rows = py.history_rows(region.history, past, region, view.policy.trim)
-    funds = py.pool_funds(view, region, region.history[-1], past[-1])
-    levels = py.hospital_levels(region)
-    budgets = norms.build(rows, view, YEAR, levels, py.dip_scores(groupers, YEAR), funds)
-    cases = py.case_arrays(region.current, region)
-    priced = pp.price_arrays(cases, groups, {(b.pool, b.scheme): b.norms for b in budgets}, view)
-    months = py.months_of(region.current)
-    cleared = py.clear_year(cases, priced, months, budgets, view)
+    groups = group_year(region.current, region, view, groupers)
+    past = [past_groups(y, groups, region, view) for y in region.history]
+    rows = history_rows(region.history, past, region, view.policy.trim)
+    funds = pool_funds(view, region, region.history[-1], past[-1])
+    levels = hospital_levels(region)
+    budgets = norms.build(rows, view, YEAR, levels, dip_scores(groupers, YEAR), funds)
+    cases = case_arrays(region.current, region)
+    priced = price_arrays(cases, groups, {(b.pool, b.scheme): b.norms for b in budgets}, view)
+    months = months_of(region.current)
+    cleared = clear_year(cases, priced, months, budgets, view)
     return Year(region, view, groupers, groups, past, rows, budgets, cases, priced, months, cleared)
 
 
@@ -104,7 +119,7 @@ def test_the_region_has_the_shape_of_section_10(year):
     assert 9_000 < cost.mean() < 12_000  # §10: about 10–11 k overall
     assert cost[cur.level == 3].mean() > cost[cur.level == 2].mean() > cost[cur.level == 1].mean()
     assert 8 <= cur.los.mean() <= 10 and 0.005 <= float((cur.los > 60).mean()) <= 0.015
-    assert 0.003 <= float((cur.dscg_way == py.DISCHARGE_DIED).mean()) <= 0.008
+    assert 0.003 <= float((cur.dscg_way == DISCHARGE_DIED).mean()) <= 0.008
     for pool, (low, high) in enumerate(((0.30, 0.35), (0.45, 0.50))):
         mine = cur.pool == pool
         share = cur.personal_fen[mine] / cur.cost_fen[mine]
@@ -115,14 +130,12 @@ def test_the_region_has_the_shape_of_section_10(year):
         region.params.expected_factor(), rel=0.03
     )
     kinds = np.bincount(cur.kind, minlength=3) / len(cur)
-    assert kinds[py.LOW] == pytest.approx(0.04, abs=0.005) and kinds[py.HIGH] == pytest.approx(
-        0.02, abs=0.005
-    )
+    assert kinds[LOW] == pytest.approx(0.04, abs=0.005) and kinds[HIGH] == pytest.approx(0.02, abs=0.005)
 
 
 def test_the_generator_is_deterministic(pack):
-    small = py.YearParams(cases=2_000, year=YEAR)
-    a, b = py.generate(pack, small), py.generate(pack, small)
+    small = YearParams(cases=2_000, year=YEAR)
+    a, b = generate(pack, small), generate(pack, small)
     for got, again in zip((a.current, *a.history), (b.current, *b.history), strict=True):
         assert all(
             np.array_equal(getattr(got, k), getattr(again, k))
@@ -155,14 +168,14 @@ def test_history_rows_are_what_aggregate_makes(year):
     records = [
         hist.CaseRecord(
             past.year,
-            py.POOLS[p],
+            POOLS[p],
             region.hospitals.code[h],
             int(region.hospitals.level[h]),
             groups.schemes[s],
             groups.codes[g],
             c,
             los,
-            way == py.DISCHARGE_DIED,
+            way == DISCHARGE_DIED,
             st_,
         )
         for p, h, s, g, c, los, way, st_ in zip(
@@ -179,7 +192,7 @@ def test_history_rows_are_what_aggregate_makes(year):
         if st_
     ]
     for trim in ("sd3", "p2.5-97.5", "none"):
-        assert py.history_rows([past], [groups], region, trim) == hist.aggregate(records, trim).rows
+        assert history_rows([past], [groups], region, trim) == hist.aggregate(records, trim).rows
 
 
 def one_by_one(case: pp.Case, g: pp.Grouping | None, scheme: str, norms_map, view) -> pp.Priced:
@@ -240,8 +253,9 @@ def variants(view: PolicyView) -> list[PolicyView]:
 
 
 def test_pricing_and_lines_as_arrays_are_pricing_case_by_case(year):
-    """:func:`period.price_arrays` (behind :func:`period.price`, which the services call) against the oracle,
-    and :func:`period.lines_of` against :func:`period.hospital_lines`, on a sample holding every method."""
+    """:func:`period_pricing.price_arrays` (behind :func:`period_pricing.price`, which the services call)
+    against the oracle, and :func:`period_arrays.lines_of` against :func:`period.hospital_lines`, on a sample
+    holding every method."""
     region, cur, g = year.region, year.region.current, year.groups
     idx = np.random.default_rng(5).choice(len(cur), 1_500, replace=False)
     cases = [
@@ -249,10 +263,10 @@ def test_pricing_and_lines_as_arrays_are_pricing_case_by_case(year):
             f"s{i}",
             region.hospitals.code[cur.hospital[i]],
             int(cur.level[i]),
-            py.POOLS[cur.pool[i]],
+            POOLS[cur.pool[i]],
             cur.dscg_date[i].astype(object),
             int(cur.los[i]),
-            bool(cur.dscg_way[i] == py.DISCHARGE_DIED),
+            bool(cur.dscg_way[i] == DISCHARGE_DIED),
             int(cur.cost_fen[i]),
             int(cur.personal_fen[i]),
             int(cur.fund_fen[i]),
@@ -280,17 +294,17 @@ def test_pricing_and_lines_as_arrays_are_pricing_case_by_case(year):
         oracle = [
             one_by_one(c, gr, s, norms_map, view) for c, gr, s in zip(cases, groupings, schemes, strict=True)
         ]
-        assert pp.price(cases, groupings, schemes, norms_map, view) == oracle
+        assert price(cases, groupings, schemes, norms_map, view) == oracle
     assert {p.method for p in oracle} == {"drg", "dip", "perdiem", "ffs"}
     assert {p.cost_class for p in oracle} == {"normal", "high", "low"}
-    as_arrays = py.rows_of(year.priced, idx)  # the year's pricing, cut to the sample
+    as_arrays = rows_of(year.priced, idx)  # the year's pricing, cut to the sample
     assert as_arrays.priced() == [
         one_by_one(c, gr, s, norms_map, year.view) for c, gr, s in zip(cases, groupings, schemes, strict=True)
     ]
-    assert pp.hospital_lines(cases, as_arrays.priced()) == pp.lines_of(py.rows_of(year.cases, idx), as_arrays)
+    assert pp.hospital_lines(cases, as_arrays.priced()) == lines_of(rows_of(year.cases, idx), as_arrays)
     # a pool without a budget for a scheme pays that scheme's cases as charged
     partial = {k: v for k, v in norms_map.items() if k != ("390", "dip")}
-    got = pp.price(cases, groupings, schemes, partial, year.view)
+    got = price(cases, groupings, schemes, partial, year.view)
     assert got == [
         one_by_one(c, gr, s, partial, year.view) for c, gr, s in zip(cases, groupings, schemes, strict=True)
     ]
@@ -303,7 +317,7 @@ def test_pricing_and_lines_as_arrays_are_pricing_case_by_case(year):
 def test_recomputed_weights_reproduce_the_generators_costs(year):
     """RW from the trimmed history (the norms') against the generator's expected costs, for the DRGs with 200
     or more history cases: within 4 standard errors (CV ÷ √n) plus 3 % for what trimming takes."""
-    checks = py.rw_checks(year.region.history, year.past, year.budget("310", "drg").norms.weights, year.view)
+    checks = rw_checks(year.region.history, year.past, year.budget("310", "drg").norms.weights, year.view)
     big = [c for c in checks if c.cases >= 200]
     assert len(big) >= 50
     errors = np.array([c.rw / c.truth - 1 for c in big])
@@ -315,7 +329,7 @@ def test_recomputed_weights_reproduce_the_generators_costs(year):
 
 
 def test_within_group_cv_is_below_one_for_nine_groups_in_ten(year):
-    cvs = py.group_cvs(year.region.current, year.groups, min_cases=10)
+    cvs = group_cvs(year.region.current, year.groups, min_cases=10)
     assert len(cvs) >= 200 and float((cvs < 1).mean()) >= 0.9
     assert 0.3 <= float(np.median(cvs)) <= 0.8  # §10: all-in CV around 0.5–0.7
 
@@ -325,7 +339,7 @@ def test_dip_point_value_prices_the_mean_case(year):
     order of 10 yuan per point (here primary hospitals' cases, about 5 k yuan)."""
     for pool in ("310", "390"):
         b = year.budget(pool, "dip")
-        mine = (year.priced.method == pp.M_DIP) & (year.cases.pool == py.POOLS.index(pool))
+        mine = (year.priced.method == M_DIP) & (year.cases.pool == POOLS.index(pool))
         mean_points = year.priced.points4[mine].mean() / pp.ONE4
         mean_cost = year.cases.cost_fen[mine].mean() / FEN
         assert 0.9 <= float(b.pv_budget) * mean_points / mean_cost <= 1.1, (pool, b.pv_budget, mean_points)
@@ -337,7 +351,7 @@ def test_drg_rate_is_within_7k_to_20k_and_levels_differ_by_their_coefficients(ye
         b = year.budget(pool, "drg")
         settled = year.cleared.values[(pool, "drg")].pv_settle
         assert 7_000 <= b.pv_budget <= 20_000 and 7_000 <= settled <= 20_000
-    normal = (year.priced.method == pp.M_DRG) & (year.priced.cost_class == 0)
+    normal = (year.priced.method == M_DRG) & (year.priced.cost_class == 0)
     level = year.cases.level
     # a floating rate carries the level coefficient in the points: 三级 1.05, 二级 0.95 (the standards' ratio)
     assert set(year.priced.coef4[normal & (level == 3)].tolist()) == {10_500}
@@ -350,7 +364,7 @@ def test_drg_rate_is_within_7k_to_20k_and_levels_differ_by_their_coefficients(ye
 def test_payment_ratios_are_mostly_within_0_9_to_1_1(year):
     """Hospitals with 300 or more DRG/DIP cases (smaller ones are a few dozen cases a group: noise): three in
     four pay 0.9–1.1 of their FFS charges; the region as a whole within 5 %."""
-    ratios = py.payment_ratios(year.cleared)
+    ratios = payment_ratios(year.cleared)
     cases: dict[str, int] = {}
     for ln in year.cleared.lines:
         if ln.method in ("drg", "dip"):
@@ -367,7 +381,7 @@ def test_payment_ratios_are_mostly_within_0_9_to_1_1(year):
 
 
 def test_outlier_shares(year):
-    high, low = py.outlier_shares(year.cases, year.priced, year.budgets)
+    high, low = outlier_shares(year.cases, year.priced, year.budgets)
     assert 0.02 <= high <= 0.05 and 0.03 <= low <= 0.08
 
 
@@ -375,7 +389,7 @@ def test_outlier_shares(year):
 
 
 def test_entitlements_share_out_the_budget_to_the_rounding(year):
-    residuals = py.budget_residuals(year.cleared, year.budgets, year.view)
+    residuals = budget_residuals(year.cleared, year.budgets, year.view)
     assert len(residuals) >= 2, "every point value bounded: the identity would go untested"
     for r in residuals:
         assert abs(r.residual) <= r.allowed, r
@@ -388,7 +402,7 @@ def test_entitlements_share_out_the_budget_to_the_rounding(year):
 # --- the year does not depend on the months ----------------------------------------------------------------------
 
 
-def outcome(cy: py.ClearedYear) -> tuple:
+def outcome(cy: ClearedYear) -> tuple:
     """What the year owes: PV_settle, and each line's entitlement, year's owing, adjustments and total paid."""
     return (
         {k: (v.pv_settle, v.total_points4, v.extra_fen) for k, v in cy.values.items()},
@@ -405,15 +419,15 @@ def test_moving_cases_between_months_leaves_the_year(year, moves):
     months = year.months.copy()
     for i, m in moves:
         months[i] = m
-    again = py.clear_year(year.cases, year.priced, months, year.budgets, year.view)
+    again = clear_year(year.cases, year.priced, months, year.budgets, year.view)
     assert outcome(again) == outcome(year.cleared)
 
 
 def test_the_cases_order_changes_nothing(year):
     order = np.random.default_rng(11).permutation(len(year.months))
-    cases, groups = py.rows_of(year.cases, order), py.rows_of(year.groups, order)
+    cases, groups = rows_of(year.cases, order), rows_of(year.groups, order)
     norms_map = {(b.pool, b.scheme): b.norms for b in year.budgets}
-    priced = pp.price_arrays(cases, groups, norms_map, year.view)
-    again = py.clear_year(cases, priced, year.months[order], year.budgets, year.view)
+    priced = price_arrays(cases, groups, norms_map, year.view)
+    again = clear_year(cases, priced, year.months[order], year.budgets, year.view)
     assert outcome(again) == outcome(year.cleared)
     assert [c.clearing for c in again.cleared] == [c.clearing for c in year.cleared.cleared]

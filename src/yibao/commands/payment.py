@@ -320,5 +320,7 @@ def register(app: typer.Typer) -> None:
     from yibao.commands import payment_reviews  # noqa: F401  (registers yibao payment review)
 
 
-from yibao.commands import payment_lists  # noqa: E402,F401  (registers yibao payment group-lists)
-from yibao.commands import payment_runs  # noqa: E402,F401  (registers budget, month, clear, statement)
+from yibao.commands import (  # noqa: E402
+    payment_lists,  # noqa: F401  (registers yibao payment group-lists)
+    payment_runs,  # noqa: F401  (registers budget, month, clear, statement)
+)

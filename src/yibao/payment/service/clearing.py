@@ -18,6 +18,7 @@ from yibao.money import fmt_fen
 from yibao.payment import period as pp
 from yibao.payment.capitation import capitation_budget
 from yibao.payment.grouping import Groupers
+from yibao.payment.period_pricing import price
 from yibao.payment.pointvalue import round_pv
 from yibao.payment.policy_view import PolicyView
 from yibao.payment.run_rows import case_rows, digest, fund_split
@@ -83,7 +84,7 @@ def run_clearing(
     if view.deviation_base == "current_year":  # the final averages of the year itself (§3.8)
         finals = current_means(cases, priced)
         norms = {k: replace(n, means=finals.get(k, n.means)) for k, n in norms.items()}
-        priced = pp.price(cases, groupings, schemes, norms, view)
+        priced = price(cases, groupings, schemes, norms, view)
     priced = with_reviews(settled, priced, special_reviews.approved_for_year(s, year))
     lines = pp.hospital_lines(cases, priced)
     budgets = {(b.pool, b.scheme): b for b in payment_budgets.current_budgets(s, year)}

@@ -19,6 +19,7 @@ from yibao.payment import period as pp
 from yibao.payment.capitation import capitation_budget, installments
 from yibao.payment.clearing import month_line
 from yibao.payment.grouping import Groupers, MissingScheme
+from yibao.payment.period_pricing import price
 from yibao.payment.policy_view import PolicyView
 from yibao.payment.run_rows import case_rows, digest, fund_split, line_detail
 from yibao.store import payment_budgets, payment_cases, payment_runs
@@ -56,7 +57,7 @@ def priced_period(
         schemes.append(scheme)
         if progress and len(cases) % 500 == 0:
             progress(len(cases), 0)
-    priced = pp.price(cases, groupings, schemes, norms, view)
+    priced = price(cases, groupings, schemes, norms, view)
     return settled, cases, groupings, schemes, priced
 
 
