@@ -202,7 +202,9 @@ def test_a_director_reads_but_may_not_run(server):
         browser.close()
 
 
-def test_a_fund_manager_reruns_a_month_as_a_new_version(server):
+def test_a_fund_manager_reruns_the_clearing_as_a_new_version(server):
+    """A posted period is re-run only after a confirmation, as a new version (the demo's year is cleared, so
+    its months are closed: the clearing is what can be re-run)."""
     from playwright.sync_api import sync_playwright
 
     base, env = server
@@ -212,21 +214,20 @@ def test_a_fund_manager_reruns_a_month_as_a_new_version(server):
         pg.goto(f"{base}/console/payment/runs?year={year}")
         pg.get_by_text("共 13 次").wait_for(timeout=20_000)
         pg.get_by_label("期间").click()
-        pg.get_by_role("option", name="2 月", exact=True).click()
+        pg.get_by_role("option", name="年度清算", exact=True).click()
         pg.get_by_role("button", name="计算", exact=True).click()
-        pg.get_by_text(re.compile(r"2 月月度预结算已过账（第 1 版")).wait_for(timeout=10_000)
+        pg.get_by_text(re.compile(r"年度清算已过账（第 1 版")).wait_for(timeout=10_000)
         assert pg.get_by_text("重新计算将生成第 2 版").is_visible()
         _shot(pg, "payment-rerun-dialog")
         pg.get_by_role("button", name="重新计算（新版本）", exact=True).click()
-        pg.get_by_text(re.compile(r"2 月月度预结算（重新计算）: 已完成")).wait_for(timeout=90_000)
+        pg.get_by_text(re.compile(r"年度清算（重新计算）: 已完成")).wait_for(timeout=90_000)
         pg.get_by_text("共 14 次").wait_for(timeout=10_000)
         assert pg.get_by_text("已被取代").count() == 1
         _shot(pg, "payment-rerun")
         browser.close()
     versions = _rows(
         env,
-        "select version, status, created_by from payment_run where kind = 'month' and month = 2 and year = :y"
-        " order by version",
+        "select version, status, created_by from payment_run where kind = 'clear' and year = :y order by version",
         y=year,
     )
     assert [(v, st) for v, st, _ in versions] == [(1, "superseded"), (2, "posted")]

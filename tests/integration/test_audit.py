@@ -162,5 +162,6 @@ def test_action_values_are_the_stored_names():
             "reverse",
         ),
         *("request", "approve", "reject", "withdraw"),
+        *("budget", "pre_settle", "clear", "supersede"),
     }
     assert all(a.value == a.name.lower() for a in Action)

@@ -52,14 +52,14 @@ def test_the_demo_version_loads_with_its_values():
     assert "虚构" in p.reference
     assert p.history_weights == (Decimal("0.1"), Decimal("0.2"), Decimal("0.7")) and p.trim == "sd3"
     assert p.pool_of_insutype("310") == "310" and p.pool_of_insutype("390") == "390"
-    assert p.pools["310"].fund_share == Decimal("0.50") and p.pools["390"].pool_fund == "390100"
+    assert p.pools["310"].fund_share == Decimal("0.62") and p.pools["390"].pool_fund == "390100"
     # 一级 by DIP, 二级 and 三级 by DRG; the level written 1 or "1"
     assert [p.scheme_of("H99010200003", lv) for lv in (1, "2", 3)] == ["dip", "drg", "drg"]
     assert [p.level_coef_of(lv) for lv in (1, 2, 3)] == [Decimal("0.75"), Decimal("0.95"), Decimal("1.05")]
     assert p.level_coef_on_deviation is False and p.basic_groups_level_one is True
     assert p.drg.rate_mode == "floating" and p.drg.rule_pack == "chs-drg-1.1"
     assert p.drg.rate_of("310", 3) == 1_150_000 and p.drg.rate_of("390", "1") == 700_000  # fen per RW
-    assert p.budget["310"].revenue_last == 3_800_000_000 and p.budget["390"].other_outlays == 1_960_000_000
+    assert p.budget["310"].revenue_last == 3_800_000_000 and p.budget["390"].other_outlays == 1_903_000_000
     assert p.budget["310"].growth == Decimal("0.06") and p.budget["310"].risk_reserve == Decimal("0.03")
     assert (p.monthly.payout_ratio, p.monthly.deposit_ratio) == (Decimal("0.95"), Decimal("0.05"))
     assert (p.point_value.places, p.point_value.floor, p.point_value.ceiling) == (
@@ -171,7 +171,7 @@ BAD = {
         "history_weights: 0.1 + 0.2 + 0.6 = 0.9: the weights must sum to 1 (年度权重之和须为 1)",
     ),
     "a ratio out of range": (
-        [('fund_share: "0.50"', 'fund_share: "1.52"')],
+        [('fund_share: "0.62"', 'fund_share: "1.52"')],
         "pools › 310 › fund_share: 1.52 is not a ratio in (0, 1]",
     ),
     "not a level": (
@@ -182,7 +182,7 @@ BAD = {
         [
             (
                 '  "390": {revenue_last: "30000000.00", growth: "0.06", risk_reserve: "0.03", other_outlays: '
-                '"19600000.00"}\n',
+                '"19030000.00"}\n',
                 "",
             )
         ],
@@ -320,7 +320,7 @@ def test_policy_check_summarises_the_payment_policy(capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.startswith("支付方式政策 2025 "))
     assert "(2025-01-01 — …)" in line and "方案 默认 drg, 一级 dip, 二级 drg, 三级 drg" in line
-    assert "统筹池 310 职工 0.50, 390 居民 0.42" in line and "11 份协议 5,770 人" in line
+    assert "统筹池 310 职工 0.62, 390 居民 0.52" in line and "11 份协议 5,770 人" in line
 
 
 def test_policy_check_names_a_payment_error_and_fails(region, capsys):

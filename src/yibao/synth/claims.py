@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from yibao.money import CNT, FEN, MICRO
+from yibao.payment.cases import DrgCase
+from yibao.payment.drg import Facts, complication_level
+from yibao.payment.drg_pack import CC, MCC
 from yibao.payment.settlement_list import age_on
 from yibao.settlement.lines import NO_CAP, product_fen
 from yibao.synth import coding
@@ -49,7 +53,38 @@ INPAT_DX = [
     ("M17", 3, 1.9, 1),
 ]
 CODING_STREAM = 3  # the admissions' coding draws from their own stream (build.py: 1 history, 2 reversals)
+COST_STREAM = 4  # and their costs and fee lines from theirs, so the other visits' draws stay as they were
 CHRONIC_COST = {"M03900": 0.5, "M01600": 0.8, "M00500": 12.0, "M07801": 9.0, "M06900": 2.0}
+SERVICE_TYPES = ("01", "02", "03", "04", "05", "06", "07", "12", "13")  # priced by the hospital's level
+PRICE_STEP = MICRO // FEN  # service prices are whole fen, at least one
+
+# An admission's cost (住院费用, payment-drg-dip.md §10.4–5): its fee lines add up to
+#     STAY_BASE × ADRG cost factor (coding.MIX) × SEVERITY_COST × LEVEL_COST × ε,
+# ε a lognormal core of mean 1 mixed with short stays (transfers, early deaths) at 0.1–0.5× and complication
+# stays on a Pareto tail from 2×, so the pooled within-group CV is about 0.6 with about 4 % of stays above
+# twice their group's mean and 7–8 % below half, which no single lognormal gives (§10.4). The level's share
+# of the low tail is large: a 一级 stay costs 0.75 / 1.02 of its group's mean before ε.
+STAY_BASE = 7_300 * FEN  # 20,000 persons: about 10.9 k yuan a stay (§10: 10–11 k)
+LEVEL_COST = np.array([0, 0.75, 0.95, 1.20])  # the same group's cost by dedc_hosp_lv (一级, 二级, 三级)
+SEVERITY_COST = {MCC: 1.5, CC: 1.2}  # 伴严重并发症或合并症, 伴并发症或合并症 (what the DRGs split on)
+CORE_SIGMA = 0.30
+SHORT_SHARE, SHORT_RANGE = 0.03, (0.1, 0.5)
+COMPLICATION_SHARE, PARETO_ALPHA, PARETO_FROM, DEVIATION_MAX = 0.04, 2.5, 2.0, 12.0
+# heavier ADRGs go more often to 三级 hospitals: the level's share × (cost factor / TILT_FROM)^tilt, so CMI by
+# level is about 1.25 / 0.93 / 0.70 (§10.2) and the mean cost about 15 k / 9.5 k / 6 k yuan (三 / 二 / 一级)
+LEVEL_TILT = np.array([0, -2.5, -0.5, 1.3])
+TILT_FROM = 1.2
+# length of stay: the ADRG's mean × LOS_SCALE × ε^elasticity × a lognormal of its own (mean 1), whole days;
+# mean about 8.9 days, the logs of cost and stay correlated about 0.65 within a group
+LOS_ELASTICITY, LOS_SIGMA, LOS_SCALE, LOS_MAX = 0.8, 0.35, 1.15, 90
+# the fee lines of a stay: the most a day's bed, nursing and ward round may take of the stay's cost per day;
+# the most an operation may take of the cost; the budgets of labs, exams and treatments; materials' share of
+# what is left (medical, surgical stays); drugs take the rest, so the lines land on the cost
+DAY_SHARES = (0.15, 0.06, 0.05)
+SURGERY_SHARE, LAB_SHARE, EXAM_SHARE, TREAT_SHARE = 0.30, 0.14, 0.14, 0.10
+MATERIAL_SHARES = (0.20, 0.60)
+CONSUMABLE = 100 * MICRO  # materials below this price go by the piece (syringes, infusion sets) …
+PIECES_MAX = 50  # … at most this many of each
 
 
 @dataclass
@@ -176,23 +211,23 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
     day[is_chr] = np.array([np.datetime64(f"{p.year}-{m + 1:02d}-01") for m in range(12)])[
         month_day
     ] + rng.integers(0, 28, month_day.size).astype("timedelta64[D]")
-    los = np.where(kind == INPAT, np.clip(np.exp(rng.normal(np.log(7), 0.55, v)).astype(np.int64), 1, 60), 0)
+    stay_z = rng.standard_normal(v)  # each stay's own deviation of its length from its cost's
     ip = np.flatnonzero(kind == INPAT)
-    coded = np.full(v, None, dtype=object)
-    if ref.coder is not None:  # each admission's ADRG of the mix by age and sex, its stay from the ADRG's
-        code_rng = np.random.default_rng([p.seed, CODING_STREAM])
-        male, age, age_days = _ages_on(pop, person[ip], day[ip])
-        choice = coding.choose(code_rng, ref.coder, male, age, age_days)
-        los[ip] = coding.stay_lengths(code_rng, ref.coder, choice)
+    plan = _plan_admissions(p, pop, ref, person[ip], day[ip], stay_z[ip])
+    los = np.zeros(v, dtype=np.int64)
+    los[ip] = plan.los
     day = np.where(
         kind == INPAT, np.minimum(day, np.datetime64(f"{p.year}-12-31") - los.astype("timedelta64[D]")), day
     )
 
-    # institutions by level (pharmacies for purchases)
+    # institutions by level (pharmacies for purchases; admissions by their ADRG's cost)
     level = np.zeros(v, dtype=np.int64)
     for k, probs in LEVEL_P.items():
         m = kind == k
-        level[m] = rng.choice([1, 2, 3], m.sum(), p=probs)
+        if k == INPAT:  # (as many draws as a choice by the shares takes)
+            level[m] = _admission_levels(rng.random(m.sum()), plan.mix_cost)
+        else:
+            level[m] = rng.choice([1, 2, 3], m.sum(), p=probs)
     inst = np.zeros(v, dtype=np.int64)
     hospitals = ~ref.inst_pharmacy
     for lv in (1, 2, 3):
@@ -219,12 +254,15 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         idx = np.flatnonzero(kind == k)
         codes, f, s = _pick_dx(rng, groups, idx.size, ref.dx_codes)
         dise[idx], factor[idx], surgical[idx] = codes, f, s
+    severity = np.ones(ip.size)
+    coded = np.full(v, None, dtype=object)
     if ref.coder is not None:  # the codes, with the admission's exact age on its (final) first day
         male, age, age_days = _ages_on(pop, person[ip], day[ip])
-        coded[ip] = coding.stays(code_rng, ref.coder, choice, male, age, age_days)
+        coded[ip] = coding.stays(plan.code_rng, ref.coder, plan.choice, male, age, age_days)
         dise[ip] = [c.diagnoses[0] for c in coded[ip]]
         factor[ip] = [c.cost for c in coded[ip]]
         surgical[ip] = [c.surgical for c in coded[ip]]
+        severity = _severity_cost(ref.coder, coded[ip])
     opsp = np.full(v, "", dtype="U6")
     opsp[is_chr] = np.repeat(chronic_code, 12)
     dise[is_chr] = opsp[is_chr]
@@ -232,15 +270,15 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
     med_type[(kind == INPAT) & np.char.startswith(dise.astype(str), "S")] = "22"  # 外伤住院
     doctor = np.array([_doctor(ref, ref.inst_code[i], rng) for i in inst], dtype=object)
 
-    lines = _lines(rng, kind, level, los, factor, surgical, ref)
-    order = np.argsort(lines[0], kind="stable")
-    line_visit, item, cnt, appr = (a[order] for a in lines)
-    pric = ref.item_pric[item]
-    service = np.isin(ref.item_type[item], ("01", "02", "03", "04", "05", "06", "07", "12", "13"))
-    pric = np.where(
-        service, (pric * SERVICE_FACTOR[level[line_visit]]).astype(np.int64) // 10_000 * 10_000, pric
+    cost = STAY_BASE * factor[ip] * severity * LEVEL_COST[level[ip]] * plan.deviation
+    visit_lines = _lines(rng, kind, level, factor, ref)
+    stay_lines = _stay_lines(plan.cost_rng, ip, level[ip], los[ip], cost, surgical[ip], ref)
+    line_visit, item, cnt, appr = (
+        np.concatenate(parts) for parts in zip(visit_lines, stay_lines, strict=True)
     )
-    pric = np.maximum(pric, 10_000)
+    order = np.argsort(line_visit, kind="stable")
+    line_visit, item, cnt, appr = line_visit[order], item[order], cnt[order], appr[order]
+    pric = _prices(ref, item, level[line_visit])
     amt = product_fen(pric, cnt)
     return Claims(
         person=person,
@@ -261,6 +299,36 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         line_amt=amt,
         line_appr=appr,
     )
+
+
+@dataclass
+class _Admissions:
+    """The year's admissions before their hospitals: ε of the cost, the ADRG's cost factor, the stay; the coding
+    stream (after the ADRG drawn, for the codes) and the cost stream (for the fee lines)."""
+
+    deviation: np.ndarray
+    mix_cost: np.ndarray
+    los: np.ndarray
+    choice: np.ndarray | None
+    code_rng: np.random.Generator
+    cost_rng: np.random.Generator
+
+
+def _plan_admissions(p: Params, pop: Population, ref: Reference, person, day, stay_z) -> _Admissions:
+    """Each admission's ε (its cost stream), ADRG of the mix by age and sex (its coding stream) and its stay
+    from the ADRG's mean and ε; without the DRG tables, a mean of 7 days and cost factor 1."""
+    cost_rng = np.random.default_rng([p.seed, COST_STREAM])
+    code_rng = np.random.default_rng([p.seed, CODING_STREAM])
+    deviation = _cost_deviation(cost_rng, person.size)
+    mean_los, mix_cost, choice = np.full(person.size, 7.0), np.ones(person.size), None
+    if ref.coder is not None:
+        male, age, age_days = _ages_on(pop, person, day)
+        choice = coding.choose(code_rng, ref.coder, male, age, age_days)
+        entries = (*ref.coder.mix, *ref.coder.newborn)
+        mean_los = np.array([m.los for m in entries])[choice]
+        mix_cost = np.array([m.cost for m in entries])[choice]
+    los = _stay_lengths(mean_los, deviation, stay_z)
+    return _Admissions(deviation, mix_cost, los, choice, code_rng, cost_rng)
 
 
 def _ages_on(pop: Population, person: np.ndarray, day: np.ndarray):
@@ -285,12 +353,12 @@ def _items(ref: Reference, types: tuple[str, ...]) -> np.ndarray:
     return idx if idx.size else np.arange(ref.item_code.size)
 
 
-def _lines(rng, kind, level, los, factor, surgical, ref: Reference):
-    """Fee lines per visit: consultation, drugs, labs, exams; bed, nursing, surgery and materials in hospital."""
+def _lines(rng, kind, level, factor, ref: Reference):
+    """Fee lines of the visits out of hospital: consultation, drugs, labs and exams; dialysis sessions; pharmacy
+    purchases. The lines' visits, items, counts (CountE4) and approval flags."""
     exam, lab = _items(ref, ("03",)), _items(ref, ("04",))
     drugs, consult = _items(ref, ("09", "11", "10")), _items(ref, ("02", "12"))
-    bed, nursing = _items(ref, ("01",)), _items(ref, ("07",))
-    surgery, material, treat = _items(ref, ("06",)), _items(ref, ("08",)), _items(ref, ("05",))
+    treat = _items(ref, ("05",))
     visits, items, counts = [], [], []
 
     def add(
@@ -308,12 +376,11 @@ def _lines(rng, kind, level, los, factor, surgical, ref: Reference):
         w = ref.item_pric[pool].astype(np.float64) ** -alpha
         items.append(rng.choice(pool, reps.size, p=w / w.sum()))
         c = np.repeat(cnt, per_visit) if isinstance(cnt, np.ndarray) else np.full(reps.size, cnt)
-        counts.append(c.astype(np.int64) * 10_000)
+        counts.append(c.astype(np.int64) * CNT)
 
     lvl_f = np.array([0, 0.8, 1.0, 1.3])[level]
     clinic = np.flatnonzero(kind <= 1)
     add(clinic, consult, np.ones(clinic.size, dtype=np.int64), 1)
-    scale = factor[clinic] * lvl_f[clinic]
     ordinary = clinic[factor[clinic] < 5]
     special = clinic[factor[clinic] >= 5]  # cancer and dialysis: expensive drugs are the point
     add(
@@ -334,7 +401,6 @@ def _lines(rng, kind, level, los, factor, surgical, ref: Reference):
     p_exam = np.array([0, 0.05, 0.12, 0.25])[level[clinic]]
     add(clinic, lab, (rng.random(clinic.size) < p_lab).astype(np.int64), 1, alpha=1.0)
     add(clinic, exam, (rng.random(clinic.size) < p_exam).astype(np.int64), 1, alpha=1.0)
-    del scale
     dial = np.flatnonzero((kind == 1) & (factor >= 9.0))
     add(dial, treat, np.ones(dial.size, dtype=np.int64), 12)  # 血液透析 about 12 sessions a month
     ph = np.flatnonzero(kind == 3)
@@ -345,30 +411,168 @@ def _lines(rng, kind, level, los, factor, surgical, ref: Reference):
         np.clip(rng.poisson(1.0, ph.size) + 1, 1, 6),
         alpha=1.0,
     )
-    ip = np.flatnonzero(kind == 2)
-    stay = los[ip]
-    add(ip, bed, np.ones(ip.size, dtype=np.int64), stay, alpha=0.5)
-    add(ip, nursing, np.ones(ip.size, dtype=np.int64), stay, alpha=0.5)
-    add(ip, consult, np.ones(ip.size, dtype=np.int64), stay, alpha=1.0)
-    tail = np.exp(rng.normal(0, 0.6, ip.size)) * factor[ip] * lvl_f[ip]  # heavy tail
-    add(
-        ip,
-        drugs,
-        np.clip(rng.poisson(14 * tail), 3, 80),
-        np.clip(rng.poisson(5 * tail, ip.size) + 1, 1, 300),
-        alpha=0.25,
-    )
-    add(ip, lab, np.clip(rng.poisson(8 * lvl_f[ip]), 1, 30), 1, alpha=0.3)
-    add(ip, exam, np.clip(rng.poisson(3 * lvl_f[ip]), 0, 10), 1, alpha=0.2)
-    surg = ip[surgical[ip]]
-    add(surg, surgery, np.ones(surg.size, dtype=np.int64), 1, alpha=0.0)
-    add(surg, material, np.clip(rng.poisson(4, surg.size), 1, 12), 1, alpha=0.0)
-    line_visit = np.concatenate(visits)
     line_item = np.concatenate(items)
-    cnt = np.concatenate(counts)
-    restricted = ref.item_lmt[line_item] == 1
-    appr = np.where(restricted, np.where(rng.random(line_visit.size) < 0.7, 1, 0), 0).astype(np.int64)
-    return line_visit, line_item, cnt, appr
+    return np.concatenate(visits), line_item, np.concatenate(counts), _approvals(rng, ref, line_item)
+
+
+def _approvals(rng, ref: Reference, item: np.ndarray) -> np.ndarray:
+    """hosp_appr_flag: a restricted item (限定支付) approved (1) for about 70 % of its lines, else 0."""
+    restricted = ref.item_lmt[item] == 1
+    return np.where(restricted, np.where(rng.random(item.size) < 0.7, 1, 0), 0).astype(np.int64)
+
+
+def _prices(ref: Reference, item: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """The lines' prices (micro-yuan): the catalogue's, service items' by the hospital's level (whole fen)."""
+    pric = ref.item_pric[item]
+    service = np.isin(ref.item_type[item], SERVICE_TYPES)
+    scaled = (pric * SERVICE_FACTOR[level]).astype(np.int64) // PRICE_STEP * PRICE_STEP
+    return np.maximum(np.where(service, scaled, pric), PRICE_STEP)
+
+
+# --- admissions: cost, stay, level and fee lines ----------------------------------------------------------
+
+
+def _cost_deviation(rng: np.random.Generator, n: int) -> np.ndarray:
+    """ε of each admission: lognormal (mean 1, σ :data:`CORE_SIGMA`); a share of short stays (转院, early
+    deaths) uniform in :data:`SHORT_RANGE`; a share of complication stays 2× and more, Pareto (α 2.5)."""
+    u = rng.random((n, 3))
+    core = np.exp(CORE_SIGMA * rng.standard_normal(n) - CORE_SIGMA**2 / 2)
+    short = SHORT_RANGE[0] + (SHORT_RANGE[1] - SHORT_RANGE[0]) * u[:, 1]
+    tail = np.minimum(PARETO_FROM * (1 - u[:, 2]) ** (-1 / PARETO_ALPHA), DEVIATION_MAX)
+    kind = np.searchsorted([SHORT_SHARE, SHORT_SHARE + COMPLICATION_SHARE], u[:, 0], side="right")
+    return np.choose(kind, [short, tail, core])
+
+
+def _stay_lengths(mean_los: np.ndarray, deviation: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Length of stay (whole days, 1–:data:`LOS_MAX`), tied to the cost: the ADRG's mean × ε^elasticity ×
+    a lognormal of its own (``z`` standard normal)."""
+    own = np.exp(LOS_SIGMA * z - LOS_SIGMA**2 / 2)
+    return np.clip(np.rint(mean_los * LOS_SCALE * deviation**LOS_ELASTICITY * own), 1, LOS_MAX).astype(
+        np.int64
+    )
+
+
+def _admission_levels(u: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """dedc_hosp_lv of each admission from uniform ``u``: the inpatient shares tilted by the ADRG's cost factor."""
+    w = np.array(LEVEL_P[INPAT]) * (cost[:, None] / TILT_FROM) ** LEVEL_TILT[1:]
+    cdf = np.cumsum(w, axis=1)
+    return 1 + (cdf[:, :-1] <= u[:, None] * cdf[:, -1:]).sum(axis=1)
+
+
+def _severity_cost(coder: coding.Coder, stays) -> np.ndarray:
+    """:data:`SEVERITY_COST` of each coded stay, by its MCC or CC as the grouper counts them."""
+    level = [
+        complication_level(Facts(DrgCase("", 1, 50, 0, st.diagnoses, st.procedures), coder.pack), coder.pack)
+        for st in stays  # (sex and age do not count for MCC and CC)
+    ]
+    return np.array([SEVERITY_COST.get(x, 1.0) for x in level])
+
+
+def _capped(rng, ref: Reference, pool: np.ndarray, cap: np.ndarray, level: np.ndarray, alpha: float):
+    """An item of ``pool`` for each entry of ``cap``: weights ∝ price^-alpha among the items whose price at the
+    entry's hospital level is at most ``cap`` (micro-yuan; the cheapest when none is)."""
+    order = pool[np.argsort(ref.item_pric[pool], kind="stable")]
+    base = ref.item_pric[order]
+    if np.isin(ref.item_type[order], SERVICE_TYPES).all():
+        cap = cap / SERVICE_FACTOR[level]
+    weight = np.cumsum(base.astype(np.float64) ** -alpha)
+    k = np.maximum(np.searchsorted(base, cap, side="right"), 1)
+    pick = np.searchsorted(weight, rng.random(cap.size) * weight[k - 1], side="right")
+    return order[np.minimum(pick, k - 1)]
+
+
+def _running(group: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Each line's amount added to those before it in its group (lines grouped, in order)."""
+    if group.size == 0:
+        return amount
+    total = np.cumsum(amount)
+    first = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    before = (total - amount)[first]
+    return total - np.repeat(before, np.diff(np.r_[first, group.size]))
+
+
+def _stay_lines(rng, ip, level, los, cost, surgical, ref: Reference):
+    """Fee lines of the admissions ``ip`` (with their levels, stays, costs in fen and surgical flags) that add
+    up to their costs: bed, nursing and ward rounds every day (whole days); an operation; labs (repeated over
+    the stay) and exams, more for a costlier stay, within their shares; materials (implants whole, consumables
+    by the piece); drugs for the rest, their quantities scaled (fractional) so the stay lands on its cost."""
+    each = np.arange(ip.size)
+    lines = []
+    per_day = cost / los * (MICRO / FEN)
+    for types, share, alpha in zip(
+        (("01",), ("07",), ("02", "12")), DAY_SHARES, (0.5, 0.5, 1.0), strict=True
+    ):
+        item = _capped(rng, ref, _items(ref, types), per_day * share, level, alpha)
+        lines.append((each, item, los * CNT))
+    op = np.flatnonzero(surgical)
+    item = _capped(rng, ref, _items(ref, ("06",)), cost[op] * SURGERY_SHARE * (MICRO / FEN), level[op], 0.0)
+    lines.append((op, item, np.full(op.size, CNT)))
+    for types, share, alpha, typical, repeat, most in (
+        (("04",), LAB_SHARE, 0.0, 60, 1 + rng.poisson((los - 1) / 4), 20),  # tests repeated over the stay
+        (("03",), EXAM_SHARE, 0.0, 250, np.ones(ip.size, dtype=np.int64), 8),
+        (("05",), TREAT_SHARE, 0.3, 40, 1 + rng.binomial(los - 1, 0.6), 6),  # infusions, oxygen, dressings
+    ):
+        lines.append(_services(rng, ref, types, cost * share, alpha, typical, repeat, most, level))
+    left = np.maximum(cost - _spent(ref, level, lines), 0.05 * cost)
+    lines.append(
+        _materials(
+            rng, ref, left * np.where(surgical, MATERIAL_SHARES[1], MATERIAL_SHARES[0]), surgical, level
+        )
+    )
+    lines.append(_drugs(rng, ref, np.maximum(cost - _spent(ref, level, lines), 0.02 * cost), level))
+    stay, item, cnt = (np.concatenate(parts) for parts in zip(*lines, strict=True))
+    return ip[stay], item, cnt, _approvals(rng, ref, item)
+
+
+def _services(rng, ref: Reference, types, budget, alpha: float, typical: float, repeat, most: int, level):
+    """Service lines of ``types`` within ``budget`` (fen) per stay: about as many as the budget buys at a
+    ``typical`` price (yuan), at most ``most``, each done ``repeat`` times (whole), picked with weights ∝
+    price^-alpha among those the budget affords; the lines past the budget are left out."""
+    n = np.clip(rng.poisson(budget / (typical * FEN * repeat)), 1, most)
+    stay = np.repeat(np.arange(budget.size), n)
+    pool = _items(ref, types)
+    pool = pool[ref.item_lv[pool] < 3] if (ref.item_lv[pool] < 3).any() else pool  # no self-paid extras
+    times = np.repeat(repeat, n)
+    item = _capped(rng, ref, pool, budget[stay] / times * (MICRO / FEN), level[stay], alpha)
+    cnt = times * CNT
+    keep = _running(stay, product_fen(_prices(ref, item, level[stay]), cnt)) <= budget[stay]
+    return stay[keep], item[keep], cnt[keep]
+
+
+def _spent(ref: Reference, level: np.ndarray, lines) -> np.ndarray:
+    """What the stays' lines so far amount to (fen)."""
+    return sum(
+        np.bincount(st, product_fen(_prices(ref, it, level[st]), c), level.size) for st, it, c in lines
+    )
+
+
+def _materials(rng, ref: Reference, budget: np.ndarray, surgical: np.ndarray, level: np.ndarray):
+    """Materials within ``budget`` (fen) per stay: implants and devices once, consumables by the piece."""
+    n = np.where(
+        surgical, np.clip(rng.poisson(6, budget.size), 2, 15), np.clip(rng.poisson(3, budget.size), 1, 8)
+    )
+    stay = np.repeat(np.arange(budget.size), n)
+    item = _capped(rng, ref, _items(ref, ("08",)), (budget / n * (MICRO / FEN))[stay], level[stay], -1.0)
+    pric = ref.item_pric[item]
+    piece = pric < CONSUMABLE
+    fixed = np.bincount(stay, np.where(piece, 0, pric), budget.size) * (FEN / MICRO)
+    per_piece = np.bincount(stay, np.where(piece, pric, 0), budget.size) * (FEN / MICRO)
+    times = np.clip(np.rint((budget - fixed) / np.maximum(per_piece, 1)), 1, PIECES_MAX)
+    return stay, item, np.where(piece, times[stay], 1).astype(np.int64) * CNT
+
+
+def _drugs(rng, ref: Reference, budget: np.ndarray, level: np.ndarray):
+    """Drug lines spending ``budget`` (fen) per stay: more lines for a larger budget, each drug priced within
+    its share, the quantities scaled to the budget (CountE4, fractional)."""
+    n = np.clip(rng.poisson(2 + budget / (400 * FEN)), 2, 60)
+    stay = np.repeat(np.arange(budget.size), n)
+    item = _capped(
+        rng, ref, _items(ref, ("09", "11", "10")), (budget / n * (MICRO / FEN))[stay], level[stay], 0.25
+    )
+    first = rng.poisson(5, stay.size) + 1
+    planned = np.bincount(stay, ref.item_pric[item] * first, budget.size) * (FEN / MICRO)
+    cnt = np.rint(first * (budget / planned)[stay] * CNT).astype(np.int64)
+    return stay, item, np.maximum(cnt, 1)
 
 
 def caps_of(ref: Reference) -> np.ndarray:
