@@ -33,9 +33,9 @@ def norms_of_year(s: Session, year: int) -> dict[tuple[str, str], Norms]:
         weights: dict[str, int] = {}
         means: dict[tuple[str, int], int] = {}
         for group, level, weight4, mean in s.execute(
-            select(PaymentNorm.group_code, PaymentNorm.level, PaymentNorm.weight4, PaymentNorm.mean_fen).where(
-                PaymentNorm.budget_id == b.id
-            )
+            select(
+                PaymentNorm.group_code, PaymentNorm.level, PaymentNorm.weight4, PaymentNorm.mean_fen
+            ).where(PaymentNorm.budget_id == b.id)
         ):
             if level == 0:
                 weights[group] = weight4
@@ -45,7 +45,15 @@ def norms_of_year(s: Session, year: int) -> dict[tuple[str, str], Norms]:
 
 
 def write_budget(
-    s: Session, *, year: int, pool: str, scheme: str, values: dict, norms: list[dict], actor: str, now: datetime
+    s: Session,
+    *,
+    year: int,
+    pool: str,
+    scheme: str,
+    values: dict,
+    norms: list[dict],
+    actor: str,
+    now: datetime,
 ) -> PaymentBudget:
     """A new current budget of (year, pool, scheme) with its norms; the one before kept, not current."""
     before = s.scalar(
@@ -67,7 +75,13 @@ def write_budget(
     if before is not None:
         s.execute(update(PaymentBudget).where(PaymentBudget.id == before.id).values(is_current=False))
     new = PaymentBudget(
-        year=year, pool=pool, scheme=scheme, version=version, is_current=True, created_at=now, created_by=actor,
+        year=year,
+        pool=pool,
+        scheme=scheme,
+        version=version,
+        is_current=True,
+        created_at=now,
+        created_by=actor,
         **values,
     )
     s.add(new)
@@ -80,6 +94,10 @@ def write_budget(
         entity="payment_budget",
         entity_id=f"{year}:{pool}:{scheme}",
         before=None if before is None else {"version": before.version, "pv_budget": before.pv_budget},
-        after={"version": version, "pv_budget": values["pv_budget"], "fund_budget_fen": values["fund_budget_fen"]},
+        after={
+            "version": version,
+            "pv_budget": values["pv_budget"],
+            "fund_budget_fen": values["fund_budget_fen"],
+        },
     )
     return new
