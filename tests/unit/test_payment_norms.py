@@ -2,7 +2,7 @@
 the fund budget (§5), its split over DRG and DIP by weighted history cost, the DRG weights, the budget point
 value and rate (§3.7 step 1, 1 : 2 : 7), the forecast rate (§4.4) and the group norms, as stored and as
 pricing reads them back. The demo policy (regions/990100, 2025): level coefficients 0.75 / 0.95 / 1.05, 基层病种
-at 1, fund shares 0.50 (职工) / 0.42 (居民), DRG rates to 2 places and point values to 4."""
+at 1, DRG rates to 2 places and point values to 4; the 职工 pool's budget figures are pinned by the fixture."""
 
 from __future__ import annotations
 
@@ -30,7 +30,14 @@ YUAN = 100
 
 @pytest.fixture(scope="module")
 def view() -> PolicyView:
-    return PolicyView.on(REGION, date(YEAR, 1, 1))
+    """The demo policy with the 职工 pool's figures these hand computations use (the demo's own are calibrated
+    to its scale and may move): fund share 0.50, other outlays 30,000,000.00, revenue_last 38,000,000.00."""
+    pol = PolicyView.on(REGION, date(YEAR, 1, 1)).policy
+    pool = dataclasses.replace(pol.pools["310"], fund_share="0.50")
+    budget = dataclasses.replace(pol.budget["310"], other_outlays="30000000.00", revenue_last="38000000.00")
+    return PolicyView(
+        dataclasses.replace(pol, pools={**pol.pools, "310": pool}, budget={**pol.budget, "310": budget})
+    )
 
 
 def drg(year: int, group: str, cases: int, mean_yuan: int, pool: str = "310") -> HistoryRow:
