@@ -32,7 +32,10 @@ from openpyxl import load_workbook
 from tests import payment_cases as pc
 from tests import world
 from yibao.cli import main
+from yibao.console import queries_payment_budgets as qb
+from yibao.console import queries_payment_indicators as qi
 from yibao.console import queries_payment_runs as qr
+from yibao.console import queries_payment_statement as qs
 from yibao.console.export import export_lists
 from yibao.errors import InputError
 from yibao.store.db import unit_of_work
@@ -207,7 +210,7 @@ def yuan(fen: int) -> Decimal:
 
 def test_a_month_statement_is_its_cases_then_the_line_totals(year):
     with unit_of_work(year, write=False) as s:
-        title, rows = qr.statement_rows(s, 2025, 3, H3)
+        title, rows = qs.statement_rows(s, 2025, 3, H3)
     assert title == "示例市第一人民医院 2025 年 3 月月度预结算结算单（第 2 版）"
     cases, totals = rows[:3], rows[3:]
     assert [r["setl_id"] for r in cases] == ["C1", "C2", "C3"]  # by discharge date; not the superseded C1
@@ -230,14 +233,14 @@ def test_a_month_statement_is_its_cases_then_the_line_totals(year):
     assert whole["合计"]["personal"] == yuan(530000) and whole["合计"]["fund_ffs"] == yuan(1630000)
     assert whole["应付"]["amount"] == yuan(1230000)  # 1,760,000 − 530,000
     assert whole["本月拨付"]["amount"] == yuan(1168500) and whole["质量保证金"]["amount"] == yuan(61500)
-    assert set(rows[0]) == {k for k, _ in qr.STATEMENT_COLUMNS}
+    assert set(rows[0]) == {k for k, _ in qs.STATEMENT_COLUMNS}
 
 
 def test_the_other_methods_show_only_what_applies_and_are_named(year):
     with unit_of_work(year, write=False) as s:
-        f = qr.StatementFilter(2025, 3, H2)
-        dip, ffs = qr.statement_records(s, f)
-        perdiem = next(iter(qr.statement_records(s, qr.StatementFilter(2025, 4, H2), order=("method", True))))
+        f = qs.StatementFilter(2025, 3, H2)
+        dip, ffs = qs.statement_records(s, f)
+        perdiem = next(iter(qs.statement_records(s, qs.StatementFilter(2025, 4, H2), order=("method", True))))
     assert dip["method"] == "DIP 按病种分值" and dip["group_name"] == "A02.2 保守治疗"
     assert dip["cost_class"] == "正常（极端）" and dip["weight"] == Decimal("289.0000")
     assert dip["coef"] == Decimal("0.9500") and dip["points"] == Decimal("274.5500")
@@ -250,16 +253,16 @@ def test_the_other_methods_show_only_what_applies_and_are_named(year):
 
 def test_statement_cases_are_ordered_and_paged_by_the_database(year):
     with unit_of_work(year, write=False) as s:
-        f = qr.StatementFilter(2025, 3, H3)
-        assert qr.statement_count(s, f) == 3
-        by_amount = [r["setl_id"] for r in qr.statement_records(s, f, order=("amount", True))]
+        f = qs.StatementFilter(2025, 3, H3)
+        assert qs.statement_count(s, f) == 3
+        by_amount = [r["setl_id"] for r in qs.statement_records(s, f, order=("amount", True))]
         assert by_amount == ["C2", "C1", "C3"]
-        pages = [r["setl_id"] for r in qr.statement_records(s, f, 2, order=("amount", True))]
-        pages += [r["setl_id"] for r in qr.statement_records(s, f, 2, offset=2, order=("amount", True))]
+        pages = [r["setl_id"] for r in qs.statement_records(s, f, 2, order=("amount", True))]
+        pages += [r["setl_id"] for r in qs.statement_records(s, f, 2, offset=2, order=("amount", True))]
         assert pages == by_amount
-        assert [r["setl_id"] for r in qr.statement_records(s, f, order=("r", False))] == ["C3", "C1", "C2"]
-        assert qr.statement_count(s, qr.StatementFilter(2025, 5, H3)) == 0
-        assert qr.statement_institutions(s, f.run(s)) == {
+        assert [r["setl_id"] for r in qs.statement_records(s, f, order=("r", False))] == ["C3", "C1", "C2"]
+        assert qs.statement_count(s, qs.StatementFilter(2025, 5, H3)) == 0
+        assert qs.statement_institutions(s, f.run(s)) == {
             H2: f"{H2} 示例市第二人民医院",
             H3: f"{H3} 示例市第一人民医院",
         }
@@ -268,21 +271,21 @@ def test_statement_cases_are_ordered_and_paged_by_the_database(year):
 def test_a_statement_of_a_period_not_run_or_an_unknown_hospital_is_refused(year):
     with unit_of_work(year, write=False) as s:
         with pytest.raises(InputError, match="2025 年 5 月月度预结算尚未计算"):
-            qr.statement_rows(s, 2025, 5, H3)
+            qs.statement_rows(s, 2025, 5, H3)
         with pytest.raises(InputError, match="2025 年度清算尚未计算"):
-            qr.statement_rows(s, 2025, 0, H3)
+            qs.statement_rows(s, 2025, 0, H3)
         with pytest.raises(InputError, match="没有定点机构 H000"):
-            qr.statement_rows(s, 2025, 3, "H000")
+            qs.statement_rows(s, 2025, 3, "H000")
         with pytest.raises(InputError, match="没有结算"):
-            qr.statement_rows(s, 2025, 3, world.OTHER)
+            qs.statement_rows(s, 2025, 3, world.OTHER)
         with pytest.raises(InputError, match="13"):
-            qr.statement_rows(s, 2025, 13, H3)
+            qs.statement_rows(s, 2025, 13, H3)
 
 
 def test_the_clearing_statement_ends_with_adjustments_and_the_balance(year):
     _clearing(year)
     with unit_of_work(year, write=False) as s:
-        title, rows = qr.statement_rows(s, 2025, 0, H3)
+        title, rows = qs.statement_rows(s, 2025, 0, H3)
     assert title == "示例市第一人民医院 2025 年度清算结算单（第 1 版）"
     whole = {r["setl_id"]: r for r in rows if r["setl_id"] not in ("C1", "C2", "小计")}
     assert whole["合计"]["amount"] == yuan(3_740_000)
@@ -317,7 +320,7 @@ def test_the_cli_writes_the_statement_workbook(year, tmp_path, capsys):
     ws = load_workbook(out).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "示例市第一人民医院 2025 年 3 月月度预结算结算单（第 2 版）"
-    assert rows[1] == tuple(label for _, label in qr.STATEMENT_COLUMNS)
+    assert rows[1] == tuple(label for _, label in qs.STATEMENT_COLUMNS)
     amount, weight = rows[1].index("金额（元）"), rows[1].index("权重/分值")
     assert rows[2][1] == "C1" and rows[2][amount] == 7000 and rows[2][weight] == 1.4
     assert ws.cell(3, amount + 1).number_format == "#,##0.00"  # money as a number cell
@@ -347,7 +350,7 @@ def test_the_cli_writes_the_statement_workbook(year, tmp_path, capsys):
 def test_the_statement_exports_in_the_background_shape(year):
     spec = export_lists()["payment_statement"]
     with unit_of_work(year, write=False) as s:
-        f = qr.StatementFilter(2025, 4, H2)
+        f = qs.StatementFilter(2025, 4, H2)
         rows = list(spec.rows(s, f))
         assert spec.count(s, f) == len(rows) == 2 + 2 + 1 + 3  # cases, subtotals, 合计, what the month pays
     assert rows[0]["setl_id"] == "C6" and rows[0]["weight"] == 0.6
@@ -420,8 +423,8 @@ def test_budgets_of_a_year_with_their_trace_in_words(year):
         }
         write_budget(s, year=2025, pool="310", scheme="drg", values=values, norms=[], actor="t", now=NOW)
     with unit_of_work(year, write=False) as s:
-        [b] = qr.budget_rows(s, 2025)
-        assert qr.budget_rows(s, 2024) == []
+        [b] = qb.budget_rows(s, 2025)
+        assert qb.budget_rows(s, 2024) == []
     assert (b["pool"], b["scheme"], b["version"]) == ("职工", "DRG 按病组", 1)
     assert b["fund_budget"] == Decimal("8669410.72") and b["pv_budget"] == "9,891.48 元/权重"
     trace = dict(b["figures"])
@@ -436,7 +439,7 @@ def test_budgets_of_a_year_with_their_trace_in_words(year):
 
 def test_indicators_by_hospital_against_the_hand_sums(year):
     with unit_of_work(year, write=False) as s:
-        source, rows = qr.indicators(s, qr.IndicatorFilter(2025))
+        source, rows = qi.indicators(s, qi.IndicatorFilter(2025))
     assert source == "2025 年各月月度预结算（当前版本）的病例"
     h2, h3, region = rows
     assert (h2["unit"], h3["unit"], region["unit"]) == ("示例市第二人民医院", "示例市第一人民医院", "全市")
@@ -472,7 +475,7 @@ def test_indicators_by_hospital_against_the_hand_sums(year):
 
 def test_indicators_by_month_and_from_the_clearing(year):
     with unit_of_work(year, write=False) as s:
-        _, months = qr.indicators(s, qr.IndicatorFilter(2025, qr.BY_MONTH))
+        _, months = qi.indicators(s, qi.IndicatorFilter(2025, qi.BY_MONTH))
     march, april, region = months
     assert (march["unit"], march["cases"], april["cases"], region["cases"]) == ("3 月", 5, 3, 8)
     assert march["cmi"] == Fraction(34_000, 30_000) and april["cmi"] == Fraction(3, 5)
@@ -481,8 +484,8 @@ def test_indicators_by_month_and_from_the_clearing(year):
     )
     _clearing(year)
     with unit_of_work(year, write=False) as s:
-        source, rows = qr.indicators(s, qr.IndicatorFilter(2025))
-        excel = list(qr.indicator_rows_for_excel(s, qr.IndicatorFilter(2025)))
+        source, rows = qi.indicators(s, qi.IndicatorFilter(2025))
+        excel = list(qi.indicator_rows_for_excel(s, qi.IndicatorFilter(2025)))
     assert source == "2025 年度清算（第 1 版）的病例"
     [h3, region] = rows  # (only C1 and C2 were cleared)
     assert h3["cases"] == 2 and h3["payment_ratio"] == Fraction(3_740_000, 2_100_000)
@@ -492,6 +495,6 @@ def test_indicators_by_month_and_from_the_clearing(year):
 def test_an_empty_year_has_only_the_region_row(engine):
     world.build(engine)
     with unit_of_work(engine, write=False) as s:
-        _, rows = qr.indicators(s, qr.IndicatorFilter(2030))
+        _, rows = qi.indicators(s, qi.IndicatorFilter(2030))
         assert qr.run_rows(s, 2030) == [] and qr.years(s) == []
     assert [r["unit"] for r in rows] == ["全市"] and rows[0]["cases"] == 0 and rows[0]["cmi"] is None

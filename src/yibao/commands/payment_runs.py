@@ -234,7 +234,7 @@ def statement(
     """Write a hospital's statement (结算单) of a month run or the clearing: every case with its group,
     deviation class, points and amount, and the line totals."""
     from yibao.console.export import write_xlsx
-    from yibao.console.queries_payment_runs import STATEMENT_COLUMNS, statement_rows
+    from yibao.console.queries_payment_statement import STATEMENT_COLUMNS, statement_rows
     from yibao.store.db import get_engine, unit_of_work
 
     with unit_of_work(get_engine(), write=False) as s:

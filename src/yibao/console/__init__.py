@@ -31,6 +31,7 @@ def attach(app: FastAPI, settings: Settings) -> None:
         pages_payment_indicators,
         pages_payment_reviews,
         pages_payment_runs,
+        pages_payment_statement,
         pages_persons,
         pages_review,
         pages_settlements,

@@ -1,12 +1,13 @@
 """付费结算 · 指标: the performance measures of a year's priced cases by hospital or by month (payment-drg-dip.md
 §4.6) — CMI, the cost and time consumption indices, low-risk-group mortality, the payment ratio and the
 outlier shares — as a table exported to Excel in the background, a bar chart of the payment ratio by
-hospital and a line of the CMI by month (:func:`yibao.console.queries_payment_runs.indicators`)."""
+hospital and a line of the CMI by month (:func:`yibao.console.queries_payment_indicators.indicators`)."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from yibao.console import queries_payment_indicators as qi
 from yibao.console import queries_payment_runs as qr
 from yibao.console.layout import frame, protected
 from yibao.console.lists import export_button
@@ -25,21 +26,21 @@ METHOD = (
 @ui.page("/payment/indicators")
 @protected(PERMISSION)
 def indicators(year: str = "", by: str = "hospital") -> None:
-    by = qr.BY_MONTH if by == qr.BY_MONTH else qr.HOSPITAL
+    by = qi.BY_MONTH if by == qi.BY_MONTH else qi.HOSPITAL
     with unit_of_work(write=False) as s:
         y = year_of(year, s)
         known = qr.years(s)
-        cases = qr.year_cases(s, y)
-        source, hospitals = qr.indicators(s, qr.IndicatorFilter(y, qr.HOSPITAL), cases)
-        _, months = qr.indicators(s, qr.IndicatorFilter(y, qr.BY_MONTH), cases)
-    f = qr.IndicatorFilter(y, by)
-    rows = months if by == qr.BY_MONTH else hospitals
+        cases = qi.year_cases(s, y)
+        source, hospitals = qi.indicators(s, qi.IndicatorFilter(y, qi.HOSPITAL), cases)
+        _, months = qi.indicators(s, qi.IndicatorFilter(y, qi.BY_MONTH), cases)
+    f = qi.IndicatorFilter(y, by)
+    rows = months if by == qi.BY_MONTH else hospitals
     with frame(f"{MENU} · 指标", active=MENU):
         tabs("/payment/indicators")
         with ui.row().classes("items-center gap-4"):
             year_select(y, known, lambda v: f"/payment/indicators?year={v}&by={by}")
             ui.toggle(
-                {qr.HOSPITAL: "按医院", qr.BY_MONTH: "按月份"},
+                {qi.HOSPITAL: "按医院", qi.BY_MONTH: "按月份"},
                 value=by,
                 on_change=lambda e: ui.navigate.to(f"/payment/indicators?year={y}&by={e.value}"),
             ).props("toggle-color=teal color=white text-color=teal").mark("indicators-by")
@@ -49,23 +50,23 @@ def indicators(year: str = "", by: str = "hospital") -> None:
             ui.label(f"{y} 年尚无已计算的病例").classes("text-grey-7").mark("indicators-none")
             return
         with ui.row().classes("items-center gap-4"):
-            ui.label("各医院" if by == qr.HOSPITAL else "各月").classes("font-bold")
+            ui.label("各医院" if by == qi.HOSPITAL else "各月").classes("font-bold")
             export_button(
-                "payment_indicators_month" if by == qr.BY_MONTH else "payment_indicators",
+                "payment_indicators_month" if by == qi.BY_MONTH else "payment_indicators",
                 lambda: f,
                 lambda: "；".join(f.describe()),
                 "indicators-export",
             )
         memory_grid(
-            qr.indicator_columns(by),
+            qi.indicator_columns(by),
             lambda: rows,
-            money=qr.INDICATOR_MONEY,
-            numbers=qr.INDICATOR_COUNTS,
+            money=qi.INDICATOR_MONEY,
+            numbers=qi.INDICATOR_COUNTS,
             mark="indicators-grid",
             unit="行",
             height=460,
-            indexes=qr.INDEXES,
-            rates=qr.RATES,
+            indexes=qi.INDEXES,
+            rates=qi.RATES,
         )
         with ui.row().classes("w-full gap-4 xl:flex-nowrap"):
             with ui.card().classes("w-full xl:w-1/2 min-w-0"):

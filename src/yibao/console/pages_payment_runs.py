@@ -1,7 +1,8 @@
 """付费结算: a year of case-based payment — the global budgets and their trace (预算), the month runs with a
-button that runs a month or the clearing as a background job (月度预结算), the clearing's point values and
-hospital lines (清算), and a hospital's statement with its cases (机构结算单); the indicators are in
-``pages_payment_indicators``. Reads are :mod:`yibao.console.queries_payment_runs`.
+button that runs a month or the clearing as a background job (月度预结算) and the clearing's point values and
+hospital lines (清算); a hospital's statement with its cases (机构结算单) is ``pages_payment_statement``, the
+indicators ``pages_payment_indicators``. Reads are :mod:`yibao.console.queries_payment_runs` and
+:mod:`yibao.console.queries_payment_budgets`.
 
 Running a period posts to the fund's ledger, so it needs 管理基金 (``funds.write``) beside the menu's
 ``payment.read``; a period already posted is run again only after the clerk confirms a new version."""
@@ -17,11 +18,11 @@ from nicegui import ui
 
 from yibao import ids
 from yibao.console import display
+from yibao.console import queries_payment_budgets as qb
 from yibao.console import queries_payment_runs as qr
 from yibao.console.grid import Column, ServerGrid
 from yibao.console.layout import can, current_user, frame, protected
 from yibao.console.lists import _fit as fit
-from yibao.console.lists import export_button
 from yibao.jobs.runner import DONE, Job, runner
 from yibao.payment.weights import rounded
 from yibao.store.db import unit_of_work
@@ -163,7 +164,7 @@ def budgets(year: str = "") -> None:
     with unit_of_work(write=False) as s:
         y = year_of(year, s)
         known = qr.years(s)
-        rows = qr.budget_rows(s, y)
+        rows = qb.budget_rows(s, y)
     with frame(f"{MENU} · 总额预算", active=MENU):
         tabs("/payment/budget")
         with ui.row().classes("items-center gap-4"):
@@ -393,114 +394,3 @@ def _figure(label: str, value: str) -> None:
     with ui.card().classes("w-64"):
         ui.label(label).classes("text-grey-7")
         ui.label(value).classes("text-xl font-bold text-teal-9")
-
-
-# --- 机构结算单 ----------------------------------------------------------------------------------------------------
-
-SUMMARY_COLUMNS = [("setl_id", "项目"), ("group_name", "说明"), ("amount", "金额")]
-
-
-@ui.page("/payment/statement")
-@protected(PERMISSION)
-def statement(year: str = "", month: str = "", fixmedins_code: str = "") -> None:
-    with unit_of_work(write=False) as s:
-        y = year_of(year, s)
-        known = qr.years(s)
-        m = int(month) if month.isdigit() and int(month) in PERIODS else _latest_period(s, y)
-        run = qr.posted(s, y, m)
-        insts = qr.statement_institutions(s, run)
-        code = fixmedins_code if fixmedins_code in insts else next(iter(insts), "")
-        f = qr.StatementFilter(y, m, code)
-        lines = qr.line_rows(s, run, code) if run and code else []
-        totals = qr.statement_totals(s, f) if run and code else []
-        title = f"{insts.get(code, code)} {qr.period_label(y, m)}结算单" + (
-            f"（第 {run.version} 版）" if run else ""
-        )
-    with frame(f"{MENU} · 机构结算单", active=MENU):
-        tabs("/payment/statement")
-        with ui.row().classes("items-end gap-2"):
-            year_select(y, known, lambda v: f"/payment/statement?year={v}&month={m}&fixmedins_code={code}")
-            period = (
-                ui.select(PERIODS, value=m, label="期间")
-                .props("outlined dense")
-                .classes("w-36")
-                .mark("statement-period")
-            )
-            inst = (
-                ui.select(insts or {"": "（无）"}, value=code, label="定点机构")
-                .props("outlined dense use-input input-debounce=0")
-                .classes("w-96")
-                .mark("statement-inst")
-            )
-            ui.button(
-                "查询",
-                on_click=lambda: ui.navigate.to(
-                    f"/payment/statement?year={y}&month={period.value}&fixmedins_code={inst.value or ''}"
-                ),
-            ).props("color=teal").mark("statement-search")
-        if run is None:
-            ui.label(f"{qr.period_label(y, m)}尚未计算").classes("text-grey-7").mark("statement-none")
-            return
-        with ui.row().classes("items-center gap-4"):
-            ui.label(title).classes("text-lg font-bold").mark("statement-title")
-            export_button("payment_statement", lambda: f, lambda: title, "statement-export")
-        is_month = run.kind == qr.MONTH
-        memory_grid(
-            qr.MONTH_LINE_COLUMNS if is_month else qr.CLEAR_LINE_COLUMNS,
-            lambda: lines,
-            money=qr.LINE_MONEY,
-            numbers=("cases",),
-            mark="statement-lines",
-            unit="行",
-            height=None,
-            ratios=("points",),
-        )
-        summary = [r for r in totals if r["setl_id"] != "小计"]
-        memory_grid(
-            SUMMARY_COLUMNS,
-            lambda: summary,
-            money=("amount",),
-            mark="statement-summary",
-            unit="项",
-            height=260,
-        )
-        ui.label("病例（金额 = 点数 × 点值 + 点数以外支付，按例计算；小计按行一次取整）").classes("font-bold")
-        statement_grid(f)
-
-
-def _latest_period(s, year: int) -> int:
-    """The clearing when the year is cleared, else its latest posted month (1 when none)."""
-    if qr.posted(s, year, 0) is not None:
-        return 0
-    months = [r["month"] for r in qr.run_rows(s, year) if r["posted"] and r["kind"] == qr.MONTH]
-    return max(months, default=1)
-
-
-def statement_grid(f: qr.StatementFilter) -> ServerGrid:
-    """The hospital's cases, paged and ordered by the database."""
-
-    fitted: list[bool] = []
-
-    def fetch(offset: int, limit: int, key: str | None, desc: bool) -> tuple[int, list[dict]]:
-        with unit_of_work(write=False) as s:
-            total = qr.statement_count(s, f)
-            rows = list(qr.statement_records(s, f, limit, offset=offset, order=(key, desc)))
-        shown = [{k: cell(k, r[k], ratios=qr.RATIOS) for k, _ in qr.STATEMENT_COLUMNS} for r in rows]
-        if not fitted:  # (before the grid is first sent: as wide as the first page's values)
-            fit(grid, shown)
-            fitted.append(True)
-        return total, shown
-
-    numeric = {*qr.STATEMENT_MONEY, *qr.RATIOS}
-    cols = [
-        Column(
-            k,
-            label,
-            "amount" if k in numeric else "time" if k in qr.STATEMENT_DATES else "text",
-            k != "group_name",
-        )
-        for k, label in qr.STATEMENT_COLUMNS
-    ]
-    grid = ServerGrid(cols, fetch, unit="例", row_id="setl_id", mark="statement-grid")
-    grid.refresh()
-    return grid
