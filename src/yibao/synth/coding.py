@@ -26,7 +26,6 @@ from yibao.payment.drg_pack import CC, INFANT_DAYS, MCC, MEDICAL, NEONATE_DAYS, 
 BANDS = np.array([15, 45, 65])  # age bands (周岁): 0–14, 15–44, 45–64, 65+
 FERTILE = (18, 45)  # obstetric stays: women of these ages
 MCC_SHARE, CC_SHARE = 0.10, 0.25  # stays with an MCC; with a CC (and no MCC)
-LOS_SIGMA = 0.45
 TRIES = 4  # principal diagnoses tried before a stay is kept as drawn (the grouper then decides)
 
 
@@ -371,10 +370,3 @@ def _secondaries(coder: Coder, pdx: str, severity: int, extra: int, u, attempt: 
             if c and c != pdx and c not in found:
                 found.append(c)
     return tuple(found)
-
-
-def stay_lengths(rng: np.random.Generator, coder: Coder, choice: np.ndarray) -> np.ndarray:
-    """Length of stay (days, 1–60): log-normal about the entry's mean."""
-    entries = (*coder.mix, *coder.newborn)
-    mean = np.array([m.los for m in entries])[choice]
-    return np.clip(np.exp(rng.normal(np.log(mean), LOS_SIGMA)).astype(np.int64), 1, 60)
