@@ -31,6 +31,15 @@ from yibao.store.tables.reference import (
     Region,
 )
 from yibao.store.tables.review import ReviewRequest
+from yibao.store.tables.supervision import (
+    AuditAttachment,
+    AuditKnowledge,
+    AuditRule,
+    AuditRuleVersion,
+    AuditRun,
+    AuditSuspicion,
+    AuditWarning,
+)
 from yibao.store.tables.security import ApiClient, AuditHead, AuditLog, Role, StaffUser, UserRole
 from yibao.store.tables.settlement import (
     Accumulator,
@@ -53,6 +62,13 @@ from yibao.store.tables.settlement_list import (
 metadata = Base.metadata
 
 __all__ = [
+    "AuditAttachment",
+    "AuditKnowledge",
+    "AuditRule",
+    "AuditRuleVersion",
+    "AuditRun",
+    "AuditSuspicion",
+    "AuditWarning",
     "NATIONAL",
     "Accumulator",
     "AccumulatorYear",
