@@ -51,7 +51,7 @@ def _write_min() -> Path:
 
     d = Path(tempfile.mkdtemp())
     (d / "r.yaml").write_text(
-        "rules:\n  - {rule_code: T1, name: 超限价, kind: price_cap, result_type: 违规, effective_from: 2025-01-01}\n",
+        "rules:\n  - {rule_code: T1, name: 死亡后就医, kind: after_death, result_type: 违规, effective_from: 2025-01-01}\n",
         encoding="utf-8",
     )
     return d
@@ -206,3 +206,22 @@ def test_online_equals_batch_on_random_worlds(case, tmp_path_factory):
     expected = sorted(f.signature() for f in batch.run())
     online = OnlineEngine(lib).check(frame, stage=None)
     assert sorted(f.signature() for f in online) == expected
+
+
+def test_each_group_of_a_visit_is_priced_on_its_own_excess(tmp_path):
+    _write(
+        tmp_path,
+        """rules:
+  - {rule_code: Q3, name: 每日限一次, kind: max_quantity, result_type: 违规, effective_from: 2025-01-01,
+     knowledge: [{code: C8, max_cnt: "1"}, {code: C9, max_cnt: "1"}]}
+""",
+    )
+    lib = load_library(tmp_path)
+    # C9: 2 × 10.00 with 1 allowed → 10.00; C8: 3 × 4.00 with 1 allowed → 8.00; the same in either engine
+    frame, subject = world({"visits": [{"lines": [[1, "C9", 2, "10"], [2, "C8", 3, "4"]]}]})
+    (online,) = OnlineEngine(lib).check(frame, {subject})
+    batch = BatchEngine(lib)
+    batch.load(frame)
+    (offline,) = batch.run()
+    assert online.vola_amt == offline.vola_amt == 1800
+    assert "等 2 处" in online.vola_cont

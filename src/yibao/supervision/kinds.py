@@ -32,15 +32,16 @@ class Field:
 
 
 # code: a catalogue or clinical code; prefix: the start of one; int: a whole number ≥ 0; count: a quantity
-# (decimal, stored in 1e-4 units); ratio: 0–1 (stored in basis points); fraction: 0–1 kept as its text (a
+# (decimal, stored in 1e-4 units); price: yuan (stored in micro-yuan); ratio: 0–1 (stored in basis points); fraction: 0–1 kept as its text (a
 # literal in the SQL); choice: one of ``choices``
-TYPES = ("code", "prefix", "int", "count", "ratio", "fraction", "choice")
+TYPES = ("code", "prefix", "int", "count", "price", "ratio", "fraction", "choice")
 SQL_TYPES = {
     "code": "VARCHAR",
     "prefix": "VARCHAR",
     "choice": "VARCHAR",
     "int": "BIGINT",
     "count": "BIGINT",
+    "price": "BIGINT",
     "ratio": "BIGINT",
     "fraction": "VARCHAR",
 }
@@ -106,7 +107,7 @@ _KINDS = [
         "insutype_limit",
         "限险种",
         (CODE, Field("insutype", "code", doc="允许的险种类型")),
-        message="{code} 限险种 {lim} 支付，本次就诊险种 {observed}",
+        message="{code} 限险种 {lim} 等支付，本次就诊险种 {observed}",
     ),
     Kind(
         "level_limit",
@@ -118,13 +119,13 @@ _KINDS = [
         "visit_type_limit",
         "限就医方式",
         (CODE, Field("med_type", "prefix", doc="允许的医疗类别 (前缀: 2 = 各类住院)")),
-        message="{code} 限医疗类别 {lim}，本次就诊为 {observed}",
+        message="{code} 限医疗类别 {lim} 等，本次就诊为 {observed}",
     ),
     Kind(
         "dept_limit",
         "限科室",
         (CODE, Field("dept_prefix", "prefix", doc="允许的科室编码前缀")),
-        message="{code} 限科室 {lim} 使用，开单科室 {observed}",
+        message="{code} 限科室 {lim} 等使用，开单科室 {observed}",
     ),
     Kind(
         "indication",
@@ -132,7 +133,17 @@ _KINDS = [
         (CODE, Field("dise_prefix", "prefix", doc="支付范围内的诊断编码前缀")),
         message="{code} 限适应症 {lim} 等，本次诊断 {observed} 不在其内",
     ),
-    Kind("price_cap", "超限定单价", message="{code} 单价 {observed} 超过限价 {lim}"),
+    Kind(
+        "price_cap",
+        "超限定单价",
+        (
+            CODE,
+            Field("max_pric", "price", doc="最高限价 (元，价格主管部门的政府指导价)"),
+            Field("inst_grade", "int", required=False, doc="适用的机构等级 1/2/3 (空 = 各级)"),
+        ),
+        amount="excess",
+        message="{code} 单价 {observed} 元，超过最高限价 {lim} 元",
+    ),
     Kind(
         "max_quantity",
         "限定数量",
@@ -206,7 +217,7 @@ _KINDS = [
         (Field("dise_prefix", "prefix"), UNIT, MIN_AGE, MAX_AGE),
         level="visit",
         amount="none",
-        message="诊断与年龄 {observed} 不符，限定 {lim}",
+        message="诊断 {observed}，限 {lim}",
     ),
     Kind(
         "readmission",

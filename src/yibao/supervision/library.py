@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from yibao.errors import InputError, quote
-from yibao.money import parse_count, parse_ratio
+from yibao.money import parse_count, parse_price, parse_ratio
 from yibao.supervision.frame import day_number
 from yibao.supervision.kinds import KINDS, Field, Kind
 
@@ -247,6 +247,8 @@ def typed(f: Field, value: Any) -> Any:
         return int(text)
     if f.type == "count":
         return int(parse_count(_text(value)))
+    if f.type == "price":
+        return int(parse_price(_text(value)))
     if f.type in ("ratio", "fraction"):
         text = _text(value)
         try:

@@ -19,7 +19,7 @@ SELECT
   COALESCE(l.dept_code, v.dept_code) AS dept_code,
   COALESCE(l.dr_code, v.atddr_no) AS dr_code,
   v.psn_no, v.fixmedins_code, v.insutype, v.med_type, v.inpatient, v.gend, v.inst_grade, v.inst_type,
-  v.begn_day, v.end_day, v.death_day, v.dise_codg,
+  v.begn_ts, v.begn_day, v.end_day, v.death_day, v.dise_codg,
   l.fee_year - v.brdy_year - CASE WHEN l.fee_md < v.brdy_md THEN 1 ELSE 0 END AS age_years,
   l.fee_day - v.brdy_day AS age_days
 FROM raw_lines l JOIN visits v ON v.mdtrt_id = l.mdtrt_id
