@@ -73,6 +73,18 @@ class Action(StrEnum):
     PRE_SETTLE = "pre_settle"  # a month run posted
     CLEAR = "clear"  # a year's clearing posted
     SUPERSEDE = "supersede"  # a run replaced by a re-run (its entries reversed)
+    # fund supervision (基金监管) — supervision/service/
+    RUN_AUDIT = "run_audit"  # a 事后 audit run stored with its new suspicions (疑点)
+    FEEDBACK = "feedback"  # 3103 事前事中服务反馈: the institution's answer to a 3101/3102 warning
+    # suspicions of the smart audit (疑点处理) — supervision/suspicion_states.py decides, service/suspicions.py writes
+    CONFIRM = "confirm"  # 初审确认 (a 可疑 finding before its notice)
+    NOTIFY = "notify"  # 告知机构, the answer's due date set
+    ACCEPT = "accept"  # 机构认可
+    APPEAL = "appeal"  # 机构申诉, with its files
+    EXPIRE = "expire"  # 逾期未答复
+    UPHOLD = "uphold"  # 复核维持 (or at acceptance)
+    DISMISS = "dismiss"  # 初审排除 / 复核撤销
+    DEDUCT = "deduct"  # 扣款 posted to the ledger
 
 
 class UnknownAction(ValueError):

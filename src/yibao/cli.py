@@ -43,8 +43,11 @@ def _register() -> None:
         policy,
         region,
         review,
+        rules,
         scenarios,
+        screening,
         serve,
+        suspicions,
         users,
     )
 
@@ -61,7 +64,10 @@ def _register() -> None:
         review,
         clients,
         ledger,
+        rules,
         audit,
+        suspicions,
+        screening,
         users,
         serve,
         demo,

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     log_sql: bool = False
     # facade calls one server process runs at once; more wait their turn (see docs/performance.md)
     facade_concurrency: int = Field(default=3, ge=1, le=32)  # ≤ the pool: calls on one loop share it
+    # 事后审核 (yibao audit run): DuckDB's threads and memory limit over a period's snapshot
+    audit_threads: int = Field(default=2, ge=1, le=64)
+    audit_memory_limit: str = Field(default="3GB", pattern=r"^[1-9][0-9]{0,5}(MB|GB)$")
 
     def require_secrets(self) -> None:
         """Refuse the built-in secret outside demo/test mode (called by servers, not by every CLI command)."""

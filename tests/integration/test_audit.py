@@ -163,5 +163,7 @@ def test_action_values_are_the_stored_names():
         ),
         *("request", "approve", "reject", "withdraw"),
         *("budget", "pre_settle", "clear", "supersede"),
+        *("run_audit", "feedback"),
+        *("confirm", "notify", "accept", "appeal", "expire", "uphold", "dismiss", "deduct"),
     }
     assert all(a.value == a.name.lower() for a in Action)

@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_payment_reviews,
         routes_rest,
         routes_review,
+        routes_supervision,
+        routes_suspicions,
     )
 
     for module in (
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_entitlements,
         routes_review,
         routes_payment_reviews,
+        routes_supervision,
+        routes_suspicions,
         routes_fhir,
     ):
         app.include_router(module.router)

@@ -111,6 +111,7 @@ def load_region(
         raise InputError(f"{spec_path}: 统筹区 {admdvs} 的 region.yaml 不存在")
     spec = load_yaml(spec_path)
     report = RegionReport(admdvs=admdvs, name=str(spec.get("name", admdvs)))
+    rules = _rule_library(folder / "rules", regions_dir)  # a bad rule file refuses the load before any write
 
     def step(name: str) -> None:
         if progress:
@@ -134,6 +135,9 @@ def load_region(
         if path.is_file():
             report.imports.append(run_import(engine, kind, path, actor=actor))
             step(kind)
+    if rules is not None:
+        report.imports.append(import_rules(engine, rules, folder / "rules", actor))
+        step("rules")
     with unit_of_work(engine) as s:
         audit.record(
             s,
@@ -144,3 +148,28 @@ def load_region(
             after={"dictionaries": report.dictionaries, **{r.kind: r.counts() for r in report.imports}},
         )
     return report
+
+
+def _rule_library(folder: Path, regions_dir: Path):
+    """The region's smart-audit rule library (规则库 + 知识库, ``rules/``), validated; None without one."""
+    if not folder.is_dir():
+        return None
+    from yibao.supervision.service.rules import read_files
+
+    return read_files(folder, base=regions_dir)
+
+
+def import_rules(engine: Engine, library, folder: Path, actor: str) -> ImportReport:
+    """Store the rules as new versions where they changed, counted as an import."""
+    from yibao.supervision.service.rules import import_rules as store_rules
+
+    with unit_of_work(engine) as s:
+        done = store_rules(s, library, actor=actor, reason="region load")
+    return ImportReport(
+        file=str(folder),
+        kind="rules",
+        read=len(library.rules),
+        inserted=len(done.added),
+        updated=len(done.changed),
+        unchanged=len(done.unchanged),
+    )

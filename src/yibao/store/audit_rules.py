@@ -82,6 +82,12 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def _sans_origin(rows: list[dict]) -> list[dict]:
+    """Knowledge rows as compared between imports: where a file lay (an upload's temporary folder, a path
+    given one way or another) is no change of the knowledge."""
+    return [{k: v for k, v in r.items() if k != "origin"} for r in rows]
+
+
 def _columns(header: dict) -> dict:
     out = dict(header)
     out["effective_from"] = date.fromisoformat(header["effective_from"])
@@ -193,7 +199,8 @@ def import_library(session: Session, library: Library, actor: str, reason: str =
             added.append(rule.rule_code)
             continue
         header_changed = _digest(_stored_header(row)) != _digest(header)
-        knowledge_changed = _digest(_stored_knowledge(session, row)) != _digest(knowledge)
+        was = _sans_origin(_stored_knowledge(session, row))
+        knowledge_changed = _digest(was) != _digest(_sans_origin(knowledge))
         if not header_changed and not knowledge_changed:
             unchanged.append(rule.rule_code)
             continue

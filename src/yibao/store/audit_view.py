@@ -132,29 +132,29 @@ def _history_filter(psn_filter, start: datetime, before: datetime):
 
 
 def _codes(session: Session, mdtrt_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
-    """Secondary diagnoses and procedures from the visits' settlement lists (清单), principal excluded (the
-    visit's own ``dise_codg`` / ``oprn_codg`` is the principal)."""
+    """Diagnoses and procedures from the visits' valid settlement lists (清单), in the list's order (``seq`` 0
+    the principal)."""
     if not mdtrt_ids:
         return [], []
     dx = session.execute(
-        select(SettlementList.mdtrt_id, SettlementListDiagnosis.diag_code)
+        select(SettlementList.mdtrt_id, SettlementListDiagnosis.diag_code, SettlementListDiagnosis.seq)
         .join(SettlementListDiagnosis, SettlementListDiagnosis.setl_list_id == SettlementList.setl_list_id)
         .where(in_(session, SettlementList.mdtrt_id, mdtrt_ids), SettlementList.vali_flag == "1")
-        .where(SettlementListDiagnosis.seq > 0)
     ).all()
     ops = session.execute(
-        select(SettlementList.mdtrt_id, SettlementListProcedure.oprn_oprt_code)
+        select(SettlementList.mdtrt_id, SettlementListProcedure.oprn_oprt_code, SettlementListProcedure.seq)
         .join(SettlementListProcedure, SettlementListProcedure.setl_list_id == SettlementList.setl_list_id)
         .where(in_(session, SettlementList.mdtrt_id, mdtrt_ids), SettlementList.vali_flag == "1")
-        .where(SettlementListProcedure.seq > 0)
     ).all()
-    return [(m, c, 0) for m, c in dx], [(m, c, 0) for m, c in ops]
+    return [(m, c, 1 if q == 0 else 0) for m, c, q in dx], [(m, c, 1 if q == 0 else 0) for m, c, q in ops]
 
 
-def _principal(visits: Iterable[dict]) -> tuple[list[tuple], list[tuple]]:
-    dx = [(v["mdtrt_id"], v["dise_codg"], 1) for v in visits if v.get("dise_codg")]
-    ops = [(v["mdtrt_id"], v["oprn_codg"], 1) for v in visits if v.get("oprn_codg")]
-    return dx, ops
+def _merged(visits: Iterable[dict], listed: list[tuple], column: str) -> list[tuple]:
+    """A visit's codes: its list's when it has one (the list is the coded record of a stay), else the
+    principal the visit carries (2203 / 2401)."""
+    have = {m for m, _, _ in listed}
+    own = [(v["mdtrt_id"], v[column], 1) for v in visits if v.get(column) and v["mdtrt_id"] not in have]
+    return sorted({*own, *listed})
 
 
 @dataclass
@@ -227,9 +227,9 @@ def visit_context(
                 )
             )
         ]
-    dx, ops = _principal([visit, *history])
-    dx2, ops2 = _codes(session, [mdtrt_id, *ids])
-    return VisitContext(visit, lines, history, history_lines, dx + dx2, ops + ops2)
+    listed_dx, listed_ops = _codes(session, [mdtrt_id])  # rules read the codes of the visit judged only
+    dx, ops = _merged([visit], listed_dx, "dise_codg"), _merged([visit], listed_ops, "oprn_codg")
+    return VisitContext(visit, lines, history, history_lines, dx, ops)
 
 
 # --- a period, in batch -----------------------------------------------------------------------------------
@@ -279,24 +279,33 @@ def snapshot_period(
     progress: Callable[[str, int], None] | None = None,
 ) -> Snapshot:
     """Write the period's raw tables to ``out_dir`` (``raw_visits.parquet`` …): its settled visits with every
-    line standing, and as history the visits begun ``lookback_days`` before it (and stays open then) with
-    their lines of ``cross_codes``."""
+    line standing, and as history every other visit begun from ``lookback_days`` before the earliest of them
+    to the period's end (and the stays open then) with their lines of ``cross_codes``. The history covers
+    what :func:`visit_context` reads for each visit of the period (a stay settled in the period may have
+    begun long before it; a stay not yet settled is still one an outpatient visit may fall into), so a rule
+    sees at least the facts online sees."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scope = _period_visits(session, date_from, date_to)
     scope_set = frozenset(scope)
-    start = datetime.combine(date_from, time()) - timedelta(days=lookback_days)
+    visits: list[dict] = []
+    for chunk in _chunks(scope, PAGE):
+        visits.extend(
+            r._asdict() for r in session.execute(_visit_select().where(in_(session, Visit.mdtrt_id, chunk)))
+        )
+        if progress:
+            progress("visits", len(chunk))
+    first = min([datetime.combine(date_from, time()), *(v["begntime"] for v in visits)])
+    start = first - timedelta(days=lookback_days)
+    end = datetime.combine(date_to + timedelta(days=1), time())
     history_ids = [
         m
         for (m,) in session.execute(
-            select(Visit.mdtrt_id).where(
-                _history_filter(Visit.status != "cancelled", start, datetime.combine(date_from, time()))
-            )
+            select(Visit.mdtrt_id).where(_history_filter(Visit.status != "cancelled", start, end))
         )
         if m not in scope_set
     ]
     types = list_types(session)
-    visits: list[dict] = []
-    for chunk in _chunks(scope + history_ids, PAGE):
+    for chunk in _chunks(history_ids, PAGE):
         visits.extend(
             r._asdict() for r in session.execute(_visit_select().where(in_(session, Visit.mdtrt_id, chunk)))
         )
@@ -304,11 +313,14 @@ def snapshot_period(
             progress("visits", len(chunk))
     begn = {v["mdtrt_id"]: v["begntime"] for v in visits}
     pq.write_table(visits_table(rows_to_columns(visits, _VISIT_NAMES)), out_dir / "raw_visits.parquet")
-    dx, ops = _principal(visits)
+    listed_dx: list[tuple] = []
+    listed_ops: list[tuple] = []
     for chunk in _chunks(scope, PAGE):
         more_dx, more_ops = _codes(session, chunk)
-        dx += more_dx
-        ops += more_ops
+        listed_dx += more_dx
+        listed_ops += more_ops
+    in_scope = [v for v in visits if v["mdtrt_id"] in scope_set]
+    dx, ops = _merged(in_scope, listed_dx, "dise_codg"), _merged(in_scope, listed_ops, "oprn_codg")
     pq.write_table(codes_table(DIAGNOSIS_SCHEMA, dx), out_dir / "diagnoses.parquet")
     pq.write_table(codes_table(OPERATION_SCHEMA, ops), out_dir / "operations.parquet")
     n_lines = 0

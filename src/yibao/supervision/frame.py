@@ -75,6 +75,9 @@ TABLES = {
     "operations": OPERATION_SCHEMA,
 }
 EPOCH = date(1970, 1, 1).toordinal()
+# constants as Arrow scalars: a Python number passed to a compute function is converted on every call (and
+# makes pyarrow look for dateutil each time)
+_SECONDS_A_DAY, _HUNDRED, _TWELVE, _ONE = (pa.scalar(n, pa.int64()) for n in (86400, 100, 12, 1))
 
 
 def day_number(d: date | datetime | None) -> int | None:
@@ -100,7 +103,9 @@ class Frame:
 def _dates(values, unit: str) -> pa.Array:
     """A column of dates or datetimes (Python objects or numpy datetime64) as a pyarrow timestamp/date array."""
     arr = np.asarray(values, dtype=f"datetime64[{unit}]")
-    return pa.array(arr, mask=np.isnat(arr)) if len(arr) else pa.array([], pa.timestamp(unit))
+    if not len(arr):
+        return pa.array([], pa.date32() if unit == "D" else pa.timestamp(unit))
+    return pa.array(arr, mask=np.isnat(arr))
 
 
 def _day_ymd(values, unit: str = "s") -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -109,8 +114,8 @@ def _day_ymd(values, unit: str = "s") -> tuple[pa.Array, pa.Array, pa.Array]:
     if unit == "D":
         days = pc.cast(ts, pa.int32())
     else:  # whole days of a non-negative timestamp (claims are after 1970): integer division truncates
-        days = pc.cast(pc.divide(pc.cast(ts, pa.int64()), 86400), pa.int32())
-    md = pc.add(pc.multiply(pc.month(ts), 100), pc.day(ts))
+        days = pc.cast(pc.divide(pc.cast(ts, pa.int64()), _SECONDS_A_DAY), pa.int32())
+    md = pc.add(pc.multiply(pc.month(ts), _HUNDRED), pc.day(ts))
     return days, pc.cast(pc.year(ts), pa.int32()), pc.cast(md, pa.int32())
 
 
@@ -122,7 +127,7 @@ def visits_table(cols: Mapping[str, Sequence]) -> pa.Table:
     end_day = _day_ymd(cols["endtime"])[0]
     brdy_day, brdy_year, brdy_md = _day_ymd(cols["brdy"], "D")
     death_day = _day_ymd(cols["death_date"], "D")[0]
-    month = pc.add(pc.multiply(pc.year(begn), 12), pc.subtract(pc.month(begn), 1))
+    month = pc.add(pc.multiply(pc.year(begn), _TWELVE), pc.subtract(pc.month(begn), _ONE))
     derived = {
         "begn_ts": pc.cast(begn, pa.int64()),
         "begn_day": begn_day,

@@ -231,6 +231,8 @@ def typed(f: Field, value: Any) -> Any:
             raise ValueError("必填")
         return typed(f, f.default) if f.default is not None else None
     if f.type in ("code", "prefix"):
+        if not isinstance(value, str):  # YAML reads 001102… as an octal number and 2 as an int
+            raise ValueError(f"编码须为文本 (YAML 中请加引号)，实为数值 {quote(str(value))}")
         text = _text(value)
         if not text or any(c.isspace() for c in text) or len(text) > 50:
             raise ValueError(f"须为不含空白的编码 (至多 50 个字符)，实为 {quote(text)}")

@@ -72,11 +72,21 @@ def literal(value: object) -> str:
 
 def render(kind: Kind, values: dict[str, object] | None = None) -> str:
     """The kind's hit query in the source dialect; a per-rule kind gets its ``{{param}}`` values."""
-    body = kind.sql
+    return wrap(body(kind, values))
+
+
+def body(kind: Kind, values: dict[str, object] | None = None) -> str:
+    """The kind's template alone (its hits before the exemption check and the finding's columns)."""
+    text = kind.sql
     if kind.per_rule:
-        body = _PLACEHOLDER.sub(lambda m: literal((values or {})[m.group(1)]), body)
-    body = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("--"))
-    return _WRAPPER.format(kind=body)
+        text = _PLACEHOLDER.sub(lambda m: literal((values or {})[m.group(1)]), text)
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+
+def wrap(hits: str) -> str:
+    """The exemption check and the finding's columns around a query of hits (a template, or a table the
+    batch engine staged them in: the same text either way)."""
+    return _WRAPPER.format(kind=hits)
 
 
 @cache
