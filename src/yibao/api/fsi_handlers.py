@@ -1,8 +1,8 @@
 """Handlers of the national transactions that register, change and settle visits: 22xx 门诊, 24xx / 23xx 住院,
 21xx 药店; national field names in, the settlement services in between, national field names out.
 
-Imported for its side effect of registering handlers on :mod:`yibao.api.fsi` (with :mod:`yibao.api.fsi_queries`
-and :mod:`yibao.api.fsi_lists`).
+Imported for its side effect of registering handlers on :mod:`yibao.api.fsi` (with :mod:`yibao.api.fsi_queries`,
+:mod:`yibao.api.fsi_lists` and :mod:`yibao.api.fsi_audit`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 
 from yibao.api import (
+    fsi_audit,  # registers the audit transactions (31xx); the inline checks' hooks
     fsi_lists,  # noqa: F401 - registers the settlement-list transactions
     fsi_queries,  # noqa: F401 - registers the query transactions
 )
@@ -168,6 +169,7 @@ def visit_info(uow: UnitOfWork, ctx, inp: Node, env) -> dict:
 @transaction("2204", "2301")
 def upload(uow: UnitOfWork, ctx, inp: Node, env) -> dict:
     rows = inp.items("feedetail")
+    inline = fsi_audit.inline_checks(uow, ctx, env["infno"])  # None: the region checks no upload inline
     by_visit: dict[str, list[Node]] = {}
     for r in rows:
         by_visit.setdefault(r.code("mdtrt_id", 30), []).append(r)
@@ -188,9 +190,10 @@ def upload(uow: UnitOfWork, ctx, inp: Node, env) -> dict:
             if psn_no is not None and psn_no != visit.psn_no:
                 raise InputError(f"{r.path}.psn_no: 与就诊登记的人员不符")
         with named_lines(nodes):
-            stored = svc.upload_fees(uow, ctx, visit, catalogue, fee_inputs(nodes))
+            check = inline.upload(visit, nodes) if inline else None
+            stored = svc.upload_fees(uow, ctx, visit, catalogue, fee_inputs(nodes), check=check)
         result.extend(split_result(stored))
-    return {"result": result}
+    return inline.reply({"result": result}) if inline else {"result": result}
 
 
 @contextmanager
@@ -234,8 +237,9 @@ def cancel_inpatient_fees(uow: UnitOfWork, ctx, inp: Node, env) -> dict:
     return {}
 
 
-def _settle(uow: UnitOfWork, ctx, inp: Node, *, pre: bool, inpatient: bool) -> dict:
+def _settle(uow: UnitOfWork, ctx, inp: Node, env, *, pre: bool, inpatient: bool) -> dict:
     d = inp.child("data")
+    inline = fsi_audit.inline_checks(uow, ctx, env["infno"])  # None: the region checks no settlement inline
     outcome = settle.settle(
         uow,
         ctx,
@@ -245,8 +249,9 @@ def _settle(uow: UnitOfWork, ctx, inp: Node, *, pre: bool, inpatient: bool) -> d
         else False,
         pre=pre,
         inpatient_hint=inpatient,
+        check=inline.settle(d) if inline else None,
     )
-    return settlement_reply(ctx, outcome)
+    return inline.reply(settlement_reply(ctx, outcome)) if inline else settlement_reply(ctx, outcome)
 
 
 def _settle_fields(d: Node) -> dict:
@@ -285,22 +290,22 @@ def inpatient_settle_ahead(inp: Node, code: str) -> dict:
 
 @transaction("2206")
 def presettle_outpatient(uow, ctx, inp, env) -> dict:
-    return _settle(uow, ctx, inp, pre=True, inpatient=False)
+    return _settle(uow, ctx, inp, env, pre=True, inpatient=False)
 
 
 @transaction("2207")
 def settle_outpatient(uow, ctx, inp, env) -> dict:
-    return _settle(uow, ctx, inp, pre=False, inpatient=False)
+    return _settle(uow, ctx, inp, env, pre=False, inpatient=False)
 
 
 @transaction("2303")
 def presettle_inpatient(uow, ctx, inp, env) -> dict:
-    return _settle(uow, ctx, inp, pre=True, inpatient=True)
+    return _settle(uow, ctx, inp, env, pre=True, inpatient=True)
 
 
 @transaction("2304")
 def settle_inpatient(uow, ctx, inp, env) -> dict:
-    return _settle(uow, ctx, inp, pre=False, inpatient=True)
+    return _settle(uow, ctx, inp, env, pre=False, inpatient=True)
 
 
 @transaction("2208", "2305")

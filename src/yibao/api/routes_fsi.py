@@ -13,7 +13,7 @@ router = APIRouter(tags=["定点医药机构接口 (national facade)"])
 
 @router.post(
     "/fsi/api/callService",
-    summary="国家医保接口 callService: 9001, 1101, 2001, 2201–2208, 2101–2103, 2301–2305, 2401–2405, 2601, 3201, 3605, 3606, 4101–4103, 5203, 5206",
+    summary="国家医保接口 callService: 9001, 1101, 2001, 2201–2208, 2101–2103, 2301–2305, 2401–2405, 2601, 3101–3103, 3201, 3605, 3606, 4101–4103, 5203, 5206",
     response_description="The national reply envelope: infcode 0 / -1, err_msg, output.",
 )
 async def call_service(request: Request) -> Response:

@@ -9,6 +9,7 @@ institution only ever sees and changes its own visits. Settling and reversing ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -337,9 +338,18 @@ def visit_for_upload(uow: UnitOfWork, ctx: Context, mdtrt_id: str, codes: set[st
     return visit, got.get("catalogue", [])
 
 
-def upload_fees(uow: UnitOfWork, ctx: Context, visit, catalogue: list, lines: list[FeeInput]) -> list[dict]:
+def upload_fees(
+    uow: UnitOfWork,
+    ctx: Context,
+    visit,
+    catalogue: list,
+    lines: list[FeeInput],
+    check: Callable | None = None,
+) -> list[dict]:
     """2204 / 2301 费用明细上传: split each line against the catalogue and keep it until settlement. ``visit``
-    and ``catalogue`` as :func:`visit_for_upload` read them. Returns the stored lines (column → value)."""
+    and ``catalogue`` as :func:`visit_for_upload` read them; ``check``: called with the lines as they will be
+    stored, once they are valid and before they are written (the region's inline audit, which may refuse
+    them). Returns the stored lines (column → value)."""
     mdtrt_id = visit.mdtrt_id
     transition(visit.status, "upload", admission=is_admission(visit))
     if not lines:
@@ -366,6 +376,8 @@ def upload_fees(uow: UnitOfWork, ctx: Context, visit, catalogue: list, lines: li
         _fee_row(mdtrt_id, f, fee, items.get(f.med_list_codg), part)
         for f, fee, part in zip(lines, fees, parts, strict=True)
     ]
+    if check is not None:
+        check(rows)
     uow.write(w.INSERT_FEES, rows)
     audit.record(
         uow,

@@ -7,6 +7,7 @@ the same list, never a copy); the kernel is pure; the writes go to the unit of w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -116,9 +117,12 @@ def settle(
     mid_setl_flag: bool = False,
     pre: bool = False,
     inpatient_hint: bool = False,
+    check: Callable | None = None,
 ) -> SettleOutcome:
     """2206/2207 门诊 and 2303/2304 住院 (预)结算 of the visit's unsettled lines: read and check what the message
-    names, gather the person's facts, run the kernel, and (unless a pre-settlement) record the result."""
+    names, gather the person's facts, run the kernel, and (unless a pre-settlement) record the result.
+    ``check``: called with the visit and the lines to settle once they are checked (the region's inline
+    audit, which may refuse the settlement)."""
     inst = institution_of(uow, ctx)
     got = uow.fetch(
         settle_reads(
@@ -131,6 +135,8 @@ def settle(
         )
     )
     case = _checked(got, ctx, mdtrt_id, psn_no, insutype, mid_setl_flag, medfee_sumamt)
+    if check is not None:
+        check(case.visit, case.lines)
     owner, prior, who, accum, balance = _person_at_settlement(uow, got, case, acct_used_flag)
     request = VisitRequest(
         med_type=case.visit.med_type,

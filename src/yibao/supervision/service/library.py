@@ -30,7 +30,7 @@ _cache: dict[str, _Cached] = {}
 
 def current(session: Session, *, fresh: bool = False) -> tuple[Library, OnlineEngine]:
     """The stored library and its online engine; ``fresh`` re-checks the fingerprint now."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)  # (a facade unit of work's session is bound to a connection)
     now = time.monotonic()
     cached = _cache.get(key)
     if cached is not None and not fresh and now - cached.checked < RECHECK_SECONDS:
