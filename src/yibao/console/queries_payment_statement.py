@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.console.queries import paged
+from yibao.console.queries_audit_deductions import deduction_rows
 from yibao.console.queries_payment_runs import (
     MONTH,
     RATIOS,
@@ -171,7 +172,8 @@ def case_row(c: PaymentCase, w: Words) -> dict:
 
 def statement_totals(s: Session, f: StatementFilter) -> list[dict]:
     """The statement's total rows: each line's subtotal (its 核定金额 in 金额: points × PV rounded once for the
-    line, so it may differ from the cases' sum by rounding), the whole, and what the run pays for it."""
+    line, so it may differ from the cases' sum by rounding), the whole, and what the run pays for it — for a
+    month, less the upheld suspicions deducted from it (:mod:`~yibao.console.queries_audit_deductions`)."""
     run = f.run(s)
     if run is None:
         return []
@@ -218,6 +220,7 @@ def statement_totals(s: Session, f: StatementFilter) -> list[dict]:
             row("本月拨付", amount=total("paid_fen")),
             row("质量保证金", "本月预留", amount=total("deposit_fen")),
         ]
+        out += deduction_rows(s, f.fixmedins_code, run.year, run.month, row, total("paid_fen"))
     else:
         adjustments: dict[str, int] = {}
         for ln in lines:

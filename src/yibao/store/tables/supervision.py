@@ -128,6 +128,7 @@ class AuditSuspicion(Base):
         Index("ix_audit_suspicion_worklist", "status", "fixmedins_code", "due_date"),
         Index("ix_audit_suspicion_rule", "rule_code"),
         Index("ix_audit_suspicion_visit", "mdtrt_id"),
+        Index("ix_audit_suspicion_deduction", "deduction_month", "fixmedins_code"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(40))
@@ -161,6 +162,14 @@ class AuditSuspicion(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     deducted_fen: Mapped[int] = money()
     deduction_entry_id: Mapped[int | None] = mapped_column(BigId)
+    # the workflow's who and when beyond the answer and the decision (supervision/suspicion_states.py)
+    confirmed_by: Mapped[str | None] = mapped_column(String(40))  # 初审确认 of a 可疑 finding
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notified_by: Mapped[str | None] = mapped_column(String(40))  # not the one to answer or decide it
+    upheld_fen: Mapped[int] = money()  # the amount upheld (≤ vola_amt), what the deduction takes
+    deduction_month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM: the payment it is deducted from
+    deducted_by: Mapped[str | None] = mapped_column(String(40))
+    deducted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AuditAttachment(Base):

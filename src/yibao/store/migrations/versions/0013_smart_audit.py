@@ -174,6 +174,13 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(), nullable=True),
         sa.Column("deducted_fen", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("deduction_entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("confirmed_by", sa.String(length=40), nullable=True),
+        sa.Column("confirmed_at", sa.DateTime(), nullable=True),
+        sa.Column("notified_by", sa.String(length=40), nullable=True),
+        sa.Column("upheld_fen", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("deduction_month", sa.String(length=7), nullable=True),
+        sa.Column("deducted_by", sa.String(length=40), nullable=True),
+        sa.Column("deducted_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"], ["audit_run.id"], name=op.f("fk_audit_suspicion_run_id_audit_run")
         ),
@@ -182,6 +189,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_suspicion", schema=None) as batch_op:
         batch_op.create_index("ix_audit_suspicion_rule", ["rule_code"], unique=False)
+        batch_op.create_index(
+            "ix_audit_suspicion_deduction", ["deduction_month", "fixmedins_code"], unique=False
+        )
         batch_op.create_index("ix_audit_suspicion_visit", ["mdtrt_id"], unique=False)
         batch_op.create_index(
             "ix_audit_suspicion_worklist", ["status", "fixmedins_code", "due_date"], unique=False
@@ -223,6 +233,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_suspicion_worklist")
         batch_op.drop_index("ix_audit_suspicion_visit")
         batch_op.drop_index("ix_audit_suspicion_rule")
+        batch_op.drop_index("ix_audit_suspicion_deduction")
 
     op.drop_table("audit_suspicion")
     op.drop_table("audit_rule_version")
