@@ -35,6 +35,10 @@ def attach(app: FastAPI, settings: Settings) -> None:
         pages_persons,
         pages_review,
         pages_settlements,
+        pages_supervision,
+        pages_supervision_cases,
+        pages_supervision_screening,
+        pages_supervision_suspicion,
     )
 
     errors.install()

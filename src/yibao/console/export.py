@@ -112,6 +112,7 @@ def export_lists() -> dict[str, ExportList]:
     from yibao.console import queries_enrollment as qe
     from yibao.console import queries_institutions as qi
     from yibao.console import queries_payment_runs as qr
+    from yibao.console import queries_supervision_cases as qsv
 
     def amounts(columns: list[tuple[str, str]], keys) -> list[tuple[str, str]]:
         return [(k, f"{label}（元）" if k in keys else label) for k, label in columns]
@@ -172,6 +173,7 @@ def export_lists() -> dict[str, ExportList]:
         ),
         **payment_exports(amounts),
         **qr.exports(),
+        **qsv.exports(),
     }
 
 

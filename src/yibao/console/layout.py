@@ -24,7 +24,7 @@ NAV = [  # (label, path, permission needed, available: a module not built yet is
     ("付费结算", "/payment/runs", "payment.read", True),
     ("特例单议", "/payment/reviews", "payment.review", True),
     ("基金", "/funds", "funds.read", False),
-    ("监管", "/supervision", "supervision.read", False),
+    ("智能监管", "/supervision", "supervision.read", True),
 ]
 MOUNT = "/console"
 # what each permission of roles.yaml lets a user do, as a refusal names it (never the internal key)
