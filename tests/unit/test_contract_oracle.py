@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import oracle
+from yibao.money import PRICE_DIGITS
 from yibao.settlement.scenarios import bundle_cache, run_case
 from yibao.yamlio import load_yaml
 
@@ -207,6 +208,9 @@ def fee_line(draw, scale: tuple[int, int] = SCALES[2], errors: bool = True):
     pric = unit.quantize(Decimal(1).scaleb(-places))
     if pric <= 0:
         pric = Decimal(1).scaleb(-places)
+    # within the documented bound of a price (money.PRICE_DIGITS integer digits): a large amount over a
+    # count of 0.0001 would exceed it, and the facade refuses such a line by name before any split
+    pric = min(pric, Decimal(10) ** PRICE_DIGITS - 1)
     line: dict = {"chrgitm_lv": lv, "pric": str(pric), "cnt": cnt}
     if lv == "02":
         line["selfpay_prop"] = draw(

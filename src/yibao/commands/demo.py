@@ -99,6 +99,7 @@ def demo(
             regions_dir=settings.regions_dir,
             progress=progress,
         )
+        audit = _audit_year(year, progress)
     t = Table(title=f"示例市 {region}: {year} 年", show_header=False)
     for k, v in (
         ("参保人 persons", f"{report.persons:,}"),
@@ -107,12 +108,27 @@ def demo(
         ("记账分录 postings", f"{report.postings:,}"),
         ("基金支付 fund payments", f"{fmt_yuan(report.fund_pay)} 元"),
         *((name, f"{count:,}") for name, count in report.events.items()),
+        ("智能审核疑点 suspicions", f"{audit.new_suspicions:,} ({fmt_yuan(audit.amount_fen)} 元)"),
         ("Parquet", str(report.parquet)),
         ("用时 time", f"{time.perf_counter() - started:.1f} s"),
     ):
         t.add_row(k, v)
     console.print(t)
     _accounts(engine, settings)
+
+
+def _audit_year(year: int, progress):
+    """事后审核 of the demo year with the region's rule library, so 智能监管 · 疑点管理 has its worklist."""
+    from datetime import date
+
+    from yibao.supervision.service.runs import run_audit
+
+    return run_audit(
+        date(year, 1, 1),
+        date(year, 12, 31),
+        actor="yibao demo",
+        progress=lambda _step, done, total: progress("智能审核 audit", done, total),
+    )
 
 
 def _accounts(engine, settings) -> None:

@@ -40,6 +40,10 @@ from yibao.store.db import unit_of_work
 from yibao.store.tables import (
     Accumulator,
     AccumulatorYear,
+    AuditAttachment,
+    AuditRun,
+    AuditSuspicion,
+    AuditWarning,
     ChronicRegistration,
     Contribution,
     Employer,
@@ -79,6 +83,10 @@ from yibao.synth.store import Progress, no_progress
 
 # generated data, children first (the order to delete in)
 GENERATED = (
+    AuditAttachment,  # the smart audit's findings about the generated visits (疑点, 3101/3102 warnings)
+    AuditSuspicion,
+    AuditRun,
+    AuditWarning,
     PaymentCase,
     PaymentLine,
     PaymentRun,

@@ -164,6 +164,13 @@ def _write_lines(engine: Engine, f: Frame, ref: Reference, progress: Progress) -
     L = int(f.cl.line_visit.size)
     seq = np.arange(L) - np.searchsorted(f.cl.line_visit, f.cl.line_visit, side="left") + 1
     item = f.cl.line_item
+    # 费用发生时间: 10:00 on a day of the visit; a stay's lines in turn over its days (the discharge day not
+    # counted), so the audit rules that read dates (疗程, 计费日期, 挂床) see a stay's course
+    los = f.cl.los[f.cl.line_visit]
+    offset = np.where(los > 0, (seq - 1) % np.maximum(los, 1), 0)
+    fee_time = (f.day0[f.cl.line_visit] + offset.astype("timedelta64[D]")).astype(
+        "datetime64[s]"
+    ) + np.timedelta64(10 * 3600, "s")
 
     def lines(lo: int, hi: int) -> list[dict]:
         it = item[lo:hi]
@@ -180,6 +187,7 @@ def _write_lines(engine: Engine, f: Frame, ref: Reference, progress: Progress) -
             ref.item_cap[it].tolist(),
             ref.item_lmt[it].tolist(),
             f.cl.line_appr[lo:hi].tolist(),
+            fee_time[lo:hi].tolist(),
             f.res.split.ful[lo:hi].tolist(),
             f.res.split.over[lo:hi].tolist(),
             f.res.split.pre[lo:hi].tolist(),
@@ -194,7 +202,7 @@ def _write_lines(engine: Engine, f: Frame, ref: Reference, progress: Progress) -
                 "med_list_codg": code,
                 "medins_list_codg": None,
                 "med_chrgitm_type": typ,
-                "fee_ocur_time": None,
+                "fee_ocur_time": when,
                 "pric": pr,
                 "cnt": ct,
                 "det_item_fee_sumamt": amt,
@@ -211,7 +219,7 @@ def _write_lines(engine: Engine, f: Frame, ref: Reference, progress: Progress) -
                 "setl_id": f.setl(v),
                 "status": "settled",
             }
-            for v, sq, code, typ, pr, ct, amt, lv, sp, cap, lmt, appr, ful, over, pre, inscp in cols
+            for v, sq, code, typ, pr, ct, amt, lv, sp, cap, lmt, appr, when, ful, over, pre, inscp in cols
         ]
 
     chunked(engine, FeeLine, L, lines, progress, "费用明细 fee lines")

@@ -51,6 +51,8 @@ def max_in_window(store: np.ndarray, ts: np.ndarray, window: int, n_store: int) 
 def _one_per_person(store, person, ts, window):
     """Drop a person's repeat settlements at one store within ``window`` seconds of their previous one."""
     order = np.lexsort((ts, person, store))
+    if not len(order):
+        return order
     s, p, t = store[order], person[order], ts[order]
     repeat = np.r_[False, (s[1:] == s[:-1]) & (p[1:] == p[:-1]) & (t[1:] - t[:-1] < window)]
     return order[~repeat]

@@ -123,6 +123,8 @@ def regional_ratio(
 
 def _weighted_median(x: np.ndarray, w: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Per row, the weighted median of ``x`` within its ``group`` (1 where the group weighs nothing)."""
+    if not len(group):  # no stays at all (a region of clinics and pharmacies, an empty period)
+        return np.ones(0)
     order = np.lexsort((x, group))
     g, xs, ws = group[order], x[order], w[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.int64)
