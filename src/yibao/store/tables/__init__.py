@@ -31,15 +31,6 @@ from yibao.store.tables.reference import (
     Region,
 )
 from yibao.store.tables.review import ReviewRequest
-from yibao.store.tables.supervision import (
-    AuditAttachment,
-    AuditKnowledge,
-    AuditRule,
-    AuditRuleVersion,
-    AuditRun,
-    AuditSuspicion,
-    AuditWarning,
-)
 from yibao.store.tables.security import ApiClient, AuditHead, AuditLog, Role, StaffUser, UserRole
 from yibao.store.tables.settlement import (
     Accumulator,
@@ -58,23 +49,32 @@ from yibao.store.tables.settlement_list import (
     SettlementListGroup,
     SettlementListProcedure,
 )
+from yibao.store.tables.supervision import (
+    AuditAttachment,
+    AuditKnowledge,
+    AuditRule,
+    AuditRuleVersion,
+    AuditRun,
+    AuditSuspicion,
+    AuditWarning,
+)
 
 metadata = Base.metadata
 
 __all__ = [
+    "NATIONAL",
+    "Accumulator",
+    "AccumulatorYear",
+    "ApiClient",
     "AuditAttachment",
+    "AuditHead",
     "AuditKnowledge",
+    "AuditLog",
     "AuditRule",
     "AuditRuleVersion",
     "AuditRun",
     "AuditSuspicion",
     "AuditWarning",
-    "NATIONAL",
-    "Accumulator",
-    "AccumulatorYear",
-    "ApiClient",
-    "AuditHead",
-    "AuditLog",
     "Base",
     "CatalogueItem",
     "ChronicRegistration",
