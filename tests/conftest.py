@@ -101,8 +101,8 @@ def engine(
 
     eng = get_engine(url)
     _clean(eng)
+    from yibao.supervision.service import issued as audit_warnings
     from yibao.supervision.service import library as audit_library
-    from yibao.supervision.service import warnings as audit_warnings
 
     audit_library.forget()  # (what the facade's audit keeps per database must not outlive the test's database)
     audit_warnings.forget()

@@ -31,8 +31,8 @@ from yibao.store.db import unit_of_work
 from yibao.store.tables import AuditWarning, FeeLine, Settlement
 from yibao.supervision.library_files import load_library
 from yibao.supervision.service import inline
+from yibao.supervision.service import issued as warning_service
 from yibao.supervision.service import library as library_service
-from yibao.supervision.service import warnings as warning_service
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = """

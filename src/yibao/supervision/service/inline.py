@@ -20,7 +20,7 @@ from pathlib import Path
 from yibao.errors import ConfigError
 from yibao.store import audit_warnings as aw
 from yibao.store.uow import UnitOfWork
-from yibao.supervision.service.warnings import (
+from yibao.supervision.service.issued import (
     Issued,
     catalogue_types,
     context_reads,
