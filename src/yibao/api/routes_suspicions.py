@@ -76,7 +76,7 @@ class FilterIn(BaseModel):
     result_type: Literal["违规", "可疑"] | None = None
     min_amount: str | None = Field(None, max_length=24, description="疑点金额不低于（元）")
     run_id: int | None = Field(None, ge=1, le=2**62)
-    ids: list[int] | None = Field(None, max_length=10_000)
+    ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(None, max_length=10_000)
 
 
 class AcceptIn(BaseModel):
