@@ -62,6 +62,12 @@ def authenticate(username: str, password: str) -> tuple[str, list[str]] | None:
 
 def require(permission: str) -> Callable:
     """FastAPI dependency: a valid token holding ``permission`` (or ``*``)."""
+    return require_any(permission)
+
+
+def require_any(*permissions: str) -> Callable:
+    """FastAPI dependency: a valid token holding one of ``permissions`` (or ``*``)."""
+    needed = " 或 ".join(permissions)
 
     def dep(creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> dict:
         if creds is None:
@@ -76,8 +82,8 @@ def require(permission: str) -> Callable:
                 status.HTTP_401_UNAUTHORIZED, "令牌无效或已过期", headers={"WWW-Authenticate": "Bearer"}
             )
         perms = set(claims.get("p", []))
-        if permission not in perms and "*" not in perms:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"无权限: 需要 {permission}")
+        if "*" not in perms and perms.isdisjoint(permissions):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"无权限: 需要 {needed}")
         return claims
 
     return dep

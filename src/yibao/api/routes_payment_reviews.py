@@ -21,10 +21,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from yibao.api.auth import require
+from yibao.api.auth import require, require_any
 from yibao.api.routes_enrollment import refusals
 from yibao.money import fmt_fen
 from yibao.payment import special_review as sr
@@ -38,24 +37,9 @@ ReviewId = Annotated[int, Path(ge=1, le=2**62, description="特例单议申请�
 Filer = Annotated[dict, Depends(require(sr.FILE))]
 Reviewer = Annotated[dict, Depends(require(sr.DECIDE))]
 STATUSES = Literal["filed", "approved", "rejected", "withdrawn", "all"]
-_bearer = HTTPBearer(auto_error=False)
 
 
-def _reader(creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> dict:
-    """Who may read the requests: the 付费 readers (payment.read), and the handlers who file them."""
-    refused: HTTPException | None = None
-    for permission in (sr.READ, sr.FILE):
-        try:
-            return require(permission)(creds)
-        except HTTPException as exc:
-            if exc.status_code != 403:
-                raise
-            refused = exc
-    assert refused is not None
-    raise HTTPException(refused.status_code, f"无权限: 需要 {sr.READ} 或 {sr.FILE}")
-
-
-Reader = Annotated[dict, Depends(_reader)]
+Reader = Annotated[dict, Depends(require_any(sr.READ, sr.FILE))]
 
 
 class EvidenceIn(BaseModel):

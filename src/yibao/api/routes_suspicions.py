@@ -24,10 +24,9 @@ from urllib.parse import quote as url_quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, UploadFile
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from yibao.api.auth import require
+from yibao.api.auth import require, require_any
 from yibao.api.routes_enrollment import refusals
 from yibao.errors import quote
 from yibao.money import fmt_fen, parse_amount
@@ -42,25 +41,10 @@ SuspicionId = Annotated[int, Path(ge=1, le=2**62, description="疑点编号")]
 AttachmentId = Annotated[int, Path(ge=1, le=2**62, description="附件编号")]
 Reviewer = Annotated[dict, Depends(require(st.REVIEW))]
 Responder = Annotated[dict, Depends(require(st.RESPOND))]
-_bearer = HTTPBearer(auto_error=False)
 REASON = Field(None, max_length=st.REASON_MAX * 2, description="理由（排除、申诉、维持申诉时必填）")
 
 
-def _reader(creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> dict:
-    """Who may read a suspicion's files: supervision.read, and the handlers who attach them."""
-    refused: HTTPException | None = None
-    for permission in (st.READ, st.RESPOND):
-        try:
-            return require(permission)(creds)
-        except HTTPException as exc:
-            if exc.status_code != 403:
-                raise
-            refused = exc
-    assert refused is not None
-    raise HTTPException(refused.status_code, f"无权限: 需要 {st.READ} 或 {st.RESPOND}")
-
-
-Reader = Annotated[dict, Depends(_reader)]
+Reader = Annotated[dict, Depends(require_any(st.READ, st.RESPOND))]
 
 
 class NoteIn(BaseModel):
