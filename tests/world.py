@@ -15,6 +15,7 @@ from pathlib import Path
 from yibao.api import exactjson, signing
 from yibao.enrollment.accounts import credit_account
 from yibao.funds.ledger import OPENING_BALANCE
+from yibao.providers.service.loading import designate_register
 from yibao.store.db import unit_of_work
 from yibao.store.tables import (
     ApiClient,
@@ -55,8 +56,13 @@ def build(engine) -> None:
                     admdvs="990100",
                     status=status,
                     begndate=date(2020, 1, 1),
+                    beds=500 if kind == "1" else None,  # hospitals (医院): the 住院 service may be granted
                 )
             )
+        s.flush()
+        # each institution's main agreement with every service its class may have, and its designation (the
+        # suspended one: suspended from its begndate until resumed), as a loaded region's
+        designate_register(s, actor=ACTOR)
         people = [
             (WORKER, "110101198001010011", "张三", "1", date(1980, 1, 1), "310", "11"),
             (RETIREE, "110101195501010028", "李四", "2", date(1955, 1, 1), "310", "12"),

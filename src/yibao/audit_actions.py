@@ -76,6 +76,7 @@ class Action(StrEnum):
     # fund supervision (基金监管) — supervision/service/
     RUN_AUDIT = "run_audit"  # a 事后 audit run stored with its new suspicions (疑点)
     FEEDBACK = "feedback"  # 3103 事前事中服务反馈: the institution's answer to a 3101/3102 warning
+    SCREEN = "screen"  # a year's screening (筛查) kept, replacing the year's earlier leads
     # suspicions of the smart audit (疑点处理) — supervision/suspicion_states.py decides, service/suspicions.py writes
     CONFIRM = "confirm"  # 初审确认 (a 可疑 finding before its notice)
     NOTIFY = "notify"  # 告知机构, the answer's due date set
@@ -85,6 +86,22 @@ class Action(StrEnum):
     UPHOLD = "uphold"  # 复核维持 (or at acceptance)
     DISMISS = "dismiss"  # 初审排除 / 复核撤销
     DEDUCT = "deduct"  # 扣款 posted to the ledger
+    # designated providers (定点医药机构协议管理) — providers/states.py decides, providers/service/ writes; they
+    # also use ACCEPT (受理), REJECT (不予受理, a change refused), APPROVE (a change, suspension or termination
+    # asked for, granted), WITHDRAW, CHANGE, SUSPEND, RESUME, TERMINATE, EXPIRE and REGISTER (医保医师备案)
+    APPLY = "apply"  # an application filed (申请: 定点 / 变更 / 中止 / 解除 / 续签)
+    ASK_SUPPLEMENT = "ask_supplement"  # 补充材料 asked: the evaluation clock stops
+    SUPPLEMENT = "supplement"  # materials supplied: the clock runs again
+    APPOINT_PANEL = "appoint_panel"  # 评估专家组
+    SCORE = "score"  # a scorer's sheet
+    CONCLUDE = "conclude"  # the evaluation's result
+    SIGN = "sign"  # 签订协议 (main and supplementary)
+    RENEW = "renew"  # 续签
+    DESIGNATE = "designate"  # an institution of a loaded register given its agreement and designation
+    MEASURE = "measure"  # 协议处理措施 (约谈, 限期整改 …)
+    # annual assessment of designated providers (年度考核) — providers/service/assessments.py
+    ASSESS = "assess"  # a year's assessment of a region's institutions (replacing the year's earlier one)
+    RESCORE = "rescore"  # one institution's sheet re-scored after staff entered its figures
 
 
 class UnknownAction(ValueError):

@@ -165,5 +165,7 @@ def test_action_values_are_the_stored_names():
         *("budget", "pre_settle", "clear", "supersede"),
         *("run_audit", "feedback"),
         *("confirm", "notify", "accept", "appeal", "expire", "uphold", "dismiss", "deduct"),
+        *("apply", "ask_supplement", "supplement", "appoint_panel", "score", "conclude", "sign", "renew"),
+        *("designate", "measure"),
     }
     assert all(a.value == a.name.lower() for a in Action)

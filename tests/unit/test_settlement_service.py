@@ -73,7 +73,13 @@ def world(*, status="open", med_type="11", agreement_end=None, lines=None, live=
     return FakeUnitOfWork(
         {
             "agreement": [
-                row(fixmedins_code=CODE, status="active", begndate=date(2020, 1, 1), enddate=agreement_end)
+                row(
+                    begndate=date(2020, 1, 1),
+                    enddate=agreement_end,
+                    status="active",
+                    med_types=None,
+                    reason="",
+                )
             ],
             "lock_person": [person],
             "visit_to_settle": [visit],

@@ -337,7 +337,10 @@ def _pharmacy(uow: UnitOfWork, ctx, inp: Node, env, pre: bool) -> dict:
     psn_no, insutype, med_type, begntime = _pharmacy_keys(d)
     day = begntime.date()
     enr_of_day(
-        svc.registration_checks(uow, ctx, psn_no=psn_no, insutype=insutype, day=day), med_type, day, d.path
+        svc.registration_checks(uow, ctx, psn_no=psn_no, insutype=insutype, day=day, med_type=med_type),
+        med_type,
+        day,
+        d.path,
     )
     nodes = inp.items("drugdetail")
     lines = fee_inputs(nodes)

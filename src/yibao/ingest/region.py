@@ -3,6 +3,7 @@ departments, catalogue and clinical codes, from ``regions/`` — idempotent (a r
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -135,6 +136,9 @@ def load_region(
         if path.is_file():
             report.imports.append(run_import(engine, kind, path, actor=actor))
             step(kind)
+    if (folder / "institutions.csv").is_file():
+        report.imports.append(designate(engine, folder / "institutions.csv", regions_dir, actor))
+        step("agreements")
     if rules is not None:
         report.imports.append(import_rules(engine, rules, folder / "rules", actor))
         step("rules")
@@ -172,4 +176,25 @@ def import_rules(engine: Engine, library, folder: Path, actor: str) -> ImportRep
         inserted=len(done.added),
         updated=len(done.changed),
         unchanged=len(done.unchanged),
+    )
+
+
+def designate(engine: Engine, path: Path, regions_dir: Path, actor: str) -> ImportReport:
+    """Every institution of the file without an agreement gets its main agreement and designation
+    (:func:`yibao.providers.service.loading.designate_register`): the service categories of an optional
+    ``services`` column (codes separated by spaces or 、), else all its class may have."""
+    from yibao.providers.service.loading import designate_register
+
+    listed: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        raw = (row.get("services") or "").replace("、", " ").replace(",", " ").split()
+        if raw:
+            listed[row["fixmedins_code"]] = raw
+    codes = {r["fixmedins_code"] for r in rows if r.get("fixmedins_code")}
+    with unit_of_work(engine) as s:
+        done = designate_register(s, actor=actor, codes=codes, services=listed, regions_dir=regions_dir)
+    return ImportReport(
+        file=str(path), kind="agreements", read=len(codes), inserted=done, unchanged=len(codes) - done
     )

@@ -32,6 +32,7 @@ from yibao.store.tables import (
     AccumulatorYear,
     CatalogueItem,
     ChronicRegistration,
+    Designation,
     Enrollment,
     FeeLine,
     Identity,
@@ -45,6 +46,7 @@ from yibao.store.tables import (
 )
 
 INPATIENT_PREFIX = "2"
+_DES = Designation.__table__
 _INST, _PSN, _ENR, _VIS, _FEE = (t.__table__ for t in (Institution, Person, Enrollment, Visit, FeeLine))
 _ACCT, _IDET, _CHRONIC, _SUPP = (
     t.__table__ for t in (PersonalAccount, Identity, ChronicRegistration, SupplementaryEnrollment)
@@ -61,12 +63,14 @@ INSTITUTION = Query(
         _INST.c.fixmedins_code == bindparam("code")
     ),
 )
-# 医保服务协议: the institution's agreement period and status (the providers' agreements fill it in later)
+# 医保服务协议: the institution's designation intervals (active with the med_types its services open, or
+# suspended), as its agreements made them (yibao.providers.service); a few rows, read by the index
+# (fixmedins_code, begndate), the day chosen by the pure yibao.providers.designation
 AGREEMENT = Query(
     "agreement",
-    select(_INST.c.fixmedins_code, _INST.c.status, _INST.c.begndate, _INST.c.enddate).where(
-        _INST.c.fixmedins_code == bindparam("code")
-    ),
+    select(_DES.c.begndate, _DES.c.enddate, _DES.c.status, _DES.c.med_types, _DES.c.reason)
+    .where(_DES.c.fixmedins_code == bindparam("code"))
+    .order_by(_DES.c.begndate),
 )
 _PERSON_COLS = (
     _PSN.c.psn_no,

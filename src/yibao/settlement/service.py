@@ -18,6 +18,7 @@ from yibao.audit_actions import Action
 from yibao.errors import InputError, NotFound, PolicyError, SettlementError, quote
 from yibao.money import fmt_fen
 from yibao.policy.registry import get_bundle
+from yibao.providers.designation import Interval, refusal
 from yibao.settlement import facts, online
 from yibao.settlement import queries as q
 from yibao.settlement import writes as w
@@ -100,13 +101,26 @@ def institution_of(uow: UnitOfWork, ctx: Context) -> SimpleNamespace:
     return inst
 
 
-def check_agreement(rows: list, code: str, day: date) -> None:
-    """医保服务协议: an institution serves insured persons only on days its agreement covers."""
-    a = rows[0] if rows else None
-    if a is None or a.begndate > day or (a.enddate is not None and a.enddate < day):
-        raise SettlementError(
-            f"fixmedins_code: 定点医药机构 {code} 在 {day} 没有有效的医保服务协议 (no agreement)"
+def check_agreement(rows: list, code: str, day: date, med_type: str | None = None) -> None:
+    """医保服务协议: an institution serves insured persons only on days its agreement covers, not while it is
+    suspended (中止), and only for the medical types its granted service categories open (``med_type``;
+    None: not checked). ``rows``: its designation intervals (:data:`~yibao.settlement.queries.AGREEMENT`);
+    an interval without med_types (an institution designated without a provider scheme) opens every type."""
+    intervals = [
+        Interval(
+            r.begndate,
+            r.enddate,
+            r.status,
+            frozenset((r.med_types or "").split()),
+            r.reason or "",
         )
+        for r in rows
+    ]
+    if med_type is not None and any(r.med_types is None for r in rows):
+        med_type = None
+    why = refusal(intervals, code, day, med_type)
+    if why is not None:
+        raise SettlementError(why)
 
 
 def enrollment_reads(psn_no: str, insutype: str | None, day: date) -> Read:
@@ -131,10 +145,13 @@ def register_reads(*, code: str, psn_no: str, insutype: str | None, day: date) -
     return {"agreement": q.AGREEMENT(code=code), "enrollments": enrollment_reads(psn_no, insutype, day)}
 
 
-def registration_checks(uow: UnitOfWork, ctx: Context, *, psn_no: str, insutype: str | None, day: date):
-    """The institution's agreement on the day and the person's enrollment in force (returned), or why not."""
+def registration_checks(
+    uow: UnitOfWork, ctx: Context, *, psn_no: str, insutype: str | None, day: date, med_type: str | None
+):
+    """The institution's agreement on the day (for the visit's medical type) and the person's enrollment in
+    force (returned), or why not."""
     got = uow.fetch(register_reads(code=ctx.fixmedins_code, psn_no=psn_no, insutype=insutype, day=day))
-    check_agreement(got["agreement"], ctx.fixmedins_code, day)
+    check_agreement(got["agreement"], ctx.fixmedins_code, day, med_type)
     if not got["enrollments"]:
         raise NotFound(f"psn_no: 人员不存在 {psn_no}")
     return facts.choose_enrollment([r for r in got["enrollments"] if r.id is not None], psn_no, insutype, day)
@@ -156,8 +173,11 @@ def register_visit(
     caller made :func:`registration_checks` for this person, type and day in this unit of work (a pharmacy's
     2102 checks the medical type first)."""
     inst = institution_of(uow, ctx)
+    med_type = med_type or ("21" if inpatient else "11")
     if not checked:
-        registration_checks(uow, ctx, psn_no=psn_no, insutype=insutype, day=begntime.date())
+        registration_checks(
+            uow, ctx, psn_no=psn_no, insutype=insutype, day=begntime.date(), med_type=med_type
+        )
     if inpatient:
         open_adm = uow.first(q.OPEN_ADMISSION(psn_no=psn_no))
         if open_adm:
@@ -169,7 +189,7 @@ def register_visit(
         "psn_no": psn_no,
         "fixmedins_code": inst.fixmedins_code,
         "insutype": insutype,
-        "med_type": med_type or ("21" if inpatient else "11"),
+        "med_type": med_type,
         "begntime": begntime,
         "status": (VisitStatus.ADMITTED if inpatient else VisitStatus.OPEN).value,
     }

@@ -193,7 +193,7 @@ def _checked(
     event = "settle_midway" if admission and mid_setl_flag else "settle"
     after = transition(visit.status, event, admission=admission)
     day = visit.begntime.date()
-    check_agreement(got["agreement"], ctx.fixmedins_code, day)
+    check_agreement(got["agreement"], ctx.fixmedins_code, day, visit.med_type)
     lines = got["lines"]
     if not lines:
         raise SettlementError("feedetail: 没有未结算的费用明细")
