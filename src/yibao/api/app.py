@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_fhir,
         routes_fsi,
         routes_payment_reviews,
+        routes_providers,
         routes_rest,
         routes_review,
         routes_supervision,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_payment_reviews,
         routes_supervision,
         routes_suspicions,
+        routes_providers,
         routes_fhir,
     ):
         app.include_router(module.router)

@@ -25,6 +25,7 @@ NAV = [  # (label, path, permission needed, available: a module not built yet is
     ("特例单议", "/payment/reviews", "payment.review", True),
     ("基金", "/funds", "funds.read", False),
     ("智能监管", "/supervision", "supervision.read", True),
+    ("定点管理", "/providers", "providers.read", True),
 ]
 MOUNT = "/console"
 # what each permission of roles.yaml lets a user do, as a refusal names it (never the internal key)
@@ -46,6 +47,8 @@ PERMISSION_NAMES = {
     "report.read": "查看报表",
     "payment.read": "查看付费分组",
     "payment.review": "特例单议评审",
+    "providers.read": "查看定点管理",
+    "providers.write": "办理定点管理",
 }
 
 
