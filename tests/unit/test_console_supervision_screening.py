@@ -194,15 +194,24 @@ def test_settlements_by_minute_and_the_screening_job(engine, tmp_path, monkeypat
 
     monkeypatch.setattr(run, "screen", screen)
     ticks = []
-    path, _ = qg.screening_job(
-        lambda done, total=None: ticks.append((done, total)), year=today.year, actor="jicha"
+    path, name = qg.screening_job(
+        lambda done, total=None: ticks.append((done, total)),
+        year=today.year,
+        actor="jicha",
+        path=str(tmp_path / "job.json"),
     )
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert json.loads(path.read_text(encoding="utf-8")) == {"year": today.year, "leads": qg.SHOWN_PER_PATTERN}
+    assert name == f"screening-{today.year}.json"
+    saved = qg.load_result(today.year)  # kept in the database (screening_lead)
     assert seen["visits"] == 3  # the year's three settled visits
-    assert path == tmp_path / "screening" / f"leads-{today.year}.json" and qg.load_result(today.year) == saved
     assert saved["by"] == "jicha" and saved["year"] == today.year and ticks[-1][0] == ticks[-1][1]
     assert [(x["entity_id"], x["opened"]) for x in saved["leads"]][:2] == [(world.HOSP3, True), ("X2", False)]
     assert len(saved["leads"]) == qg.SHOWN_PER_PATTERN  # the opened lead and the ranking's head, no more
+    assert qg.load_result(today.year - 1) is None
+    # a second screening of the year replaces the first
+    qg.screening_job(lambda *_: None, year=today.year, actor="jicha2", path=str(tmp_path / "job2.json"))
+    again = qg.load_result(today.year)
+    assert again["by"] == "jicha2" and len(again["leads"]) == qg.SHOWN_PER_PATTERN
     with unit_of_work(engine, write=False) as s:
         [row] = qg.lead_rows(s, saved)
     assert row["entity"] == f"示例市第一人民医院（{world.HOSP3}）" and row["flagged"] == "10 分钟内结算人数"

@@ -66,7 +66,7 @@ def test_evaluate_reports_every_pattern_with_its_prevalence(region):
         assert pattern in done.output
 
 
-def test_errors_are_one_line(region, tmp_path, capsys):
+def test_errors_are_one_line(region, tmp_path, capsys, engine):
     out, _ = region
     cases = [
         (["screening", "run", "--input", str(tmp_path / "none")], "不是目录"),
@@ -75,6 +75,7 @@ def test_errors_are_one_line(region, tmp_path, capsys):
         (["screening", "run", "--input", str(out), "--year", "2019"], "no visits in 2019"),
         (["screening", "run", "--input", str(out), "--output", str(tmp_path / "x.pdf")], "--output"),
         (["screening", "evaluate", "--input", str(tmp_path)], "labels.parquet"),
+        (["screening", "evaluate", "--year", "2025"], "yibao demo --fraud"),
     ]
     for argv, words in cases:
         assert main(argv) == 2

@@ -28,6 +28,12 @@ def demo(
     seed: int = typer.Option(42, "--seed", help="Same seed → same database."),
     replace: bool = typer.Option(False, "--replace", help="Replace an existing generated population."),
     region: str = typer.Option("990100", "--region"),
+    fraud: bool = typer.Option(
+        False,
+        "--fraud",
+        help="Also inject the screening patterns (supervision.md §11) and decoys, labelled for "
+        "`yibao screening evaluate --year` (欺诈注入).",
+    ),
 ) -> None:
     """Migrate, load the region, generate persons and a year of settled claims, create demo accounts."""
     import yaml
@@ -52,7 +58,7 @@ def demo(
     bundle = get_bundle(region)
     params.validate(supported_years(bundle))
     load_region(engine, region, settings.regions_dir, actor="yibao demo")
-    wanted = {"persons": persons, "year": year, "seed": seed}
+    wanted = {"persons": persons, "year": year, "seed": seed, "fraud": fraud}
     if holds_data(engine):
         with unit_of_work(engine, write=False) as s:
             last = s.scalar(
@@ -64,7 +70,8 @@ def demo(
         same = bool(last) and all(last.get(k) == v for k, v in wanted.items())
         if same and not replace:
             console.print(
-                f"示例市已生成 (persons={persons}, year={year}, seed={seed})，跳过生成；--replace 可重新生成。"
+                f"示例市已生成 (persons={persons}, year={year}, seed={seed}, fraud={fraud})，跳过生成；"
+                "--replace 可重新生成。"
             )
             _accounts(engine, settings)
             return
@@ -98,6 +105,7 @@ def demo(
             data_dir=settings.data_dir,
             regions_dir=settings.regions_dir,
             progress=progress,
+            fraud=fraud,
         )
         audit = _audit_year(year, progress)
     t = Table(title=f"示例市 {region}: {year} 年", show_header=False)

@@ -5,9 +5,10 @@
   ``DIR/labels.parquet`` (read by ``evaluate`` only).
 * ``run --input DIR [--year Y] [--capacity K] [--output leads.csv|.xlsx]`` screens a directory of raw tables
   (a period snapshot or a generated region), prints the top leads with their signals and writes them.
-* ``evaluate --input DIR [--year Y] [--capacity K]`` screens, then scores the ranking against
-  ``DIR/labels.parquet``: per pattern and entity type, AUPRC beside the prevalence, precision@k, recall@k,
-  amount@k, decoys opened.
+* ``evaluate [--input DIR] [--year Y] [--capacity K]`` screens, then scores the ranking against
+  ``DIR/labels.parquet`` (or, without ``--input``, the database's year against the labels ``yibao demo --fraud``
+  stored): per pattern and entity type, AUPRC beside the prevalence, precision@k, recall@k, amount@k, decoys
+  opened.
 
 ``--capacity`` is one number for every entity type or ``hospital=10,person=200`` over the defaults
 (hospital 10, pharmacy 10, doctor 10, person 100).
@@ -209,7 +210,7 @@ def run(
     if input_ is None:  # the console's 筛查线索 shows the database's latest screening of the year
         from yibao.supervision.service.screening import save
 
-        console.print(f"线索已保存 (kept for the console) → {save(result, 'cli', caps)}")
+        console.print(f"{save(result, 'cli', caps)} 条线索已保存 (kept for the console: 智能监管 › 筛查线索)")
 
 
 def _print_leads(pattern: str, title: str, leads, n_open: int, n_all: int) -> None:
@@ -261,7 +262,12 @@ def _write(path: Path, leads) -> int:
 
 @screening_app.command("evaluate")
 def evaluate_cmd(
-    input_: Path = typer.Option(..., "--input", help="A generated region: raw tables and labels.parquet."),
+    input_: Path | None = typer.Option(
+        None,
+        "--input",
+        help="A generated region (raw tables and labels.parquet); default: the database, with the labels "
+        "`yibao demo --fraud` stored.",
+    ),
     year: int | None = typer.Option(None, "--year", help="Screening year (default: the latest in the data)."),
     capacity: str | None = typer.Option(
         None, "--capacity", help="Cases opened per entity type: 20 or hospital=10,person=200."
@@ -273,9 +279,20 @@ def evaluate_cmd(
     from yibao.supervision.screening.evaluate import evaluate
 
     caps = parse_capacity(capacity)
-    labels = read_labels(input_ / "labels.parquet")
-    result = _screen(input_, year, params)
-    print_scores(evaluate(result.ranked, labels, caps), f"{input_} — {result.year}")
+    if input_ is None:
+        from yibao.supervision.service.screening import labels as stored_labels
+
+        labels = stored_labels()
+        if not labels:
+            raise InputError(
+                "数据库中没有注入标签 (no labelled fraud in the database: build the demo with `yibao demo "
+                "--fraud`, or give --input DIR of a generated region)"
+            )
+        result, where = _screen_database(year, params), "数据库 database"
+    else:
+        labels = read_labels(input_ / "labels.parquet")
+        result, where = _screen(input_, year, params), str(input_)
+    print_scores(evaluate(result.ranked, labels, caps), f"{where} — {result.year}")
 
 
 def read_labels(path: Path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from yibao import ids
 from yibao.console import queries_supervision_screening as qg
 from yibao.console.layout import can, current_user, frame, protected
 from yibao.console.pages_payment_runs import memory_grid
@@ -75,7 +76,10 @@ def screening(year: str = "", lead: str = "", ranked: str = "") -> None:
 
     def start() -> None:
         user = current_user()["username"] or ""
-        job = runner().submit("screening", f"{y} 年筛查", user, qg.screening_job, year=y, actor=user)
+        path = runner().directory / f"{ids.digits(12)}-screening-{y}.json"
+        job = runner().submit(
+            "screening", f"{y} 年筛查", user, qg.screening_job, year=y, actor=user, path=str(path)
+        )
         with area, ui.card().classes("w-full max-w-xl"):
             label = ui.label(f"{job.title}：{job.state}").mark("screening-job")
             bar = ui.linear_progress(value=0, show_value=False).props("color=teal instant-feedback")

@@ -1,6 +1,6 @@
 """Read models of 智能监管 · 筛查线索 (查询): the screening (:mod:`yibao.supervision.screening`) run over a year of
 settled data as a background job (:func:`screening_job`: the year and the one before it as the baseline, in a
-period snapshot), its leads kept as the job's result file, and what makes a lead convincing, read from the
+period snapshot), its leads kept in the database (``screening_lead``), and what makes a lead convincing, read from the
 database: a hospital's monthly admissions against the median of its peers (same level), the length-of-stay
 histogram of its top diagnosis against its peers', a pharmacy's settlements minute by minute on its busiest
 day. Signal names in Chinese; the detectors' own notes (English, for analysts) are not shown."""
@@ -69,14 +69,10 @@ LEAD_COLUMNS = [
 ]
 
 
-def result_path(year: int) -> Path:
-    """Where the screening of ``year`` is kept (the data folder's ``screening/``)."""
-    return service.result_path(year)
-
-
-def screening_job(progress, *, year: int, actor: str) -> tuple[Path, str]:
+def screening_job(progress, *, year: int, actor: str, path: str) -> tuple[Path, str]:
     """(In the job's own process) screen ``year`` (with the year before as the baseline) over a snapshot of the
-    settled data; the opened leads and the head of each pattern's ranking written to :func:`result_path`."""
+    settled data; the opened leads and the head of each pattern's ranking replace the year's earlier ones
+    (``screening_lead``). Writes a one-line summary to ``path``."""
     from yibao.supervision.screening.run import DETECTORS
 
     total, done = len(DETECTORS) + 2, [0]
@@ -86,14 +82,16 @@ def screening_job(progress, *, year: int, actor: str) -> tuple[Path, str]:
         done[0] += 1
         progress(done[0], total)
 
-    path = service.save(service.screen_year(year, progress=step), actor)
+    kept = service.save(service.screen_year(year, progress=step), actor)
     progress(total, total)
-    return path, path.name
+    out = Path(path)
+    out.write_text(json.dumps({"year": year, "leads": kept}, ensure_ascii=False), encoding="utf-8")
+    return out, f"screening-{year}.json"
 
 
 def load_result(year: int) -> dict | None:
-    path = result_path(year)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    """The year's latest screening: ``{"year", "at", "by", "leads"}``, None before the first."""
+    return service.latest(year)
 
 
 def signal_name(name: str) -> str:

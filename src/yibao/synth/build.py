@@ -62,6 +62,8 @@ from yibao.store.tables import (
     PaymentRun,
     Person,
     PersonalAccount,
+    ScreeningLabel,
+    ScreeningLead,
     Settlement,
     SettlementDetail,
     SettlementList,
@@ -73,16 +75,21 @@ from yibao.store.tables import (
     Visit,
 )
 from yibao.synth import claims as claims_mod
-from yibao.synth import events, history, kernel_input, lists, people, settled
+from yibao.synth import demo_fraud, events, history, kernel_input, lists, people, settled
 from yibao.synth import population as pop_mod
+from yibao.synth.compliance import comply
 from yibao.synth.params import Params
 from yibao.synth.parquet import write_parquet
 from yibao.synth.payment import pay_year
+from yibao.synth.providers_history import clear as clear_providers
+from yibao.synth.providers_history import write_history as provider_history
 from yibao.synth.reference import load_reference
 from yibao.synth.store import Progress, no_progress
 
 # generated data, children first (the order to delete in)
 GENERATED = (
+    ScreeningLabel,  # the injected fraud's labels and the screenings of the generated year
+    ScreeningLead,
     AuditAttachment,  # the smart audit's findings about the generated visits (疑点, 3101/3102 warnings)
     AuditSuspicion,
     AuditRun,
@@ -153,6 +160,7 @@ def holds_data(engine: Engine) -> bool:
 def clear_generated(engine: Engine) -> None:
     """Remove persons and everything that hangs off them; reference data and staff users stay."""
     with unit_of_work(engine) as s:
+        clear_providers(s)  # the demo's provider history (applications, the institutions they brought in …)
         for table in GENERATED:
             s.execute(delete(table))
         audit.record(
@@ -175,8 +183,10 @@ def build(
     data_dir: Path | None = None,
     regions_dir: Path | None = None,
     progress: Progress = no_progress,
+    fraud: bool = False,
 ) -> BuildReport:
-    """Build the demo year; with ``regions_dir``, its payment year too (budgets, months, clearing)."""
+    """Build the demo year; with ``regions_dir``, its payment year too (budgets, months, clearing); with
+    ``fraud``, the screening patterns and decoys injected and labelled (:mod:`~yibao.synth.demo_fraud`)."""
     t0 = time.perf_counter()
     params.validate(supported_years(bundle))
     rng = np.random.default_rng(params.seed)
@@ -185,7 +195,14 @@ def build(
     past = history.plan(np.random.default_rng([params.seed, HISTORY_STREAM]), params, pop)
     progress("人口 persons", len(pop), len(pop))
     cl = claims_mod.generate(rng, params, pop, ref)
-    cl = cl.subset(history.visits_kept(past, pop, cl))
+    cl = comply(engine, params, pop, ref, cl)  # the lines kept to the rule library's knowledge rows
+    labels: list[dict] = []
+    if fraud:
+        injected = demo_fraud.inject(params, pop, ref, cl)
+        kept = history.visits_kept(past, pop, injected.claims)
+        labels, cl = demo_fraud.label_rows(injected, kept, params.seed), injected.claims.subset(kept)
+    else:
+        cl = cl.subset(history.visits_kept(past, pop, cl))
     rev = history.reversals(np.random.default_rng([params.seed, REVERSAL_STREAM]), params, pop, past, cl)
     progress("就诊 visits", len(cl), len(cl))
     batch = kernel_input.batch_input(bundle, pop, past, cl, ref, rev)
@@ -199,8 +216,10 @@ def build(
         engine, params.year, admdvs, cl, ref, lambda k: settled.mdtrt_id(admdvs, params.year, k), progress
     )
     paid = pay_year(engine, regions_dir / admdvs, params.year, progress) if regions_dir else Counter()
+    provider_history(engine, params.seed, params.year, admdvs, regions_dir, progress)  # 定点管理
     parquet = write_parquet(data_dir, params, pop, cl, ref, result) if data_dir else None
     with unit_of_work(engine) as s:
+        s.add_all(ScreeningLabel(**row) for row in labels)
         audit.record(
             s,
             actor="yibao demo",
@@ -211,6 +230,7 @@ def build(
                 "persons": params.persons,
                 "year": params.year,
                 "seed": params.seed,
+                "fraud": fraud,
                 "visits": len(cl),
                 "fund_pay": fmt_fen(stats["fund_pay"]),
                 "policy": bundle.hash[:12],
@@ -236,6 +256,7 @@ def build(
             "DRG 正常入组 grouped": grouped["ok"],
             "按病例付费 cases paid (12 months)": paid["cases"],
             "年度清算 clearing runs": paid["clearing"],
+            **({"注入欺诈与干扰样本 injected fraud and decoys (labels)": len(labels)} if fraud else {}),
         },
     )
 

@@ -54,6 +54,10 @@ INPAT_DX = [
 ]
 CODING_STREAM = 3  # the admissions' coding draws from their own stream (build.py: 1 history, 2 reversals)
 COST_STREAM = 4  # and their costs and fee lines from theirs, so the other visits' draws stay as they were
+TIME_STREAM = 5  # the visits' times of day from theirs
+WARD_STREAM = 8  # admissions drawn to a clinic moved to a hospital with wards of the level from theirs
+# when visits begin (seconds after midnight): clinics 08:00–17:30, stores 08:30–21:00, admissions 08:00–18:00
+CLINIC_HOURS, STORE_HOURS, WARD_HOURS = (28_800, 63_000), (30_600, 75_600), (28_800, 64_800)
 CHRONIC_COST = {"M03900": 0.5, "M01600": 0.8, "M00500": 12.0, "M07801": 9.0, "M06900": 2.0}
 SERVICE_TYPES = ("01", "02", "03", "04", "05", "06", "07", "12", "13")  # priced by the hospital's level
 PRICE_STEP = MICRO // FEN  # service prices are whole fen, at least one
@@ -94,6 +98,7 @@ class Reference:
     inst_code: np.ndarray  # str
     inst_level: np.ndarray  # dedc_hosp_lv
     inst_pharmacy: np.ndarray  # bool
+    inst_wards: np.ndarray  # bool: has beds (a 门诊部 or 诊所 admits nobody)
     item_code: np.ndarray  # med_list_codg
     item_type: np.ndarray  # med_chrgitm_type
     item_pric: np.ndarray  # micro-yuan
@@ -142,6 +147,7 @@ class Claims:
     line_cnt: np.ndarray
     line_amt: np.ndarray
     line_appr: np.ndarray
+    tod: np.ndarray | None = None  # each visit's begin time, seconds after midnight (None: 08:00)
 
     def __len__(self) -> int:
         return int(self.person.size)
@@ -152,7 +158,12 @@ class Claims:
         lines = keep[self.line_visit]
         per_visit = {f: getattr(self, f)[keep] for f in VISIT_FIELDS}
         per_line = {f: getattr(self, f)[lines] for f in LINE_FIELDS if f != "line_visit"}
-        return Claims(**per_visit, line_visit=renumber[self.line_visit[lines]], **per_line)
+        tod = None if self.tod is None else self.tod[keep]
+        return Claims(**per_visit, line_visit=renumber[self.line_visit[lines]], **per_line, tod=tod)
+
+    def begin_seconds(self) -> np.ndarray:
+        """Each visit's begin time as seconds after its day's midnight."""
+        return np.full(len(self), 8 * 3600, dtype=np.int64) if self.tod is None else self.tod
 
 
 def _pick_dx(rng, groups, n, dx_codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -236,6 +247,7 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
             pool = np.flatnonzero(hospitals)
         m = (kind != PHARM) & (level == lv)
         inst[m] = pool[rng.integers(0, pool.size, m.sum())]
+    _to_wards(np.random.default_rng([p.seed, WARD_STREAM]), ref, inst, level, kind == INPAT)
     pharmacies = np.flatnonzero(ref.inst_pharmacy)
     m = kind == PHARM
     inst[m] = pharmacies[rng.integers(0, pharmacies.size, m.sum())] if pharmacies.size else 0
@@ -298,7 +310,26 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         line_cnt=cnt,
         line_amt=amt,
         line_appr=appr,
+        tod=_times_of_day(np.random.default_rng([p.seed, TIME_STREAM]), kind),
     )
+
+
+def _to_wards(rng: np.random.Generator, ref: Reference, inst: np.ndarray, level: np.ndarray, stay) -> None:
+    """Admissions drawn to an institution without beds go to one with wards of the same level (in place)."""
+    for lv in (1, 2, 3):
+        wards = np.flatnonzero(~ref.inst_pharmacy & ref.inst_wards & (ref.inst_level == lv))
+        moved = np.flatnonzero(stay & (level == lv) & ~ref.inst_wards[inst])
+        if wards.size and moved.size:
+            inst[moved] = wards[rng.integers(0, wards.size, moved.size)]
+
+
+def _times_of_day(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
+    """Each visit's begin time within its institution's opening hours, to the second."""
+    hours = [STORE_HOURS, WARD_HOURS, CLINIC_HOURS]
+    lo, hi = (
+        np.select([kind == PHARM, kind == INPAT], [h[i] for h in hours[:2]], hours[2][i]) for i in (0, 1)
+    )
+    return (lo + rng.random(kind.size) * (hi - lo)).astype(np.int64)
 
 
 @dataclass

@@ -62,6 +62,7 @@ def load_reference(engine: Engine, rng: np.random.Generator, admdvs: str, year: 
         inst_code=np.array([i.fixmedins_code for i in inst]),
         inst_level=np.array([i.dedc_hosp_lv for i in inst]),
         inst_pharmacy=np.array([i.fixmedins_type == "2" for i in inst]),
+        inst_wards=np.array([bool(i.beds) for i in inst]),
         item_code=np.array([it.med_list_codg for it in items]),
         item_type=np.array([it.med_chrgitm_type or "14" for it in items]),
         item_pric=pric,

@@ -7,7 +7,6 @@ trace keeps it, so a reversal credits the right account back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 from sqlalchemy import Engine
@@ -53,6 +52,7 @@ class Frame:
     day0: np.ndarray  # datetime64[D]
     end_day: np.ndarray
     setl_time: np.ndarray  # datetime64[s]
+    begin: np.ndarray  # datetime64[s]
 
     def mdtrt(self, k: int) -> str:
         return mdtrt_id(self.admdvs, self.year, k)
@@ -70,14 +70,25 @@ def setl_id(admdvs: str, year: int, k: int) -> str:
     return f"{admdvs}S{year % 100:02d}{k:010d}"
 
 
+def begin_times(cl: Claims) -> np.ndarray:
+    """Each visit's begin time (datetime64[s])."""
+    return cl.day.astype("datetime64[D]").astype("datetime64[s]") + cl.begin_seconds().astype(
+        "timedelta64[s]"
+    )
+
+
 def setl_times(cl: Claims) -> np.ndarray:
-    """Each settlement's time: the visit's last day at 09:00 plus a deterministic offset."""
+    """Each settlement's time: a stay's discharge day at 09:00 plus a deterministic offset; a same-day visit
+    5–45 minutes after it began."""
+    k = np.arange(len(cl))
     end_day = cl.day.astype("datetime64[D]") + cl.los.astype("timedelta64[D]")
-    return (
+    discharge = (
         end_day.astype("datetime64[s]")
         + np.timedelta64(9 * 3600, "s")
-        + (np.arange(len(cl)) % 28_800).astype("timedelta64[s]")
+        + (k % 28_800).astype("timedelta64[s]")
     )
+    same_day = begin_times(cl) + (300 + (k * 7919) % 2_400).astype("timedelta64[s]")
+    return np.where(cl.los > 0, discharge, same_day)
 
 
 def write_settled(
@@ -109,6 +120,7 @@ def write_settled(
         day0=day0,
         end_day=day0 + cl.los.astype("timedelta64[D]"),
         setl_time=setl_times(cl),
+        begin=begin_times(cl),
     )
     _write_visits(engine, f, progress)
     _write_lines(engine, f, ref, progress)
@@ -129,7 +141,7 @@ def _write_visits(engine: Engine, f: Frame, progress: Progress) -> None:
                 "fixmedins_code": inst,
                 "insutype": ins,
                 "med_type": mt,
-                "begntime": b.item() + timedelta(hours=8),
+                "begntime": b.item(),
                 "endtime": st.item() if los else None,
                 "dept_code": None,
                 "atddr_no": doc or None,
@@ -147,7 +159,7 @@ def _write_visits(engine: Engine, f: Frame, progress: Progress) -> None:
                 f.inst[lo:hi].tolist(),
                 f.ins[lo:hi].tolist(),
                 f.cl.med_type[lo:hi].tolist(),
-                f.day0[lo:hi].astype("datetime64[s]"),
+                f.begin[lo:hi],
                 f.setl_time[lo:hi],
                 f.cl.los[lo:hi].tolist(),
                 f.cl.doctor[lo:hi].tolist(),
@@ -168,9 +180,13 @@ def _write_lines(engine: Engine, f: Frame, ref: Reference, progress: Progress) -
     # counted), so the audit rules that read dates (疗程, 计费日期, 挂床) see a stay's course
     los = f.cl.los[f.cl.line_visit]
     offset = np.where(los > 0, (seq - 1) % np.maximum(los, 1), 0)
-    fee_time = (f.day0[f.cl.line_visit] + offset.astype("timedelta64[D]")).astype(
+    stay_time = (f.day0[f.cl.line_visit] + offset.astype("timedelta64[D]")).astype(
         "datetime64[s]"
     ) + np.timedelta64(10 * 3600, "s")
+    # a same-day visit's lines 20 seconds apart from a minute after it began
+    fee_time = np.where(
+        los > 0, stay_time, f.begin[f.cl.line_visit] + (40 + 20 * seq).astype("timedelta64[s]")
+    )
 
     def lines(lo: int, hi: int) -> list[dict]:
         it = item[lo:hi]

@@ -214,3 +214,37 @@ class AuditWarning(Base):
     dspo_way: Mapped[str | None] = mapped_column(String(1))
     dspo_way_rea: Mapped[str | None] = mapped_column(String(500))
     dspo_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ScreeningLead(Base):
+    """A lead of the latest screening (筛查线索) of a year: an opened case or lead, or the head of a pattern's
+    ranking (``opened`` false); ``data`` holds its signals with values and thresholds. A new screening of the
+    year replaces the year's rows."""
+
+    __tablename__ = "screening_lead"
+    __table_args__ = (Index("ix_screening_lead_year", "year", "pattern", "rank"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    screened_at: Mapped[datetime] = mapped_column(DateTime)
+    screened_by: Mapped[str] = mapped_column(String(64))
+    pattern: Mapped[str] = mapped_column(String(30))
+    entity_type: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    rank: Mapped[int] = mapped_column(Integer)
+    opened: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class ScreeningLabel(Base):
+    """Where the demo generator injected fraud or placed a decoy (欺诈注入标签, ``yibao demo --fraud``): read only
+    by ``yibao screening evaluate``, never by screening itself."""
+
+    __tablename__ = "screening_label"
+    __table_args__ = (UniqueConstraint("entity_type", "entity_id", "pattern"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    entity_type: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    pattern: Mapped[str] = mapped_column(String(30))
+    decoy: Mapped[bool] = mapped_column(Boolean)
+    injected_loss_fen: Mapped[int] = money()
