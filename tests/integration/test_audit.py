@@ -163,9 +163,9 @@ def test_action_values_are_the_stored_names():
         ),
         *("request", "approve", "reject", "withdraw"),
         *("budget", "pre_settle", "clear", "supersede"),
-        *("run_audit", "feedback"),
+        *("run_audit", "feedback", "screen"),
         *("confirm", "notify", "accept", "appeal", "expire", "uphold", "dismiss", "deduct"),
         *("apply", "ask_supplement", "supplement", "appoint_panel", "score", "conclude", "sign", "renew"),
-        *("designate", "measure"),
+        *("designate", "measure", "assess", "rescore"),
     }
     assert all(a.value == a.name.lower() for a in Action)
