@@ -141,11 +141,14 @@ def test_clients_suspend_refuses_at_once(client, engine, capsys):
         assert s.scalar(select(func.count()).select_from(Visit)) == 1  # only the call before the suspension
     # the institution's other client is untouched
     assert His(client, HOSP2).ok("9001", SIGN_IN)["signinoutb"]["sign_no"]
-    # a client of a suspended institution: refused naming the institution
+    # a client of a suspended institution authenticates; a visit dated in its suspension is refused naming it
     sus_id, sus_secret, _ = create_client(capsys, SUSPENDED_INST)
-    refused = His(client, SUSPENDED_INST, client_id=sus_id, secret=sus_secret).call("9001", SIGN_IN)
+    sus = His(client, SUSPENDED_INST, client_id=sus_id, secret=sus_secret)
+    assert sus.ok("9001", SIGN_IN)["signinoutb"]["sign_no"]
+    refused = sus.call("2201", visit)
     assert refused["infcode"] == -1
-    assert refused["err_msg"] == f"fixmedins_code: 定点医药机构 {SUSPENDED_INST} 已暂停或终止协议，拒绝服务"
+    assert refused["err_msg"].startswith(f"fixmedins_code: 定点医药机构 {SUSPENDED_INST} 在 ")
+    assert "医保协议中止" in refused["err_msg"]
 
 
 def test_clients_bad_input_is_one_line(client, engine, capsys):

@@ -59,8 +59,14 @@ def test_envelope_and_authentication_refusals(client, engine):
     assert "30分钟" in his.call("9001", {}, timestamp=stale)["err_msg"]
     forged = His(client, HOSP2, secret="wrong")
     assert "签名错误" in forged.call("9001", {})["err_msg"]
+    # a suspended institution signs in; what it may not do is open or settle a visit dated in the suspension
     suspended = His(client, "H99010300009")
-    assert "暂停或终止" in suspended.call("9001", {})["err_msg"]
+    assert suspended.ok("9001", {"signIn": {"opter_no": "001", "mac": "", "ip": ""}})["signinoutb"]["sign_no"]
+    suspended.fails(
+        "2201",
+        {"data": {"psn_no": "P0001", "insutype": "310", "begntime": "2025-03-01 09:00:00"}},
+        "fixmedins_code: 定点医药机构 H99010300009 在 2025-03-01 医保协议中止 (2020-01-01 起",
+    )
     impostor = His(
         client, HOSP2, client_id=f"c-{OTHER}", secret=f"secret-{OTHER}"
     )  # OTHER's key, HOSP2's envelope

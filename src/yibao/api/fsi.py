@@ -138,7 +138,8 @@ def digest(envelope: dict) -> str:
 
 
 _CLIENT, _INST, _MSG = ApiClient.__table__, Institution.__table__, MessageLog.__table__
-# One round trip on every call: the client, its institution (a suspension applies at once) and the msgid's
+# One round trip on every call: the client, its institution (its designation on the service date is checked
+# by the transactions that open or settle a visit, not here) and the msgid's
 # stored reply, if any (used only once the caller is authenticated).
 _AUTH = Query(
     "authenticate",
@@ -147,7 +148,6 @@ _AUTH = Query(
         _CLIENT.c.sign_algo,
         _CLIENT.c.status,
         _CLIENT.c.fixmedins_code,
-        _INST.c.status.label("inst_status"),
         _INST.c.admdvs,
         _INST.c.dedc_hosp_lv,
         _MSG.c.request_digest,
@@ -188,10 +188,8 @@ def _authenticate(
             raise Refusal(problem)
     if envelope.get("fixmedins_code") != code:
         raise Refusal(f"fixmedins_code: 与客户端所属机构 {code} 不符")
-    if row.inst_status != "active":
-        raise Refusal(f"fixmedins_code: 定点医药机构 {code} 已暂停或终止协议，拒绝服务")
     _SIGNED_BY[creds.client_id] = (row.secret, row.sign_algo)
-    ctx.admdvs, ctx.dedc_hosp_lv, ctx.inst_status = row.admdvs, row.dedc_hosp_lv, row.inst_status
+    ctx.admdvs, ctx.dedc_hosp_lv = row.admdvs, row.dedc_hosp_lv
     return row
 
 

@@ -172,9 +172,6 @@ def _reverse(uow: UnitOfWork, setl_id: str, staff: Staff, now: datetime) -> str:
         now=now,
         admdvs=inst.admdvs,
         dedc_hosp_lv=inst.dedc_hosp_lv,
-        # the bureau corrects what an institution settled whatever the institution's standing now (an
-        # agreement suspended for what the correction is about): the HIS's own gate is not the bureau's
-        inst_status="active",
         staff=staff.username,
     )
     outcome = settle.reverse(uow, ctx, setl_id=setl_id)

@@ -44,7 +44,6 @@ class Context:
     # the institution, as read with the caller's credentials in the same unit of work (None: read it here)
     admdvs: str | None = None
     dedc_hosp_lv: int | None = None
-    inst_status: str | None = None
 
     @property
     def actor(self) -> str:
@@ -82,22 +81,16 @@ def is_admission(visit) -> bool:
 
 def institution_of(uow: UnitOfWork, ctx: Context) -> SimpleNamespace:
     """The caller's institution (code, admdvs, dedc_hosp_lv): from the facade's authentication when it read it
-    in this unit of work, else read here; refused unless active."""
+    in this unit of work, else read here. Its status today is no gate: what may be settled is decided by its
+    designation on the service date (:func:`check_agreement`), so a suspended or exited institution still
+    settles, reverses and queries the visits it began while its agreement was in force."""
     if ctx.admdvs is not None:
-        inst = SimpleNamespace(
-            fixmedins_code=ctx.fixmedins_code,
-            admdvs=ctx.admdvs,
-            dedc_hosp_lv=ctx.dedc_hosp_lv,
-            status=ctx.inst_status,
+        return SimpleNamespace(
+            fixmedins_code=ctx.fixmedins_code, admdvs=ctx.admdvs, dedc_hosp_lv=ctx.dedc_hosp_lv
         )
-    else:
-        inst = uow.first(q.INSTITUTION(code=ctx.fixmedins_code))
-        if inst is None:
-            raise NotFound(f"fixmedins_code: 定点医药机构不存在 {ctx.fixmedins_code}")
-    if inst.status != "active":
-        raise SettlementError(
-            f"fixmedins_code: 定点医药机构 {ctx.fixmedins_code} 状态为 {inst.status}，不能结算"
-        )
+    inst = uow.first(q.INSTITUTION(code=ctx.fixmedins_code))
+    if inst is None:
+        raise NotFound(f"fixmedins_code: 定点医药机构不存在 {ctx.fixmedins_code}")
     return inst
 
 
