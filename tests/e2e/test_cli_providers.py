@@ -46,3 +46,16 @@ def test_the_list_the_status_on_a_day_and_staffs_steps(engine, capsys):
     assert main(["providers", "expire", "--on", "2025-06-01"]) == 0
     assert "到期终止 0 份协议" in capsys.readouterr().out
     assert main(["providers", "status", "NOPE"]) == 2
+
+
+def test_the_exit_statement_of_an_institution_that_left(engine, capsys):
+    world.build(engine)
+    assert main(["providers", "exit-statement", H2]) == 2
+    assert f"fixmedins_code: 定点医药机构 {H2} 协议在执行中，没有退出日期" in capsys.readouterr().err
+    assert main(["providers", "terminate", H2, "--on", "2025-06-01", "--reason", "机构歇业"]) == 0
+    capsys.readouterr()
+    assert main(["providers", "exit-statement", H2]) == 0
+    out = capsys.readouterr().out
+    assert "自 2025-06-01 退出 机构歇业" in out and "尚未结算的就诊 0 笔" in out and "已清结" in out
+    assert main(["providers", "exit-statement", "NOPE"]) == 2
+    assert "定点医药机构不存在 NOPE" in capsys.readouterr().err

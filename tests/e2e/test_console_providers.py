@@ -231,6 +231,7 @@ def test_every_provider_page_fits(server, width):
     )
     [(year,)] = _rows(env, "select max(year) from provider_assessment")
     [(sheet_code,)] = _rows(env, "select min(fixmedins_code) from provider_assessment_sheet")
+    [(gone,)] = _rows(env, "select fixmedins_code from provider_application where kind = 'terminate'")
     pages = [
         ("/providers", "共 "),
         ("/providers/new", "提交申请"),
@@ -241,6 +242,7 @@ def test_every_provider_page_fits(server, width):
         (f"/providers/agreement/{agreement_no}", "状态记录"),
         ("/providers/institutions", "共 "),
         (f"/providers/institution/{code}", "医保医师备案"),
+        (f"/providers/institution/{gone}", "退出清算"),
         ("/providers/assessment", "等次分布"),
         (f"/providers/assessment/{year}/{sheet_code}", "考核结果的运用"),
         ("/providers/public", "定点医药机构共"),

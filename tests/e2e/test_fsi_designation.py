@@ -5,6 +5,7 @@ infcode -1 naming the reason; after the suspension is lifted the same settlement
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from tests.providers.helpers import STAFF, at, hospital_org, make_uscc, panel, scores
 from tests.world import HOSP2, POOR, RESIDENT, His, line
@@ -58,6 +59,27 @@ def test_a_settlement_during_a_suspension_is_refused_and_goes_through_once_resum
     assert again["output"]["setlinfo"]["medfee_sumamt"] == 100
 
 
+def test_a_visit_begun_before_a_suspension_is_settled_during_it(client, engine):
+    """中止 from 2025-04-01 until resumed (the institution's standing today is 中止): the March visit is still
+    settled, a visit dated in the suspension is refused."""
+    from yibao.store.tables import Institution
+
+    his = His(client, HOSP2)
+    mdtrt = visit(his)
+    his.ok("2204", {"feedetail": [line("1", "A1", "100.00", mdtrt_id=mdtrt)]})
+    with unit_of_work(engine) as s:
+        status.suspend(s, HOSP2, begndate=date(2025, 4, 1), enddate=None, by="staff", reason="信息系统整改",
+                       actor=STAFF, today=TODAY)  # fmt: skip
+        assert s.get(Institution, HOSP2).status == "suspended"
+    done = settle(his, mdtrt)
+    assert done["infcode"] == 0, done["err_msg"]
+    his.fails(
+        "2201",
+        {"data": {"psn_no": RESIDENT, "insutype": "390", "begntime": "2025-04-02 09:00:00"}},
+        f"fixmedins_code: 定点医药机构 {HOSP2} 在 2025-04-02 医保协议中止 (2025-04-01 起，原因 信息系统整改)",
+    )
+
+
 def _designated(engine, code: str, granted: list[str], org_digits: str) -> None:
     """A new hospital through application, evaluation and signing, granted ``granted``, with an HIS client."""
     day = date(2025, 3, 3)
@@ -105,3 +127,59 @@ def test_a_medical_type_the_agreement_does_not_grant_is_refused(client, engine):
         {"data": {"psn_no": POOR, "insutype": "390", "begntime": "2025-02-28 09:00:00"}},
         "没有有效的医保服务协议（协议自 2025-03-01 起生效）",
     )
+
+
+def test_an_institution_that_leaves_settles_what_it_began_and_its_exit_statement_follows_it(client, engine):
+    """解除 from 2025-04-01: the stay admitted in March is still discharged, settled and reversed after the
+    exit (the service date's designation decides, not the institution's standing today); a visit dated on or
+    after the exit is refused; the exit statement lists the visit still open, the fund's balance owed to the
+    institution and the practitioners' registrations ended with the agreement."""
+    from yibao.providers.service import exits, staff
+
+    his = His(client, HOSP2)
+    base = {"psn_no": RESIDENT, "insutype": "390", "acct_used_flag": "0"}
+    stay = his.ok("2401", {"mdtrtinfo": {**base, "med_type": "21", "begntime": "2025-03-10 10:00:00",
+                                         "dise_codg": "K35.800"}})["result"]["mdtrt_id"]  # fmt: skip
+    his.ok("2301", {"feedetail": [line("1", "A1", "3000.00", mdtrt_id=stay)]})
+    unfinished = visit(his, "2025-03-20 09:00:00")
+    with unit_of_work(engine) as s:
+        reg = staff.register_practitioner(s, HOSP2, prac_code="D990100000077", prac_name="钱医生", actor=STAFF,
+                                          day=date(2025, 3, 1))  # fmt: skip
+        status.terminate(
+            s, HOSP2, day=date(2025, 4, 1), by="staff", reason="机构歇业", actor=STAFF, today=TODAY
+        )
+        reg_id = reg.id
+    his.ok("2402", {"dscginfo": {"mdtrt_id": stay, "psn_no": RESIDENT, "endtime": "2025-04-03 10:00:00",
+                                 "dscg_way": "1"}})  # fmt: skip
+    data = {**base, "mdtrt_id": stay, "medfee_sumamt": "3000.00", "mid_setl_flag": "0"}
+    settled = his.ok("2304", {"data": data})["setlinfo"]
+    assert settled["medfee_sumamt"] == 3000
+    his.fails("2201", {"data": {**base, "begntime": "2025-04-01 09:00:00"}},
+              f"fixmedins_code: 定点医药机构 {HOSP2} 在 2025-04-01 没有有效的医保服务协议")  # fmt: skip
+    with unit_of_work(engine, write=False) as s:
+        st = exits.statement(s, HOSP2)
+    assert st["exit_date"] == date(2025, 4, 1) and st["reason"] == "机构歇业"
+    assert [v["mdtrt_id"] for v in st["unfinished_visits"]] == [unfinished]
+    assert st["unfinished_visits"][0]["status_name"] == "门诊就诊中"
+    assert st["settled_since_exit"] == {"count": 1, "fund_pay_sumamt": str(settled["fund_pay_sumamt"])}
+    # what the funds owe for the settlement, fund by fund, as charged (no payment run has taken it back)
+    assert {b["account"] for b in st["balances"]} == {"institution_payable"}
+    assert sum(Decimal(b["owed"]) for b in st["balances"]) == settled["fund_pay_sumamt"]
+    assert Decimal(st["owed_total"]) == settled["fund_pay_sumamt"] > 0
+    assert st["registrations_standing"] == 0
+    assert not st["settled"]
+    with unit_of_work(engine, write=False) as s:
+        from yibao.store.tables import PractitionerRegistration
+
+        ended = s.get(PractitionerRegistration, reg_id)
+        assert (ended.status, ended.ended_on) == ("ended", date(2025, 3, 31))
+    # the settlement reversed after the exit (the stay is discharged again, so unfinished) and both visits
+    # cancelled: nothing owed, nothing open — the statement is settled
+    his.ok("2305", {"data": {**base, "mdtrt_id": stay, "setl_id": settled["setl_id"]}})
+    with unit_of_work(engine, write=False) as s:
+        assert [v["mdtrt_id"] for v in exits.statement(s, HOSP2)["unfinished_visits"]] == [stay, unfinished]
+    his.ok("2404", {"data": {"psn_no": RESIDENT, "mdtrt_id": stay}})
+    his.ok("2202", {"data": {"psn_no": RESIDENT, "mdtrt_id": unfinished}})
+    with unit_of_work(engine, write=False) as s:
+        st = exits.statement(s, HOSP2)
+    assert st["balances"] == [] and st["owed_total"] == "0.00" and st["settled"]

@@ -389,6 +389,18 @@ def test_termination_by_sanction_takes_the_institution_off_the_list(api):
     )
     said = ok(c.get(f"{API}/institutions/{world.HOSP2}/status", params={"on": "2025-08-01"}))
     assert said["may_settle"] is False and "没有有效的医保服务协议" in said["refusal"]
+    # 退出清算: nothing was settled in the world, so nothing is outstanding; an institution in force has none
+    st = ok(c.get(f"{API}/institutions/{world.HOSP2}/exit-statement"))
+    assert (st["exit_date"], st["ended_by"], st["owed_total"], st["settled"]) == (
+        "2025-08-01",
+        "sanction",
+        "0.00",
+        True,
+    )
+    assert refused(c.get(f"{API}/institutions/{world.HOSP3}/exit-statement")).endswith(
+        "协议在执行中，没有退出日期"
+    )
+    assert c.get(f"{API}/institutions/H99019999999/exit-statement").status_code == 404
 
 
 # --- the other steps ---------------------------------------------------------------------------------------
@@ -464,6 +476,23 @@ def test_practitioners_measures_and_renewal(api):
         == "deadline: 限期整改须写明整改期限"
     )
     assert len(ok(c.get(f"{API}/institutions/{NEW}/measures"))) == 1
+    fix = ok(c.post(f"{API}/institutions/{NEW}/measures", json=no_deadline | {"deadline": JUNE.isoformat()},
+                    headers=inspector), 201)  # fmt: skip
+    assert fix["status"] == "open"
+    close = {"note": "复查病历 30 份，已规范", "day": JUNE.isoformat()}
+    assert (
+        c.post(f"{API}/measures/{fix['id']}/close", json=close).status_code == 403
+    )  # (a handler: no sanctions)
+    assert ok(c.post(f"{API}/measures/{fix['id']}/close", json=close, headers=inspector))["status"] == "done"
+    assert refused(c.post(f"{API}/measures/{fix['id']}/close", json=close, headers=inspector)).endswith(
+        "已办结"
+    )
+    ended = ok(
+        c.post(f"{API}/registrations/{reg['id']}/end", json={"reason": "调离", "day": JUNE.isoformat()})
+    )
+    assert (ended["status"], ended["ended_on"]) == ("ended", JUNE.isoformat())
+    assert c.post(f"{API}/registrations/0/end", json={"reason": "调离"}).status_code == 422
+    assert c.post(f"{API}/registrations/999999/end", json={"reason": "调离"}).status_code == 404
 
     renewed = ok(c.post(f"{API}/institutions/{NEW}/renew", json={}), 201)
     assert (renewed["begndate"], renewed["enddate"]) == (

@@ -55,9 +55,7 @@ def test_injected_fraud_is_settled_exactly_and_labelled(engine, region):
                 )
             )
         )
-        assert max(
-            sum(1 for t in times if 0 <= (t - u).total_seconds() <= 1800) for u in times
-        ) >= 20
+        assert max(sum(1 for t in times if 0 <= (t - u).total_seconds() <= 1800) for u in times) >= 20
         # a stockpiler's purchases are settled at several stores
         person = next(x.entity_id for x in labels if x.pattern == "person_stockpiling" and not x.decoy)
         stores = s.scalars(
@@ -92,5 +90,7 @@ def test_screening_code_never_reads_the_labels():
         text = path.read_text(encoding="utf-8")
         assert "ScreeningLabel" not in text and "screening_label" not in text, path
     for path in (src / "synth").glob("demo_fraud*.py"):
-        imports = [x for x in path.read_text(encoding="utf-8").splitlines() if x.startswith(("from ", "import "))]
+        imports = [
+            x for x in path.read_text(encoding="utf-8").splitlines() if x.startswith(("from ", "import "))
+        ]
         assert not [x for x in imports if "supervision" in x], path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from tests.kernel_helpers import demo_bundle
 from yibao.ingest.region import load_region
 from yibao.providers.designation import Interval, refusal
+from yibao.providers.service import exits
 from yibao.store import provider_figures
 from yibao.store import providers as store
 from yibao.store.db import unit_of_work
@@ -51,7 +53,7 @@ def test_the_demo_has_a_provider_history_and_a_2025_assessment(demo):
     with unit_of_work(demo, write=False) as s:
         states = Counter(s.scalars(select(ProviderApplication.status)))
         assert states == {
-            "signed": 3,
+            "signed": 4,  # (3 new institutions, and one pharmacy's application to leave: 办结)
             "refused": 7,
             "evaluating": 2,
             "supplementing": 1,
@@ -98,6 +100,26 @@ def test_the_demo_has_a_provider_history_and_a_2025_assessment(demo):
         assert refusal(days, code, date(2025, 12, 31), "11") is None
         assert refusal(days, code, date(2026, 2, 5), "11") is None
         assert s.scalar(select(func.count()).select_from(PractitionerRegistration)) >= 10
+        # one private pharmacy left on 2026-01-01 at its own request: off the list, its 退出清算 statement shows
+        # what the fund still owes it for 2025 (its settlements, as charged) and nothing left open
+        [leaving] = s.scalars(
+            select(ProviderApplication).where(ProviderApplication.kind == "terminate")
+        ).all()
+        gone = leaving.fixmedins_code
+        assert gone.startswith("P") and s.get(Institution, gone).status == "exited"
+        assert gone in {x.fixmedins_code for x in store.listed_on(s, date(2025, 12, 31), "active")}
+        assert {x.on_day for x in store.listed_on(s, date(2026, 1, 1)) if x.fixmedins_code == gone} == {
+            "none"
+        }
+        st = exits.statement(s, gone)
+        assert (st["exit_date"], st["ended_by"], st["unfinished_visits"]) == (
+            date(2026, 1, 1),
+            "application",
+            [],
+        )
+        assert Decimal(st["owed_total"]) > 0 and {b["account"] for b in st["balances"]} == {
+            "institution_payable"
+        }
         # the 2025 assessment: every institution in force in 2025 has its sheet; the grades spread
         run = s.scalar(select(ProviderAssessment))
         in_force = provider_figures.in_force(s, "990100", 2025)
@@ -122,3 +144,5 @@ def test_the_demo_has_a_provider_history_and_a_2025_assessment(demo):
         assert s.scalar(select(func.count()).select_from(ProviderAgreement)) == loaded == 60
         assert all(x.on_day == "active" for x in store.listed_on(s, date(2025, 9, 15), "active"))
         assert len(store.listed_on(s, date(2025, 9, 15), "suspended")) == 2  # the register's own two
+        assert s.get(Institution, gone).status == "active" and s.get(Institution, gone).enddate is None
+        assert gone in {x.fixmedins_code for x in store.listed_on(s, date(2026, 1, 1), "active")}

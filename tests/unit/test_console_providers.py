@@ -34,7 +34,7 @@ from yibao.console import queries_providers_application as qd
 from yibao.console import queries_providers_assess as qs
 from yibao.console import queries_providers_evaluation as qe
 from yibao.console import queries_providers_status as qt
-from yibao.providers.service import agreements, applications, assessments, evaluations, staff
+from yibao.providers.service import agreements, applications, assessments, evaluations, staff, status
 from yibao.store.db import unit_of_work
 
 H2 = world.HOSP2
@@ -264,6 +264,29 @@ def test_an_institution_after_a_sanction(db):
         )
         listed = {r["机构编码"]: r["状态"] for r in qt.public_rows(s, DAY)}
         assert listed[H2] == "中止"
+
+
+def test_an_institution_that_left_in_words(db):
+    with unit_of_work(db) as s:
+        m = staff.record_measure(s, H2, code="M2", reason="病历书写不规范", actor=STAFF, day=DAY,
+                                 deadline=DAY + timedelta(days=30), now=at(DAY))  # fmt: skip
+        staff.register_practitioner(
+            s, H2, prac_code="D990100000031", prac_name="孙医生", actor=STAFF, day=DAY
+        )
+        staff.close_measure(s, m.id, note="已整改", actor=STAFF, day=DAY + timedelta(days=20))
+    with unit_of_work(db, write=False) as s:
+        x = qt.institution_status(s, H2, today=DAY)
+        assert x["exit"] is None
+        assert (x["measures"][0]["status"], x["measures"][0]["open"]) == ("已办结", False)
+        assert (x["practitioners"][0]["status"], x["practitioners"][0]["standing"]) == ("已备案", True)
+    with unit_of_work(db) as s:
+        status.terminate(s, H2, day=DAY + timedelta(days=40), by="staff", reason="机构歇业", actor=STAFF,
+                         today=DAY)  # fmt: skip
+    with unit_of_work(db, write=False) as s:
+        x = qt.institution_status(s, H2, today=DAY + timedelta(days=50))
+        assert x["today"] == "无有效协议" and x["exit"]["exit_date"] == DAY + timedelta(days=40)
+        assert x["exit"]["settled"] and x["exit"]["reason"] == "机构歇业"
+        assert x["practitioners"][0]["status"] == f"已注销（{DAY + timedelta(days=39)}）"
 
 
 def test_the_year_assessment_in_words_and_the_exports(db, tmp_path):

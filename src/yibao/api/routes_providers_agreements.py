@@ -25,7 +25,9 @@ from yibao.api.routes_enrollment import refusals
 from yibao.api.routes_providers_models import (
     Admdvs,
     AssessIn,
+    CloseMeasureIn,
     Day,
+    EndRegistrationIn,
     FiguresIn,
     MeasureIn,
     PractitionerIn,
@@ -35,7 +37,7 @@ from yibao.api.routes_providers_models import (
     TerminateIn,
 )
 from yibao.providers.document import public_list_csv, public_list_rows, public_list_xlsx
-from yibao.providers.service import agreements, assessments, staff, status
+from yibao.providers.service import agreements, assessments, exits, staff, status
 from yibao.providers.service.common import scheme_for
 from yibao.store import provider_figures
 from yibao.store import providers as store
@@ -50,6 +52,7 @@ FigureEditor = Annotated[dict, Depends(require_any(WRITE, SANCTION))]
 Code = Annotated[str, PathParam(min_length=1, max_length=12, description="定点医药机构编号")]
 AgreementNo = Annotated[str, PathParam(min_length=1, max_length=30, description="协议编号")]
 Year = Annotated[int, PathParam(ge=1901, le=2999, description="考核年度")]
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="记录编号")]
 
 router = APIRouter(prefix="/api/providers", tags=["定点医药机构 designated providers"])
 public_router = APIRouter(prefix="/public", tags=["公布结果 public"])
@@ -209,6 +212,31 @@ def measures(code: Code, _: Reader) -> list[dict]:
     with refusals(), unit_of_work(write=False) as s:
         reads.institution(s, code)
         return [reads.measure_out(m) for m in store.measures_of(s, code)]
+
+
+@router.post("/registrations/{reg_id}/end", summary="注销医保医师备案: the registration's last day and why")
+def end_registration(reg_id: RowId, body: EndRegistrationIn, claims: Writer) -> dict:
+    with refusals(), unit_of_work() as s:
+        reg = staff.end_registration(s, reg_id, reason=body.reason, day=body.day, actor=_actor(claims))
+        return reads.registration_out(reg)
+
+
+@router.post(
+    "/measures/{measure_id}/close", summary="整改验收 (稽核): a 限期整改 measure done, with the check made"
+)
+def close_measure(measure_id: RowId, body: CloseMeasureIn, claims: Sanctioner) -> dict:
+    with refusals(), unit_of_work() as s:
+        return reads.measure_out(staff.close_measure(s, measure_id, note=body.note, day=body.day,
+                                                     actor=_actor(claims)))  # fmt: skip
+
+
+@router.get(
+    "/institutions/{code}/exit-statement",
+    summary="退出清算: an institution that left — unfinished visits, what the fund still owes it, registrations",
+)
+def exit_statement(code: Code, _: Reader) -> dict:
+    with refusals(), unit_of_work(write=False) as s:
+        return exits.statement(s, code)
 
 
 # --- annual assessment ------------------------------------------------------------------------------------------

@@ -204,6 +204,16 @@ class MeasureIn(Strict):
     red_line: str | None = Field(None, min_length=1, max_length=20, description="红线编号")
 
 
+class EndRegistrationIn(Strict):
+    reason: Reason
+    day: Day | None = Field(None, description="备案的最后一天（默认今天）")
+
+
+class CloseMeasureIn(Strict):
+    note: Reason = Field(..., description="验收意见")
+    day: Day | None = Field(None, description="验收日（默认今天）")
+
+
 class AssessIn(Strict):
     admdvs: Admdvs
     manual: dict[Code12, dict[IndicatorCode, Figure | None]] | None = Field(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from yibao.errors import NotFound, SettlementError
+from yibao.errors import SettlementError
 from yibao.providers import states
 from yibao.providers.scheme import institution_class
 from yibao.providers.service import applications, assessments
@@ -193,10 +193,7 @@ def agreement_out(s: Session, agreement_no: str) -> dict:
 
 
 def institution(s: Session, code: str) -> Institution:
-    inst = s.get(Institution, code)
-    if inst is None:
-        raise NotFound(f"fixmedins_code: 定点医药机构不存在 {code}")
-    return inst
+    return store.institution(s, code)
 
 
 def institution_out(s: Session, code: str) -> dict:

@@ -202,6 +202,28 @@ def terminate_cmd(
     console.print(f"定点医药机构 {code} 自 {day} 解除协议")
 
 
+@providers_app.command("exit-statement")
+def exit_statement_cmd(code: str = typer.Argument(..., help="定点医药机构编号")) -> None:
+    """退出清算: what an institution that left still has outstanding (visits, fund balances, registrations)."""
+    from yibao.providers.service import exits
+    from yibao.store.db import unit_of_work
+
+    with unit_of_work(write=False) as s:
+        st = exits.statement(s, code)
+    console.print(f"{st['fixmedins_code']} {st['fixmedins_name']} 自 {st['exit_date']} 退出 {st['reason']}")
+    visits = st["unfinished_visits"]
+    console.print(f"退出日前开始、尚未结算的就诊 {len(visits)} 笔（仍可结算）")
+    for v in visits[:20]:
+        console.print(f"  {v['mdtrt_id']} {v['psn_no']} {v['med_type']} {v['begntime']} {v['status_name']}")
+    since = st["settled_since_exit"]
+    console.print(f"退出日起的结算 {since['count']} 笔，基金支付 {since['fund_pay_sumamt']} 元")
+    for b in st["balances"]:
+        console.print(f"  {b['account_name']} {b['fund_pay_type']} {b['owed']} 元")
+    console.print(f"基金尚欠 {st['owed_total']} 元（由月度预结算与年终清算拨付或追回）")
+    console.print(f"未注销的医保医师备案 {st['registrations_standing']} 人")
+    console.print("已清结" if st["settled"] else "未清结")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(providers_app, name="providers")
 

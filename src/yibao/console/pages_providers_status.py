@@ -2,13 +2,15 @@
 one institution — its agreements, designation intervals (what settlement reads), status history, measures and
 registered practitioners — with the forms of 履约 and 退出: 协议处理 on the scheme's ladder (约谈, 限期整改 with
 its deadline …, 中止医保协议 for 1/2/4/6 months, 解除医保协议 on a red line chosen from the region's list),
-中止 / 恢复 / 解除 by application or by the agency, and 医保医师备案. Each is a use case of
+中止 / 恢复 / 解除 by application or by the agency, and 医保医师备案; 整改验收, 注销备案 and the 退出清算
+statement of one that left (:mod:`.pages_providers_followup`). Each is a use case of
 :mod:`yibao.providers.service`; a refusal shows under its form."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from yibao.console import pages_providers_followup as followup
 from yibao.console import queries_providers as qp
 from yibao.console import queries_providers_status as qs
 from yibao.console.layout import can, frame, protected
@@ -88,6 +90,8 @@ def institution(code: str) -> None:
             colour = {"active": "positive", "suspended": "orange-9"}.get(x["today_key"], "grey-7")
             reason = f"：{x['today_reason']}" if x["today_reason"] else ""
             ui.badge(f"今日 {x['today']}{reason}", color=colour).classes("text-sm").mark("inst-today")
+        if x["exit"] is not None:
+            followup.exit_card(x["exit"])
         ui.label("医保服务协议").classes("font-bold")
         table(
             [
@@ -135,12 +139,15 @@ def institution(code: str) -> None:
                 ("name", "措施"),
                 ("reason", "原因"),
                 ("deadline", "整改期限"),
+                ("status", "状态"),
                 ("actor", "人员"),
             ],
             x["measures"],
             "inst-measures",
             wide=("reason",),
         )
+        if can(qp.SANCTION):
+            followup.close_measure_form(x["measures"])
         ui.label(f"医保医师备案（{len(x['practitioners'])} 人）").classes("font-bold")
         table(
             [
@@ -157,6 +164,7 @@ def institution(code: str) -> None:
         )
         if can(WRITE):
             practitioner_form(code)
+            followup.end_registration_form(x["practitioners"])
 
 
 def measure_form(code: str) -> None:

@@ -207,6 +207,9 @@ def institution_status(s: Session, code: str, today: date | None = None) -> dict
         ],
         "measures": [
             {
+                "id": m.id,
+                "open": m.status == "open",
+                "status": "整改中" if m.status == "open" else "已办结",
                 "decided_on": str(m.decided_on),
                 "name": m.name,
                 "reason": m.reason,
@@ -217,17 +220,31 @@ def institution_status(s: Session, code: str, today: date | None = None) -> dict
         ],
         "practitioners": [
             {
+                "id": r.id,
+                "standing": r.status == "registered",
                 "prac_code": r.prac_code,
                 "name": pracs[r.prac_code].prac_name if r.prac_code in pracs else "",
                 "type": PRAC_TYPES.get(pracs[r.prac_code].prac_type, "") if r.prac_code in pracs else "",
                 "qualification": r.qualification or "",
                 "agreement_no": r.agreement_no,
                 "registered_on": str(r.registered_on),
-                "status": "已备案" if r.status == "registered" else "已结束",
+                "status": "已备案" if r.status == "registered" else f"已注销（{r.ended_on}）",
             }
             for r in regs
         ],
+        "exit": _exit_statement(s, code),
     }
+
+
+def _exit_statement(s: Session, code: str) -> dict | None:
+    """退出清算 of an institution whose agreements have all ended; None while one stands."""
+    from yibao.errors import InputError
+    from yibao.providers.service import exits
+
+    try:
+        return exits.statement(s, code)
+    except InputError:
+        return None
 
 
 def med_types_text(n, codes: str | None) -> str:

@@ -44,6 +44,13 @@ def locked_application(s: Session, appl_no: str) -> ProviderApplication:
     return row
 
 
+def institution(s: Session, fixmedins_code: str) -> Institution:
+    row = s.get(Institution, fixmedins_code)
+    if row is None:
+        raise NotFound(f"fixmedins_code: 定点医药机构不存在 {fixmedins_code}")
+    return row
+
+
 def locked_institution(s: Session, fixmedins_code: str) -> Institution:
     """The institution, locked until commit: every change of its agreements takes this lock first, so two
     changes rebuild its designation one after the other."""
@@ -228,6 +235,14 @@ def registrations_of(s: Session, fixmedins_code: str) -> list[PractitionerRegist
             .order_by(PractitionerRegistration.registered_on, PractitionerRegistration.id)
         )
     )
+
+
+def registrations_under(s: Session, agreement_nos: list[str]) -> list[PractitionerRegistration]:
+    """The registrations made under these agreements, locked (they are about to end)."""
+    if not agreement_nos:
+        return []
+    stmt = select(PractitionerRegistration).where(PractitionerRegistration.agreement_no.in_(agreement_nos))
+    return list(s.scalars(stmt.order_by(PractitionerRegistration.id).with_for_update()))
 
 
 def measures_of(s: Session, fixmedins_code: str) -> list[ProviderMeasure]:

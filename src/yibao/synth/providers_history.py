@@ -6,7 +6,8 @@ staff would have done it, deterministic from the seed:
    two still under evaluation, one waiting for materials (the clock stopped), one failing below the pass
    mark, one withdrawn;
 2. one hospital's breach: 约谈, 限期整改, then its agreement suspended by sanction (中止) for a month in the next
-   January;
+   January; one private pharmacy's application to leave (申请解除, three months' notice) approved, its exit on
+   the next 1 January (its 退出清算 statement then shows what the fund still owes it);
 3. 医保医师备案: the doctors of a few hospitals registered under their agreements;
 4. the year's annual assessment (年度考核), with the figures staff enter (complaints, 好差评, on-site
    inspection, daily management) drawn by quality tier so the grades spread like Xiaoshan's 2022 result
@@ -29,7 +30,7 @@ from yibao.providers.scheme import ProviderScheme
 from yibao.providers.service import agreements, applications, assessments, evaluations, staff
 from yibao.providers.service.common import scheme_for
 from yibao.providers.service.designations import rebuild
-from yibao.providers.service.loading import LOADED_REASON, LOADED_TEMPLATE
+from yibao.providers.service.loading import LOADED_EXIT_REASON, LOADED_REASON, LOADED_TEMPLATE
 from yibao.store.db import unit_of_work
 from yibao.store.tables import (
     Designation,
@@ -125,6 +126,7 @@ def write_history(
     progress(STAGE, 1, 4)
     with unit_of_work(engine) as s:
         done["suspended"] += _breach(s, rng, year, regions_dir)
+        done["exited"] += _exit(s, year, regions_dir)
     progress(STAGE, 2, 4)
     with unit_of_work(engine) as s:
         done["registered"] += _registrations(s, rng, year)
@@ -273,6 +275,31 @@ def _breach(s, rng, year: int, regions_dir) -> int:
     return 1
 
 
+def _exit(s, year: int, regions_dir) -> int:
+    """The last private pharmacy (统一社会信用代码 of a company, 91/92) of the loaded register asks in September
+    to leave on the next 1 January; approved at once."""
+    pharmacies = s.scalars(
+        select(Institution)
+        .where(Institution.status == "active", Institution.fixmedins_type == "2", Institution.uscc.like("9%"))
+        .order_by(Institution.fixmedins_code.desc())
+    ).all()
+    inst = next(
+        (i for i in pharmacies if any(a.template_code == LOADED_TEMPLATE for a in _agreements(s, i))), None
+    )
+    if inst is None:
+        return 0
+    asked = date(year, 9, 20)
+    app = applications.submit(s, kind="terminate", fixmedins_code=inst.fixmedins_code, actor=ACTOR, today=asked,
+                              details={"exit_on": date(year + 1, 1, 1).isoformat(), "reason": "经营调整，申请退出医保定点"},
+                              now=at(asked), regions_dir=regions_dir)  # fmt: skip
+    applications.accept(s, app.appl_no, actor=ACTOR, now=at(asked, 15), regions_dir=regions_dir)
+    applications.approve(
+        s, app.appl_no, actor=ACTOR, now=at(asked + timedelta(days=5)), regions_dir=regions_dir
+    )
+    rebuild(s, inst, today=date(year + 1, 1, 20), regions_dir=regions_dir)  # (as the demo's "now" sees it)
+    return 1
+
+
 # --- 3. 医保医师备案 ---------------------------------------------------------------------------------------------
 
 
@@ -372,6 +399,15 @@ def clear(s) -> None:
         delete(Institution).where(Institution.fixmedins_code.in_(new)),
     ):
         s.execute(stmt)
+    for a in s.scalars(  # a loaded agreement the history ended (an exit) stands again
+        select(ProviderAgreement).where(
+            ProviderAgreement.template_code == LOADED_TEMPLATE,
+            ProviderAgreement.status == "terminated",
+            ProviderAgreement.end_reason != LOADED_EXIT_REASON,
+        )
+    ).all():
+        a.status, a.ended_on, a.end_reason = "active", None, None
+        s.get(Institution, a.fixmedins_code).enddate = a.enddate
     for code in sorted(touched - new):
         inst = s.get(Institution, code)
         if inst is not None:

@@ -3,7 +3,8 @@ each institution without an agreement gets the main agreement it is taken to hav
 ``begndate`` to its ``enddate`` (none: standing), every service category its class may be granted unless the
 row lists ``services`` — and its designation, so a loaded region settles as it did before agreements were
 managed. A ``suspended`` institution's agreement is suspended from its begndate until resumed; an ``exited``
-one's ends with its enddate. Idempotent: an institution with an agreement is left alone."""
+one's ends with its enddate. Idempotent: an institution with an agreement keeps it, and its status is set
+again from it (a reload of the file may have rewritten the row)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from yibao.store.tables import Institution, ProviderAgreement, ProviderStatusEve
 
 LOADED_TEMPLATE = "loaded"  # an agreement taken from the register, no document
 LOADED_REASON = "载入时已中止 (suspended in the loaded register)"
+LOADED_EXIT_REASON = "载入时已退出 (exited in the loaded register)"
 
 
 def designate_register(
@@ -45,6 +47,8 @@ def designate_register(
     entries = []
     for inst in s.scalars(q).all():
         if inst.fixmedins_code in have:
+            # a reload rewrote the register's row: its standing comes from its agreements, not from the file
+            rebuild(s, inst, today=today, regions_dir=regions_dir)
             continue
         granted = _granted(inst, (services or {}).get(inst.fixmedins_code), regions_dir)
         a = _agreement(s, inst, granted, actor, now)
@@ -93,7 +97,7 @@ def _agreement(s, inst: Institution, granted: list[str], actor: str, now: dateti
         services=granted,
         status="terminated" if exited else "active",
         ended_on=(inst.enddate + ONE_DAY if inst.enddate else inst.begndate) if exited else None,
-        end_reason="载入时已退出 (exited in the loaded register)" if exited else None,
+        end_reason=LOADED_EXIT_REASON if exited else None,
         signed_by=actor,
         signed_at=now,
     )

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from yibao.audit_actions import Action
-from yibao.errors import InputError
-from yibao.providers.service import status
+from yibao.errors import InputError, NotFound
+from yibao.providers.service import registrations, status
 from yibao.providers.service.common import MEASURE, PRACTITIONER, record, require_scheme, text
 from yibao.store import providers as store
 from yibao.store.tables import Practitioner, PractitionerRegistration, ProviderMeasure
@@ -107,4 +107,37 @@ def record_measure(
     elif measure.effect == "terminate":
         status.terminate(s, fixmedins_code, day=day, by="sanction", reason=reason, red_line=red_line, actor=actor,
                          today=now.date(), regions_dir=regions_dir)  # fmt: skip
+    return row
+
+
+def end_registration(
+    s, reg_id: int, *, reason: str, actor: str, day: date | None = None, now: datetime | None = None
+) -> PractitionerRegistration:
+    """注销备案: the practitioner no longer serves under the agreement after ``day``."""
+    now = now or datetime.now()
+    reg = s.get(PractitionerRegistration, reg_id)
+    if reg is None:
+        raise NotFound(f"id: 备案记录不存在 {reg_id}")
+    registrations.end(s, reg, day=day or now.date(), reason=reason, actor=actor, now=now)
+    return reg
+
+
+def close_measure(
+    s, measure_id: int, *, note: str, actor: str, day: date | None = None, now: datetime | None = None
+) -> ProviderMeasure:
+    """整改验收: a measure with a deadline (限期整改) is done; ``note`` says what was checked. Done late (after
+    the deadline) is allowed and kept: the audit row has the day, the deadline shows it was late."""
+    now = now or datetime.now()
+    day = day or now.date()
+    row = s.get(ProviderMeasure, measure_id)
+    if row is None:
+        raise NotFound(f"id: 协议处理记录不存在 {measure_id}")
+    note = text(note, "note", "验收意见")
+    if row.status != "open":
+        raise InputError(f"id: 协议处理 {measure_id}（{row.name}）已办结")
+    if day < row.decided_on:
+        raise InputError(f"day: 验收日 {day} 早于处理日 {row.decided_on}")
+    row.status = "done"
+    record(s, Action.END, MEASURE, str(row.id), actor=actor, at=now, before={"status": "open"},
+           after={"status": "done", "day": day, "note": note, "late": row.deadline is not None and day > row.deadline})  # fmt: skip
     return row

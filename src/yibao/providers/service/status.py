@@ -11,6 +11,7 @@ from pathlib import Path
 
 from yibao.audit_actions import Action
 from yibao.errors import InputError
+from yibao.providers.service import registrations
 from yibao.providers.service.common import (
     AGREEMENT,
     INSTITUTION,
@@ -209,12 +210,17 @@ def terminate(
         other.status, other.ended_on, other.end_reason = AgreementStatus.TERMINATED, day, reason[:200]
         ended.append(other.agreement_no)
     inst.enddate = day - ONE_DAY
+    # the practitioners registered under the agreements leave with them (医保医师备案 ends on the last day)
+    ended_registrations = registrations.end_under(
+        s, ended, first_day_out=day, reason=f"协议解除：{reason}"[:200], actor=actor, now=datetime.now()
+    )
     ev = _event(s, inst, a, AgreementStatus.TERMINATED, by, reason, begndate=day, enddate=None, actor=actor,
                 red_line=red_line)  # fmt: skip
     rebuild(s, inst, today=today, regions_dir=regions_dir)
     record(s, Action.TERMINATE, INSTITUTION, fixmedins_code, actor=actor, before=before,
            after={"status": inst.status, "day": day, "by": by, "reason": reason, "red_line": red_line,
-                  "agreements": ended, "enddate": inst.enddate})  # fmt: skip
+                  "agreements": ended, "enddate": inst.enddate,
+                  "registrations_ended": ended_registrations})  # fmt: skip
     return ev
 
 
