@@ -17,7 +17,7 @@ CODE = "H99010200001"
 
 
 def ctx() -> svc.Context:
-    return svc.Context(fixmedins_code=CODE, admdvs="990102", dedc_hosp_lv=2, inst_status="active", msgid="M1")
+    return svc.Context(fixmedins_code=CODE, admdvs="990102", dedc_hosp_lv=2, msgid="M1")
 
 
 def world(*, status="open", med_type="11", agreement_end=None, lines=None, live=()) -> FakeUnitOfWork:

@@ -115,7 +115,7 @@ def end_registration(
 ) -> PractitionerRegistration:
     """注销备案: the practitioner no longer serves under the agreement after ``day``."""
     now = now or datetime.now()
-    reg = s.get(PractitionerRegistration, reg_id)
+    reg = s.get(PractitionerRegistration, reg_id, with_for_update=True, populate_existing=True)
     if reg is None:
         raise NotFound(f"id: 备案记录不存在 {reg_id}")
     registrations.end(s, reg, day=day or now.date(), reason=reason, actor=actor, now=now)
@@ -129,7 +129,7 @@ def close_measure(
     the deadline) is allowed and kept: the audit row has the day, the deadline shows it was late."""
     now = now or datetime.now()
     day = day or now.date()
-    row = s.get(ProviderMeasure, measure_id)
+    row = s.get(ProviderMeasure, measure_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise NotFound(f"id: 协议处理记录不存在 {measure_id}")
     note = text(note, "note", "验收意见")
