@@ -189,7 +189,7 @@ def register_practitioner(code: Code, body: PractitionerIn, claims: Writer) -> d
 @router.get("/institutions/{code}/practitioners", summary="备案的医保医师")
 def practitioners(code: Code, _: Reader) -> list[dict]:
     with refusals(), unit_of_work(write=False) as s:
-        reads.institution(s, code)
+        store.institution(s, code)
         return [reads.registration_out(r) for r in store.registrations_of(s, code)]
 
 
@@ -210,7 +210,7 @@ def record_measure(code: Code, body: MeasureIn, claims: Sanctioner) -> dict:
 @router.get("/institutions/{code}/measures", summary="协议处理记录")
 def measures(code: Code, _: Reader) -> list[dict]:
     with refusals(), unit_of_work(write=False) as s:
-        reads.institution(s, code)
+        store.institution(s, code)
         return [reads.measure_out(m) for m in store.measures_of(s, code)]
 
 

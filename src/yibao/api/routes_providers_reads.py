@@ -192,13 +192,9 @@ def agreement_out(s: Session, agreement_no: str) -> dict:
     }
 
 
-def institution(s: Session, code: str) -> Institution:
-    return store.institution(s, code)
-
-
 def institution_out(s: Session, code: str) -> dict:
     """The institution with its agreements, designation intervals, status history, measures and 医保医师."""
-    inst = institution(s, code)
+    inst = store.institution(s, code)
     return {
         "fixmedins_code": inst.fixmedins_code,
         "fixmedins_name": inst.fixmedins_name,
@@ -247,7 +243,7 @@ def status_on(s: Session, code: str, day: date, med_type: str | None) -> dict:
     the same check the facade makes (:func:`yibao.settlement.service.check_agreement`)."""
     from yibao.settlement.service import check_agreement
 
-    inst = institution(s, code)
+    inst = store.institution(s, code)
     rows = store.designation_of(s, code)
     covering = [d for d in rows if d.begndate <= day and (d.enddate is None or day <= d.enddate)]
     try:
