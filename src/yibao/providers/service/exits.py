@@ -4,9 +4,11 @@ An institution leaves on the first day no agreement covers (解除, or 到期 wi
 public list from that day. Leaving does not undo what it did while designated: its HIS still settles, reverses
 and queries the visits begun before the exit date (settlement asks the designation of the service date), and
 the fund still owes it what the ledger holds — as-charged settlements (``institution_payable``), the quality
-deposit withheld by the month runs (``quality_deposit``) — which the payment runs pay or recover (the month
-runs and the year-end clearing take every institution with cases in the period, whatever its standing now).
-The statement lists each so staff can follow them to zero; it is ``settled`` when nothing is left.
+deposit withheld by the month runs (``quality_deposit``). Case payment moves them: the month runs and the
+year-end clearing take every institution with cases in the period, whatever its standing now, and pay or
+recover the difference. A fee-for-service balance stays owed until the bureau pays it out (拨付, not yet a
+yibao transaction). The statement lists each so staff can follow them to zero; it is ``settled`` when nothing
+is left.
 """
 
 from __future__ import annotations
