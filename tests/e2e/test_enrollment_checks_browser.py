@@ -53,7 +53,8 @@ def test_the_form_refuses_each_implausible_input_under_its_field(page, server): 
     pg.get_by_role("option", name="城乡居民").click()
     # the category a 居民 form suggests follows the age: an adult is 成年, never 新生儿 by default
     type_field = pg.locator(".q-field", has=pg.get_by_label("人员类别", exact=True))
-    assert "15 城乡居民（成年）" in type_field.inner_text()
+    # (the suggestion arrives from the server after the choice: wait for it rather than read at once)
+    type_field.filter(has_text="15 城乡居民（成年）").wait_for(timeout=10_000)
     pg.get_by_label("办理日期").fill("2025-11-01")
 
     # 参保日期 in 2030: beyond the lead time, refused under the field before the service is asked
