@@ -103,3 +103,29 @@ def test_a_reload_of_the_register_does_not_bring_a_terminated_institution_back(d
         assert designate_register(s, actor=STAFF, codes={H2}, today=date(2025, 6, 1)) == 0
         assert inst.status == "exited"
         assert exits.statement(s, H2)["exit_date"] == date(2025, 5, 1)
+
+
+def test_at_expiry_registrations_follow_a_renewal_and_otherwise_end(db):
+    from tests.providers.helpers import at, passed_application
+    from yibao.providers.service import agreements
+
+    appl_no = passed_application(db)
+    with unit_of_work(db) as s:
+        first = agreements.sign(s, appl_no, actor=STAFF, now=at(DAY))  # 2025-03-03 … 2026-03-02
+        code = first.fixmedins_code
+        staff.register_practitioner(s, code, prac_code="D990100000021", prac_name="周医生", actor=STAFF,
+                                    day=date(2025, 4, 1))  # fmt: skip
+        second = agreements.renew(s, code, actor=STAFF, now=at(date(2026, 1, 5)))  # 2026-03-03 … 2027-03-02
+    with unit_of_work(db) as s:
+        status.expire(s, on=date(2026, 3, 3), actor="job")
+        regs = [
+            (r.agreement_no, r.registered_on, r.ended_on, r.status) for r in store.registrations_of(s, code)
+        ]
+        assert regs == [
+            (first.agreement_no, date(2025, 4, 1), date(2026, 3, 2), "ended"),
+            (second.agreement_no, date(2026, 3, 3), None, "registered"),
+        ]
+    with unit_of_work(db) as s:  # not renewed again: the registration ends with the agreement
+        status.expire(s, on=date(2027, 3, 3), actor="job")
+        last = store.registrations_of(s, code)[-1]
+        assert (last.ended_on, last.status) == (date(2027, 3, 2), "ended")

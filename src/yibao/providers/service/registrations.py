@@ -1,5 +1,7 @@
-"""Ending a 医保医师备案: by staff (:func:`yibao.providers.service.staff.end_registration`) or with the
-agreement it was made under when the institution leaves (:func:`yibao.providers.service.status.terminate`)."""
+"""Ending a 医保医师备案: by staff (:func:`yibao.providers.service.staff.end_registration`), with the
+agreement it was made under when the institution leaves (:func:`yibao.providers.service.status.terminate`), or
+at the agreement's expiry — carried to the renewed agreement when there is one
+(:func:`yibao.providers.service.status.expire`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from yibao.audit_actions import Action
 from yibao.errors import InputError
 from yibao.providers.service.common import ONE_DAY, PRACTITIONER, record, text
 from yibao.store import providers as store
-from yibao.store.tables import PractitionerRegistration
+from yibao.store.tables import PractitionerRegistration, ProviderAgreement
 
 
 def end(s, reg: PractitionerRegistration, *, day: date, reason: str, actor: str, now: datetime) -> None:
@@ -43,3 +45,31 @@ def end_under(
             )
             n += 1
     return n
+
+
+def carry_or_end(s, expired: ProviderAgreement, successor: ProviderAgreement | None, *, actor: str,
+                 now: datetime) -> int:  # fmt: skip
+    """At an agreement's expiry (到期): each registration standing under it ends on its last day and, when
+    the agreement was renewed (``successor`` begins the next day), is made again under the successor from its
+    first day — a renewal keeps the institution's 医保医师. Returns how many were carried."""
+    carried = 0
+    for reg in store.registrations_under(s, [expired.agreement_no]):
+        if reg.status != "registered":
+            continue
+        last = max(reg.registered_on, expired.enddate or reg.registered_on)
+        why = "协议到期，随续签协议重新备案" if successor else "协议到期"
+        end(s, reg, day=last, reason=why, actor=actor, now=now)
+        if successor is None:
+            continue
+        again = PractitionerRegistration(prac_code=reg.prac_code, fixmedins_code=reg.fixmedins_code,
+                                         agreement_no=successor.agreement_no, qualification=reg.qualification,
+                                         registered_on=successor.begndate, status="registered",
+                                         registered_by=actor)  # fmt: skip
+        s.add(again)
+        s.flush()
+        record(s, Action.REGISTER, PRACTITIONER, str(again.id), actor=actor, at=now,
+               after={"prac_code": reg.prac_code, "fixmedins_code": reg.fixmedins_code,
+                      "agreement_no": successor.agreement_no, "registered_on": successor.begndate,
+                      "carried_from": reg.id})  # fmt: skip
+        carried += 1
+    return carried
