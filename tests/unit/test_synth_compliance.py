@@ -14,8 +14,9 @@ from yibao.settlement.lines import NO_CAP, product_fen
 from yibao.supervision.library_files import load_library
 from yibao.synth import compliance
 from yibao.synth import population as pop_mod
-from yibao.synth.claims import Claims, Reference, _prices
+from yibao.synth.claims import Claims, Reference
 from yibao.synth.params import Params
+from yibao.synth.stays import prices
 
 REPO = Path(__file__).resolve().parents[2]
 DISTRICTS = [("990102", 300_000), ("990103", 200_000)]
@@ -74,7 +75,7 @@ def _claims(ref: Reference, person, dise, los, lines) -> Claims:
     item = np.array([CODE[c] for _, c, _ in lines], dtype=np.int64)
     cnt = np.array([n * CNT for _, _, n in lines], dtype=np.int64)
     level = np.full(v, 2, dtype=np.int64)
-    pric = _prices(ref, item, level[visit])
+    pric = prices(ref, item, level[visit])
     los = np.asarray(los, dtype=np.int64)
     return Claims(
         person=np.asarray(person, dtype=np.int64),

@@ -6,20 +6,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from yibao.money import CNT, FEN, MICRO
-from yibao.payment.cases import DrgCase
-from yibao.payment.drg import Facts, complication_level
-from yibao.payment.drg_pack import CC, MCC
+from yibao.money import CNT
 from yibao.payment.settlement_list import age_on
 from yibao.settlement.lines import NO_CAP, product_fen
 from yibao.synth import coding
 from yibao.synth.params import Params
 from yibao.synth.population import Population
+from yibao.synth.stays import (
+    LEVEL_COST,
+    STAY_BASE,
+    approvals,
+    cost_deviation,
+    items_of,
+    prices,
+    severity_cost,
+    stay_lengths,
+    stay_lines,
+)
 
 # Visit kinds: outpatient, chronic, inpatient, pharmacy.
 OUT, CHRONIC, INPAT, PHARM = 0, 1, 2, 3
 LEVEL_P = {OUT: [0.5, 0.35, 0.15], CHRONIC: [0.5, 0.3, 0.2], INPAT: [0.15, 0.45, 0.40]}
-SERVICE_FACTOR = np.array([0, 0.8, 1.0, 1.25])  # service prices by dedc_hosp_lv
 # Diagnosis groups: ICD prefix, weight, cost factor, surgical
 OUT_DX = [
     ("J06", 30, 0.8, 0),
@@ -59,36 +66,11 @@ WARD_STREAM = 8  # admissions drawn to a clinic moved to a hospital with wards o
 # when visits begin (seconds after midnight): clinics 08:00–17:30, stores 08:30–21:00, admissions 08:00–18:00
 CLINIC_HOURS, STORE_HOURS, WARD_HOURS = (28_800, 63_000), (30_600, 75_600), (28_800, 64_800)
 CHRONIC_COST = {"M03900": 0.5, "M01600": 0.8, "M00500": 12.0, "M07801": 9.0, "M06900": 2.0}
-SERVICE_TYPES = ("01", "02", "03", "04", "05", "06", "07", "12", "13")  # priced by the hospital's level
-PRICE_STEP = MICRO // FEN  # service prices are whole fen, at least one
 
-# An admission's cost (住院费用, payment-drg-dip.md §10.4–5): its fee lines add up to
-#     STAY_BASE × ADRG cost factor (coding.MIX) × SEVERITY_COST × LEVEL_COST × ε,
-# ε a lognormal core of mean 1 mixed with short stays (transfers, early deaths) at 0.1–0.5× and complication
-# stays on a Pareto tail from 2×, so the pooled within-group CV is about 0.6 with about 4 % of stays above
-# twice their group's mean and 7–8 % below half, which no single lognormal gives (§10.4). The level's share
-# of the low tail is large: a 一级 stay costs 0.75 / 1.02 of its group's mean before ε.
-STAY_BASE = 7_300 * FEN  # 20,000 persons: about 10.9 k yuan a stay (§10: 10–11 k)
-LEVEL_COST = np.array([0, 0.75, 0.95, 1.20])  # the same group's cost by dedc_hosp_lv (一级, 二级, 三级)
-SEVERITY_COST = {MCC: 1.5, CC: 1.2}  # 伴严重并发症或合并症, 伴并发症或合并症 (what the DRGs split on)
-CORE_SIGMA = 0.30
-SHORT_SHARE, SHORT_RANGE = 0.03, (0.1, 0.5)
-COMPLICATION_SHARE, PARETO_ALPHA, PARETO_FROM, DEVIATION_MAX = 0.04, 2.5, 2.0, 12.0
 # heavier ADRGs go more often to 三级 hospitals: the level's share × (cost factor / TILT_FROM)^tilt, so CMI by
 # level is about 1.25 / 0.93 / 0.70 (§10.2) and the mean cost about 15 k / 9.5 k / 6 k yuan (三 / 二 / 一级)
 LEVEL_TILT = np.array([0, -2.5, -0.5, 1.3])
 TILT_FROM = 1.2
-# length of stay: the ADRG's mean × LOS_SCALE × ε^elasticity × a lognormal of its own (mean 1), whole days;
-# mean about 8.9 days, the logs of cost and stay correlated about 0.65 within a group
-LOS_ELASTICITY, LOS_SIGMA, LOS_SCALE, LOS_MAX = 0.8, 0.35, 1.15, 90
-# the fee lines of a stay: the most a day's bed, nursing and ward round may take of the stay's cost per day;
-# the most an operation may take of the cost; the budgets of labs, exams and treatments; materials' share of
-# what is left (medical, surgical stays); drugs take the rest, so the lines land on the cost
-DAY_SHARES = (0.15, 0.06, 0.05)
-SURGERY_SHARE, LAB_SHARE, EXAM_SHARE, TREAT_SHARE = 0.30, 0.14, 0.14, 0.10
-MATERIAL_SHARES = (0.20, 0.60)
-CONSUMABLE = 100 * MICRO  # materials below this price go by the piece (syringes, infusion sets) …
-PIECES_MAX = 50  # … at most this many of each
 
 
 @dataclass
@@ -274,7 +256,7 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
         dise[ip] = [c.diagnoses[0] for c in coded[ip]]
         factor[ip] = [c.cost for c in coded[ip]]
         surgical[ip] = [c.surgical for c in coded[ip]]
-        severity = _severity_cost(ref.coder, coded[ip])
+        severity = severity_cost(ref.coder, coded[ip])
     opsp = np.full(v, "", dtype="U6")
     opsp[is_chr] = np.repeat(chronic_code, 12)
     dise[is_chr] = opsp[is_chr]
@@ -284,13 +266,13 @@ def generate(rng: np.random.Generator, p: Params, pop: Population, ref: Referenc
 
     cost = STAY_BASE * factor[ip] * severity * LEVEL_COST[level[ip]] * plan.deviation
     visit_lines = _lines(rng, kind, level, factor, ref)
-    stay_lines = _stay_lines(plan.cost_rng, ip, level[ip], los[ip], cost, surgical[ip], ref)
+    admission_lines = stay_lines(plan.cost_rng, ip, level[ip], los[ip], cost, surgical[ip], ref)
     line_visit, item, cnt, appr = (
-        np.concatenate(parts) for parts in zip(visit_lines, stay_lines, strict=True)
+        np.concatenate(parts) for parts in zip(visit_lines, admission_lines, strict=True)
     )
     order = np.argsort(line_visit, kind="stable")
     line_visit, item, cnt, appr = line_visit[order], item[order], cnt[order], appr[order]
-    pric = _prices(ref, item, level[line_visit])
+    pric = prices(ref, item, level[line_visit])
     amt = product_fen(pric, cnt)
     return Claims(
         person=person,
@@ -350,7 +332,7 @@ def _plan_admissions(p: Params, pop: Population, ref: Reference, person, day, st
     from the ADRG's mean and ε; without the DRG tables, a mean of 7 days and cost factor 1."""
     cost_rng = np.random.default_rng([p.seed, COST_STREAM])
     code_rng = np.random.default_rng([p.seed, CODING_STREAM])
-    deviation = _cost_deviation(cost_rng, person.size)
+    deviation = cost_deviation(cost_rng, person.size)
     mean_los, mix_cost, choice = np.full(person.size, 7.0), np.ones(person.size), None
     if ref.coder is not None:
         male, age, age_days = _ages_on(pop, person, day)
@@ -358,7 +340,7 @@ def _plan_admissions(p: Params, pop: Population, ref: Reference, person, day, st
         entries = (*ref.coder.mix, *ref.coder.newborn)
         mean_los = np.array([m.los for m in entries])[choice]
         mix_cost = np.array([m.cost for m in entries])[choice]
-    los = _stay_lengths(mean_los, deviation, stay_z)
+    los = stay_lengths(mean_los, deviation, stay_z)
     return _Admissions(deviation, mix_cost, los, choice, code_rng, cost_rng)
 
 
@@ -379,17 +361,12 @@ def _doctor(ref: Reference, code: str, rng) -> str:
     return docs[int(rng.integers(0, len(docs)))] if docs else ""
 
 
-def _items(ref: Reference, types: tuple[str, ...]) -> np.ndarray:
-    idx = np.flatnonzero(np.isin(ref.item_type, types))
-    return idx if idx.size else np.arange(ref.item_code.size)
-
-
 def _lines(rng, kind, level, factor, ref: Reference):
     """Fee lines of the visits out of hospital: consultation, drugs, labs and exams; dialysis sessions; pharmacy
     purchases. The lines' visits, items, counts (CountE4) and approval flags."""
-    exam, lab = _items(ref, ("03",)), _items(ref, ("04",))
-    drugs, consult = _items(ref, ("09", "11", "10")), _items(ref, ("02", "12"))
-    treat = _items(ref, ("05",))
+    exam, lab = items_of(ref, ("03",)), items_of(ref, ("04",))
+    drugs, consult = items_of(ref, ("09", "11", "10")), items_of(ref, ("02", "12"))
+    treat = items_of(ref, ("05",))
     visits, items, counts = [], [], []
 
     def add(
@@ -443,44 +420,7 @@ def _lines(rng, kind, level, factor, ref: Reference):
         alpha=1.0,
     )
     line_item = np.concatenate(items)
-    return np.concatenate(visits), line_item, np.concatenate(counts), _approvals(rng, ref, line_item)
-
-
-def _approvals(rng, ref: Reference, item: np.ndarray) -> np.ndarray:
-    """hosp_appr_flag: a restricted item (限定支付) approved (1) for about 70 % of its lines, else 0."""
-    restricted = ref.item_lmt[item] == 1
-    return np.where(restricted, np.where(rng.random(item.size) < 0.7, 1, 0), 0).astype(np.int64)
-
-
-def _prices(ref: Reference, item: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """The lines' prices (micro-yuan): the catalogue's, service items' by the hospital's level (whole fen)."""
-    pric = ref.item_pric[item]
-    service = np.isin(ref.item_type[item], SERVICE_TYPES)
-    scaled = (pric * SERVICE_FACTOR[level]).astype(np.int64) // PRICE_STEP * PRICE_STEP
-    return np.maximum(np.where(service, scaled, pric), PRICE_STEP)
-
-
-# --- admissions: cost, stay, level and fee lines ----------------------------------------------------------
-
-
-def _cost_deviation(rng: np.random.Generator, n: int) -> np.ndarray:
-    """ε of each admission: lognormal (mean 1, σ :data:`CORE_SIGMA`); a share of short stays (转院, early
-    deaths) uniform in :data:`SHORT_RANGE`; a share of complication stays 2× and more, Pareto (α 2.5)."""
-    u = rng.random((n, 3))
-    core = np.exp(CORE_SIGMA * rng.standard_normal(n) - CORE_SIGMA**2 / 2)
-    short = SHORT_RANGE[0] + (SHORT_RANGE[1] - SHORT_RANGE[0]) * u[:, 1]
-    tail = np.minimum(PARETO_FROM * (1 - u[:, 2]) ** (-1 / PARETO_ALPHA), DEVIATION_MAX)
-    kind = np.searchsorted([SHORT_SHARE, SHORT_SHARE + COMPLICATION_SHARE], u[:, 0], side="right")
-    return np.choose(kind, [short, tail, core])
-
-
-def _stay_lengths(mean_los: np.ndarray, deviation: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Length of stay (whole days, 1–:data:`LOS_MAX`), tied to the cost: the ADRG's mean × ε^elasticity ×
-    a lognormal of its own (``z`` standard normal)."""
-    own = np.exp(LOS_SIGMA * z - LOS_SIGMA**2 / 2)
-    return np.clip(np.rint(mean_los * LOS_SCALE * deviation**LOS_ELASTICITY * own), 1, LOS_MAX).astype(
-        np.int64
-    )
+    return np.concatenate(visits), line_item, np.concatenate(counts), approvals(rng, ref, line_item)
 
 
 def _admission_levels(u: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -488,122 +428,6 @@ def _admission_levels(u: np.ndarray, cost: np.ndarray) -> np.ndarray:
     w = np.array(LEVEL_P[INPAT]) * (cost[:, None] / TILT_FROM) ** LEVEL_TILT[1:]
     cdf = np.cumsum(w, axis=1)
     return 1 + (cdf[:, :-1] <= u[:, None] * cdf[:, -1:]).sum(axis=1)
-
-
-def _severity_cost(coder: coding.Coder, stays) -> np.ndarray:
-    """:data:`SEVERITY_COST` of each coded stay, by its MCC or CC as the grouper counts them."""
-    level = [
-        complication_level(Facts(DrgCase("", 1, 50, 0, st.diagnoses, st.procedures), coder.pack), coder.pack)
-        for st in stays  # (sex and age do not count for MCC and CC)
-    ]
-    return np.array([SEVERITY_COST.get(x, 1.0) for x in level])
-
-
-def _capped(rng, ref: Reference, pool: np.ndarray, cap: np.ndarray, level: np.ndarray, alpha: float):
-    """An item of ``pool`` for each entry of ``cap``: weights ∝ price^-alpha among the items whose price at the
-    entry's hospital level is at most ``cap`` (micro-yuan; the cheapest when none is)."""
-    order = pool[np.argsort(ref.item_pric[pool], kind="stable")]
-    base = ref.item_pric[order]
-    if np.isin(ref.item_type[order], SERVICE_TYPES).all():
-        cap = cap / SERVICE_FACTOR[level]
-    weight = np.cumsum(base.astype(np.float64) ** -alpha)
-    k = np.maximum(np.searchsorted(base, cap, side="right"), 1)
-    pick = np.searchsorted(weight, rng.random(cap.size) * weight[k - 1], side="right")
-    return order[np.minimum(pick, k - 1)]
-
-
-def _running(group: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """Each line's amount added to those before it in its group (lines grouped, in order)."""
-    if group.size == 0:
-        return amount
-    total = np.cumsum(amount)
-    first = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
-    before = (total - amount)[first]
-    return total - np.repeat(before, np.diff(np.r_[first, group.size]))
-
-
-def _stay_lines(rng, ip, level, los, cost, surgical, ref: Reference):
-    """Fee lines of the admissions ``ip`` (with their levels, stays, costs in fen and surgical flags) that add
-    up to their costs: bed, nursing and ward rounds every day (whole days); an operation; labs (repeated over
-    the stay) and exams, more for a costlier stay, within their shares; materials (implants whole, consumables
-    by the piece); drugs for the rest, their quantities scaled (fractional) so the stay lands on its cost."""
-    each = np.arange(ip.size)
-    lines = []
-    per_day = cost / los * (MICRO / FEN)
-    for types, share, alpha in zip(
-        (("01",), ("07",), ("02", "12")), DAY_SHARES, (0.5, 0.5, 1.0), strict=True
-    ):
-        item = _capped(rng, ref, _items(ref, types), per_day * share, level, alpha)
-        lines.append((each, item, los * CNT))
-    op = np.flatnonzero(surgical)
-    item = _capped(rng, ref, _items(ref, ("06",)), cost[op] * SURGERY_SHARE * (MICRO / FEN), level[op], 0.0)
-    lines.append((op, item, np.full(op.size, CNT)))
-    for types, share, alpha, typical, repeat, most in (
-        (("04",), LAB_SHARE, 0.0, 60, 1 + rng.poisson((los - 1) / 4), 20),  # tests repeated over the stay
-        (("03",), EXAM_SHARE, 0.0, 250, np.ones(ip.size, dtype=np.int64), 8),
-        (("05",), TREAT_SHARE, 0.3, 40, 1 + rng.binomial(los - 1, 0.6), 6),  # infusions, oxygen, dressings
-    ):
-        lines.append(_services(rng, ref, types, cost * share, alpha, typical, repeat, most, level))
-    left = np.maximum(cost - _spent(ref, level, lines), 0.05 * cost)
-    lines.append(
-        _materials(
-            rng, ref, left * np.where(surgical, MATERIAL_SHARES[1], MATERIAL_SHARES[0]), surgical, level
-        )
-    )
-    lines.append(_drugs(rng, ref, np.maximum(cost - _spent(ref, level, lines), 0.02 * cost), level))
-    stay, item, cnt = (np.concatenate(parts) for parts in zip(*lines, strict=True))
-    return ip[stay], item, cnt, _approvals(rng, ref, item)
-
-
-def _services(rng, ref: Reference, types, budget, alpha: float, typical: float, repeat, most: int, level):
-    """Service lines of ``types`` within ``budget`` (fen) per stay: about as many as the budget buys at a
-    ``typical`` price (yuan), at most ``most``, each done ``repeat`` times (whole), picked with weights ∝
-    price^-alpha among those the budget affords; the lines past the budget are left out."""
-    n = np.clip(rng.poisson(budget / (typical * FEN * repeat)), 1, most)
-    stay = np.repeat(np.arange(budget.size), n)
-    pool = _items(ref, types)
-    pool = pool[ref.item_lv[pool] < 3] if (ref.item_lv[pool] < 3).any() else pool  # no self-paid extras
-    times = np.repeat(repeat, n)
-    item = _capped(rng, ref, pool, budget[stay] / times * (MICRO / FEN), level[stay], alpha)
-    cnt = times * CNT
-    keep = _running(stay, product_fen(_prices(ref, item, level[stay]), cnt)) <= budget[stay]
-    return stay[keep], item[keep], cnt[keep]
-
-
-def _spent(ref: Reference, level: np.ndarray, lines) -> np.ndarray:
-    """What the stays' lines so far amount to (fen)."""
-    return sum(
-        np.bincount(st, product_fen(_prices(ref, it, level[st]), c), level.size) for st, it, c in lines
-    )
-
-
-def _materials(rng, ref: Reference, budget: np.ndarray, surgical: np.ndarray, level: np.ndarray):
-    """Materials within ``budget`` (fen) per stay: implants and devices once, consumables by the piece."""
-    n = np.where(
-        surgical, np.clip(rng.poisson(6, budget.size), 2, 15), np.clip(rng.poisson(3, budget.size), 1, 8)
-    )
-    stay = np.repeat(np.arange(budget.size), n)
-    item = _capped(rng, ref, _items(ref, ("08",)), (budget / n * (MICRO / FEN))[stay], level[stay], -1.0)
-    pric = ref.item_pric[item]
-    piece = pric < CONSUMABLE
-    fixed = np.bincount(stay, np.where(piece, 0, pric), budget.size) * (FEN / MICRO)
-    per_piece = np.bincount(stay, np.where(piece, pric, 0), budget.size) * (FEN / MICRO)
-    times = np.clip(np.rint((budget - fixed) / np.maximum(per_piece, 1)), 1, PIECES_MAX)
-    return stay, item, np.where(piece, times[stay], 1).astype(np.int64) * CNT
-
-
-def _drugs(rng, ref: Reference, budget: np.ndarray, level: np.ndarray):
-    """Drug lines spending ``budget`` (fen) per stay: more lines for a larger budget, each drug priced within
-    its share, the quantities scaled to the budget (CountE4, fractional)."""
-    n = np.clip(rng.poisson(2 + budget / (400 * FEN)), 2, 60)
-    stay = np.repeat(np.arange(budget.size), n)
-    item = _capped(
-        rng, ref, _items(ref, ("09", "11", "10")), (budget / n * (MICRO / FEN))[stay], level[stay], 0.25
-    )
-    first = rng.poisson(5, stay.size) + 1
-    planned = np.bincount(stay, ref.item_pric[item] * first, budget.size) * (FEN / MICRO)
-    cnt = np.rint(first * (budget / planned)[stay] * CNT).astype(np.int64)
-    return stay, item, np.maximum(cnt, 1)
 
 
 def caps_of(ref: Reference) -> np.ndarray:

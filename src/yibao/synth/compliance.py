@@ -12,7 +12,7 @@ reads (the stored library, :func:`rows_in_force`):
   the person's cycle — becomes an item of the same ``med_chrgitm_type`` that no such row (nor a quantity or
   course limit) names, one of the :data:`NEAREST` nearest in price (and not :data:`SPREAD` times further off
   than the nearest), with its count kept and its price and amount recomputed as the generator prices
-  (:func:`~yibao.synth.claims._prices`);
+  (:func:`~yibao.synth.stays.prices`);
 * a quantity above a 限定数量 row is capped for the visit (outpatient, and ``period: visit``); a stay's line of a
   per-day limit (住院诊查费 billed as one line of count = length of stay) is split into lines of at most the
   limit, one a day (the store dates a stay's lines over its days in turn), so the stay costs what it did.
@@ -36,9 +36,10 @@ from sqlalchemy import Engine
 from yibao.settlement.lines import product_fen
 from yibao.supervision.frame import day_number
 from yibao.supervision.library import Library
-from yibao.synth.claims import Claims, Reference, _prices
+from yibao.synth.claims import Claims, Reference
 from yibao.synth.params import Params
 from yibao.synth.population import Population
+from yibao.synth.stays import prices
 
 COMPLIANCE_STREAM = 6  # (claims.py: 3 coding, 4 costs, 5 times of day)
 RESIDUAL = 0.005  # about this share of the visits keep their violating lines
@@ -199,7 +200,7 @@ def respect(rng: np.random.Generator, rows: Rows, pop: Population, ref: Referenc
     appr = cl.line_appr.copy()
     appr[changed] = np.where(ref.item_lmt[item[changed]] == 1, rng.random(changed.sum()) < APPROVED, 0)
     pric = cl.line_pric.copy()
-    pric[changed] = _prices(ref, item[changed], cl.level[cl.line_visit[changed]])
+    pric[changed] = prices(ref, item[changed], cl.level[cl.line_visit[changed]])
     cnt, parts = _quantities(rows, at, _Lines(item, ref, rows, at), cl.line_cnt, kept)
     return _expanded(cl, item, pric, cnt, parts, appr)
 

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from yibao.settlement.lines import product_fen
-from yibao.synth.claims import LINE_FIELDS, VISIT_FIELDS, Claims, Reference, _prices
+from yibao.synth.claims import LINE_FIELDS, VISIT_FIELDS, Claims, Reference
 from yibao.synth.params import Params
 from yibao.synth.population import Population
+from yibao.synth.stays import prices
 
 FRAUD_STREAM = 7  # build.py's random streams: 1 history, 2 reversals; claims.py 3–5; compliance 6
 CNT = 10_000  # 1e-4 units a whole one
@@ -93,7 +94,7 @@ class Extra:
         )
         if not self.lines:
             lv, item, cnt = lv[:0], item[:0], cnt[:0]
-        pric = _prices(self.ref, item, level[lv])
+        pric = prices(self.ref, item, level[lv])
         n = len(self.visits)
         claims = Claims(
             person=person.astype(np.int64),
