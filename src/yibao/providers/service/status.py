@@ -246,10 +246,9 @@ def expire(s, *, on: date, actor: str, regions_dir: Path | None = None) -> list[
         if mains:
             _event(s, inst, mains[-1], AgreementStatus.EXPIRED, "expiry", "协议到期", begndate=on, enddate=None,
                    actor=actor)  # fmt: skip
-        for a in mains:  # its 医保医师: carried to the renewed agreement, else ended with it
-            nxt = a.enddate + ONE_DAY if a.enddate else None
-            successor = next((b for b in store.agreements_of(s, code, "main")
-                              if b.begndate == nxt and b.status not in ENDED), None)  # fmt: skip
+        standing = {b.begndate: b for b in store.agreements_of(s, code, "main") if b.status not in ENDED}
+        for a in mains:  # its 医保医师: carried to the renewed agreement (begins the next day), else ended
+            successor = standing.get(a.enddate + ONE_DAY) if a.enddate else None
             registrations.carry_or_end(s, a, successor, actor=actor, now=datetime.now())
         rebuild(s, inst, today=on, regions_dir=regions_dir)
     return done
