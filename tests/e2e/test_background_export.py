@@ -65,6 +65,7 @@ def test_health_answers_while_150000_rows_export(client, engine):
     with TestClient(create_app(console=False)) as web:  # the service as served, in this process
         assert web.get("/health").status_code == 200  # (warm: its first answer opens the connections)
         target = runner().directory / "all-settlements.xlsx"
+        began = time.perf_counter()
         job = runner().submit(
             "export",
             "导出结算",
@@ -79,14 +80,19 @@ def test_health_answers_while_150000_rows_export(client, engine):
             assert web.get("/health").status_code == 200
             times.append(time.perf_counter() - t0)
             time.sleep(0.05)
+        took = time.perf_counter() - began
     assert job.state == DONE, job.message
     assert len(times) >= 10 and job.done == job.total == ROWS
     # the test suite runs two workers on two cores beside the export: an answer may wait for a core now and
-    # then (one took 1.8 s beside a demo build in the other worker), so the bound is on 19 answers in 20;
-    # blocking, as before, would stall every answer for the export's whole minute (and leave too few answers)
+    # then (one took 1.8 s beside a demo build in the other worker, one 3.3 s on a busy CI machine), so the bounds
+    # are on 19 answers in 20, on how rare a slow answer is, and on the slowest against the export's own time;
+    # blocking, as before, would stall an answer for the export's whole run (and leave too few answers)
     times.sort()
     p95, slowest = times[int(len(times) * 0.95)], times[-1]
-    assert p95 < 0.2 and slowest < 3.0, f"/health p95 {p95 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms"
+    slow = sum(t > 1.0 for t in times)
+    assert p95 < 0.2, f"/health p95 {p95 * 1000:.0f} ms over {len(times)} answers"
+    assert slow <= max(1, len(times) // 100), f"{slow} of {len(times)} /health answers took over 1 s"
+    assert slowest < took / 4, f"/health slowest {slowest * 1000:.0f} ms beside an export of {took:.1f} s"
     ws = load_workbook(job.path, read_only=True).active
     ids = [r[0] for r in ws.iter_rows(min_col=1, max_col=1, values_only=True)]
     assert len(ids) == ROWS + 2 and ids[1] == "结算ID"  # the title row, the header row, every settlement
