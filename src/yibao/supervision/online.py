@@ -1,6 +1,6 @@
 """事前 / 事中 execution (3101, 3102, inline checks): the library's SQL on one visit and its person's recent
 history, in an in-memory SQLite per thread. Knowledge tables are loaded once per library version; a call
-inserts the visit's rows and runs one statement (a few milliseconds for 50 lines and 60 rules)."""
+inserts the visit's rows and runs one statement per rule kind (a few milliseconds for 50 lines and 60 rules)."""
 
 from __future__ import annotations
 
