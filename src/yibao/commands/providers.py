@@ -219,7 +219,7 @@ def exit_statement_cmd(code: str = typer.Argument(..., help="定点医药机构�
     console.print(f"退出日起的结算 {since['count']} 笔，基金支付 {since['fund_pay_sumamt']} 元")
     for b in st["balances"]:
         console.print(f"  {b['account_name']} {b['fund_pay_type']} {b['owed']} 元")
-    console.print(f"基金尚欠 {st['owed_total']} 元（待拨付：按病种付费的在月度预结算与年终清算中拨付或追回）")
+    console.print(f"基金尚欠 {st['owed_total']} 元（{exits.OWED_NOTE}）")
     console.print(f"未注销的医保医师备案 {st['registrations_standing']} 人")
     console.print("已清结" if st["settled"] else "未清结")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from yibao.console.pages_providers import REFUSED, attempt, me, message_label, select, table
-from yibao.providers.service import staff
+from yibao.providers.service import exits, staff
 
 
 def exit_card(st: dict) -> None:
@@ -38,9 +38,7 @@ def exit_card(st: dict) -> None:
                 st["balances"],
                 "exit-balances",
             )
-        ui.label(
-            f"基金尚欠合计 {st['owed_total']} 元（待拨付：按病种付费的在月度预结算与年终清算中拨付或追回）"
-        ).mark("exit-owed")
+        ui.label(f"基金尚欠合计 {st['owed_total']} 元（{exits.OWED_NOTE}）").mark("exit-owed")
         ui.label(f"未注销的医保医师备案 {st['registrations_standing']} 人")
 
 

@@ -25,6 +25,9 @@ from yibao.settlement.states import NAMES as VISIT_STATUS_NAMES
 from yibao.store import provider_exit as exit_store
 from yibao.store import providers as store
 
+# how the fund's balances are settled, said beside their total wherever the statement is shown
+OWED_NOTE = "待拨付：按病种付费的在月度预结算与年终清算中拨付或追回"
+
 ACCOUNTS = {
     INSTITUTION_PAYABLE: "应付定点机构（按项目结算，未拨付）",
     CASE_PAYABLE: "应付定点机构（按病种付费，未拨付）",

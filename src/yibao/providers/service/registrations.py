@@ -47,29 +47,35 @@ def end_under(
     return n
 
 
+def make(s, *, prac_code: str, fixmedins_code: str, agreement_no: str, qualification: str, day: date,
+         actor: str, now: datetime, noted: dict) -> PractitionerRegistration:  # fmt: skip
+    """A registration standing under ``agreement_no`` from ``day``, audited (``noted``: more for its row)."""
+    reg = PractitionerRegistration(prac_code=prac_code, fixmedins_code=fixmedins_code, agreement_no=agreement_no,
+                                   qualification=qualification, registered_on=day, status="registered",
+                                   registered_by=actor)  # fmt: skip
+    s.add(reg)
+    s.flush()
+    record(s, Action.REGISTER, PRACTITIONER, str(reg.id), actor=actor, at=now,
+           after={"prac_code": prac_code, "fixmedins_code": fixmedins_code, "agreement_no": agreement_no,
+                  "registered_on": day, **noted})  # fmt: skip
+    return reg
+
+
 def carry_or_end(s, expired: ProviderAgreement, successor: ProviderAgreement | None, *, actor: str,
                  now: datetime) -> int:  # fmt: skip
     """At an agreement's expiry (到期): each registration standing under it ends on its last day and, when
     the agreement was renewed (``successor`` begins the next day), is made again under the successor from its
     first day — a renewal keeps the institution's 医保医师. Returns how many were carried."""
+    why = "协议到期，随续签协议重新备案" if successor else "协议到期"
     carried = 0
     for reg in store.registrations_under(s, [expired.agreement_no]):
         if reg.status != "registered":
             continue
-        last = max(reg.registered_on, expired.enddate or reg.registered_on)
-        why = "协议到期，随续签协议重新备案" if successor else "协议到期"
-        end(s, reg, day=last, reason=why, actor=actor, now=now)
-        if successor is None:
-            continue
-        again = PractitionerRegistration(prac_code=reg.prac_code, fixmedins_code=reg.fixmedins_code,
-                                         agreement_no=successor.agreement_no, qualification=reg.qualification,
-                                         registered_on=successor.begndate, status="registered",
-                                         registered_by=actor)  # fmt: skip
-        s.add(again)
-        s.flush()
-        record(s, Action.REGISTER, PRACTITIONER, str(again.id), actor=actor, at=now,
-               after={"prac_code": reg.prac_code, "fixmedins_code": reg.fixmedins_code,
-                      "agreement_no": successor.agreement_no, "registered_on": successor.begndate,
-                      "carried_from": reg.id})  # fmt: skip
-        carried += 1
+        end(s, reg, day=max(reg.registered_on, expired.enddate or reg.registered_on), reason=why, actor=actor,
+            now=now)  # fmt: skip
+        if successor is not None:
+            make(s, prac_code=reg.prac_code, fixmedins_code=reg.fixmedins_code,
+                 agreement_no=successor.agreement_no, qualification=reg.qualification, day=successor.begndate,
+                 actor=actor, now=now, noted={"carried_from": reg.id})  # fmt: skip
+            carried += 1
     return carried

@@ -10,7 +10,7 @@ from pathlib import Path
 from yibao.audit_actions import Action
 from yibao.errors import InputError, NotFound
 from yibao.providers.service import registrations, status
-from yibao.providers.service.common import MEASURE, PRACTITIONER, record, require_scheme, text
+from yibao.providers.service.common import MEASURE, record, require_scheme, text
 from yibao.store import providers as store
 from yibao.store.tables import Practitioner, PractitionerRegistration, ProviderMeasure
 
@@ -54,15 +54,9 @@ def register_practitioner(
         for r in store.registrations_of(s, fixmedins_code)
     ):
         raise InputError(f"prac_code: {code} 已在协议 {a.agreement_no} 下备案")
-    reg = PractitionerRegistration(prac_code=code, fixmedins_code=fixmedins_code, agreement_no=a.agreement_no,
-                                   qualification=qualification or "", registered_on=day, status="registered",
-                                   registered_by=actor)  # fmt: skip
-    s.add(reg)
-    s.flush()
-    record(s, Action.REGISTER, PRACTITIONER, str(reg.id), actor=actor, at=now,
-           after={"prac_code": code, "fixmedins_code": fixmedins_code, "agreement_no": a.agreement_no,
-                  "registered_on": day, "qualification": reg.qualification})  # fmt: skip
-    return reg
+    return registrations.make(s, prac_code=code, fixmedins_code=fixmedins_code, agreement_no=a.agreement_no,
+                              qualification=qualification or "", day=day, actor=actor, now=now,
+                              noted={"qualification": qualification or ""})  # fmt: skip
 
 
 def record_measure(

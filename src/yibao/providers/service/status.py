@@ -228,6 +228,7 @@ def expire(s, *, on: date, actor: str, regions_dir: Path | None = None) -> list[
     """到期: every agreement whose term ended before ``on`` and still stands is expired; each institution
     concerned has its designation rebuilt and its status set for ``on``. Returns the agreement numbers."""
     done: list[str] = []
+    now = datetime.now()
     by_inst: dict[str, list[ProviderAgreement]] = {}
     for a in store.expiring(s, on):
         by_inst.setdefault(a.fixmedins_code, []).append(a)
@@ -249,6 +250,6 @@ def expire(s, *, on: date, actor: str, regions_dir: Path | None = None) -> list[
         standing = {b.begndate: b for b in store.agreements_of(s, code, "main") if b.status not in ENDED}
         for a in mains:  # its 医保医师: carried to the renewed agreement (begins the next day), else ended
             successor = standing.get(a.enddate + ONE_DAY) if a.enddate else None
-            registrations.carry_or_end(s, a, successor, actor=actor, now=datetime.now())
+            registrations.carry_or_end(s, a, successor, actor=actor, now=now)
         rebuild(s, inst, today=on, regions_dir=regions_dir)
     return done
