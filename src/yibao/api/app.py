@@ -32,11 +32,13 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         description="医保核心平台：国家接口 (/fsi/api/callService)、REST (/api)、FHIR R4 (/fhir)、管理台 (/console)",
     )
     from yibao.api import (
+        routes_contributions,
         routes_enrollment,
         routes_entitlements,
         routes_fhir,
         routes_fsi,
         routes_payment_reviews,
+        routes_persons,
         routes_providers,
         routes_rest,
         routes_review,
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None, *, console: bool = True) -> Fas
         routes_fsi,
         routes_rest,
         routes_enrollment,
+        routes_persons,
+        routes_contributions,
         routes_entitlements,
         routes_review,
         routes_payment_reviews,

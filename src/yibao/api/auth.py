@@ -87,3 +87,8 @@ def require_any(*permissions: str) -> Callable:
         return claims
 
     return dep
+
+
+def actor(claims: dict) -> str:
+    """Who a verified token speaks for, as the audit log names them ("api" for a token without a user)."""
+    return str(claims.get("u") or "api")

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from yibao.api.auth import require
-from yibao.api.routes_enrollment import _actor, refusals
+from yibao.api.auth import actor, require
+from yibao.api.refusals import refusals
 from yibao.enrollment import entitlement_service as svc
 from yibao.enrollment import entitlements as ent
 from yibao.ingest import entitlement_kinds as kinds
@@ -79,16 +79,14 @@ def list_identities(psn_no: PsnNo, _: Reader) -> dict:
 @router.post("/identities", status_code=201, summary="认定人员身份 (periods of one type may not overlap)")
 def add_identity(psn_no: PsnNo, body: IdentityIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        new = kinds.add_one(
-            s, kinds.IDENTITIES, {"psn_no": psn_no, **body.model_dump()}, actor=_actor(claims)
-        )
+        new = kinds.add_one(s, kinds.IDENTITIES, {"psn_no": psn_no, **body.model_dump()}, actor=actor(claims))
         return _one(reads.identities(s, psn_no), "id", new)
 
 
 @router.post("/identities/{identity_id}/end", summary="结束人员身份 on a date")
 def end_identity(psn_no: PsnNo, identity_id: RowId, body: EndIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        svc.end_dated(s, ent.IDENTITY, psn_no, identity_id, body.date, actor=_actor(claims))
+        svc.end_dated(s, ent.IDENTITY, psn_no, identity_id, body.date, actor=actor(claims))
         return _one(reads.identities(s, psn_no), "id", identity_id)
 
 
@@ -115,14 +113,14 @@ def list_chronic(psn_no: PsnNo, _: Reader) -> dict:
 def add_chronic(psn_no: PsnNo, body: ChronicIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         values = {"psn_no": psn_no, **body.model_dump()}
-        new = kinds.add_one(s, kinds.CHRONIC_REGISTRATIONS, values, actor=_actor(claims))
+        new = kinds.add_one(s, kinds.CHRONIC_REGISTRATIONS, values, actor=actor(claims))
         return _one(reads.chronic_registrations(s, psn_no), "id", new)
 
 
 @router.post("/chronic-registrations/{registration_id}/end", summary="结束门诊慢特病备案 on a date")
 def end_chronic(psn_no: PsnNo, registration_id: RowId, body: EndIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        svc.end_dated(s, ent.CHRONIC, psn_no, registration_id, body.date, actor=_actor(claims))
+        svc.end_dated(s, ent.CHRONIC, psn_no, registration_id, body.date, actor=actor(claims))
         return _one(reads.chronic_registrations(s, psn_no), "id", registration_id)
 
 
@@ -132,7 +130,7 @@ def end_chronic(psn_no: PsnNo, registration_id: RowId, body: EndIn, claims: Writ
 )
 def revoke_chronic(psn_no: PsnNo, registration_id: RowId, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        svc.revoke_chronic(s, psn_no, registration_id, actor=_actor(claims))
+        svc.revoke_chronic(s, psn_no, registration_id, actor=actor(claims))
         return _one(reads.chronic_registrations(s, psn_no), "id", registration_id)
 
 
@@ -154,7 +152,7 @@ def list_supplementary(psn_no: PsnNo, _: Reader) -> dict:
 @router.post("/supplementary", status_code=201, summary="惠民保参保 for a year")
 def add_supplementary(psn_no: PsnNo, body: SupplementaryIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        kinds.add_one(s, kinds.SUPPLEMENTARY, {"psn_no": psn_no, **body.model_dump()}, actor=_actor(claims))
+        kinds.add_one(s, kinds.SUPPLEMENTARY, {"psn_no": psn_no, **body.model_dump()}, actor=actor(claims))
         return _one(reads.supplementary(s, psn_no), "year", body.year)
 
 
@@ -162,5 +160,5 @@ def add_supplementary(psn_no: PsnNo, body: SupplementaryIn, claims: Writer) -> d
 def end_supplementary(psn_no: PsnNo, year: Annotated[int, Path(ge=2000, le=2100)], claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         _person(s, psn_no)
-        svc.cancel_supplementary(s, psn_no, year, actor=_actor(claims))
+        svc.cancel_supplementary(s, psn_no, year, actor=actor(claims))
         return {"psn_no": psn_no, "items": reads.supplementary(s, psn_no)}

@@ -23,8 +23,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from yibao.api.auth import require, require_any
-from yibao.api.routes_enrollment import refusals
+from yibao.api.auth import actor, require, require_any
+from yibao.api.refusals import refusals
 from yibao.money import fmt_fen
 from yibao.payment import special_review as sr
 from yibao.payment.service import special_review as service
@@ -81,12 +81,12 @@ class NoteIn(BaseModel):
 
 
 def _staff(claims: dict) -> sr.Staff:
-    return sr.Staff(str(claims.get("u") or "api"), frozenset(claims.get("p") or ()))
+    return sr.Staff(actor(claims), frozenset(claims.get("p") or ()))
 
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """:func:`~yibao.api.routes_enrollment.refusals`, and 403 for a step the rules forbid this user."""
+    """:func:`~yibao.api.refusals.refusals`, and 403 for a step the rules forbid this user."""
     with refusals():
         try:
             yield

@@ -12,7 +12,7 @@ signs, renews and registers practitioners (经办); a sanction — suspend, resu
 ladder — is ``supervision.write`` (稽核). The public list (``GET /public/providers``) needs no login.
 
 Conventions as the other resources: every write is one unit of work, audited by the use case it calls;
-refusals by :func:`~yibao.api.routes_enrollment.refusals` (404 for what does not exist, 422 naming the field,
+refusals by :func:`~yibao.api.refusals.refusals` (404 for what does not exist, 422 naming the field,
 409 for a write a concurrent call made first); bodies bounded (:mod:`.routes_providers_models`): a value too
 long or malformed is a 422 naming the field. Decimals (scores, results) are strings, never JSON numbers.
 """
@@ -28,8 +28,8 @@ from fastapi.responses import Response
 
 from yibao.api import routes_providers_agreements
 from yibao.api import routes_providers_reads as reads
-from yibao.api.auth import require
-from yibao.api.routes_enrollment import refusals
+from yibao.api.auth import actor, require
+from yibao.api.refusals import refusals
 from yibao.api.routes_providers_models import (
     ApplicationIn,
     ApproveIn,
@@ -54,10 +54,6 @@ MAX_BYTES = 10 * 1024 * 1024  # one file of an application (a scanned licence, a
 applications_router = APIRouter(prefix="/api/providers/applications", tags=["定点申请 provider applications"])
 
 
-def _actor(claims: dict) -> str:
-    return str(claims.get("u") or "api")
-
-
 def _one(appl_no: str) -> dict:
     with refusals(), unit_of_work(write=False) as s:
         return reads.application_out(s, appl_no)
@@ -76,7 +72,7 @@ def submit(body: ApplicationIn, claims: Writer) -> dict:
         app = applications.submit(
             s,
             kind=body.kind,
-            actor=_actor(claims),
+            actor=actor(claims),
             org=body.org.data() if body.org else None,
             services=list(body.services) if body.services is not None else None,
             details=body.details.data() if body.details else None,
@@ -146,7 +142,7 @@ def upload(
     with refusals(), unit_of_work() as s:
         row = applications.add_attachment(
             s, appl_no, material=material, filename=file.filename or "", data=data,
-            content_type=(file.content_type or "application/octet-stream")[:100], actor=_actor(claims),
+            content_type=(file.content_type or "application/octet-stream")[:100], actor=actor(claims),
         )  # fmt: skip
         return reads.attachment_meta(row)
 
@@ -180,14 +176,14 @@ def attachment(appl_no: ApplNo, attachment_id: AttachmentId, _: Reader) -> Respo
 )
 def accept(appl_no: ApplNo, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        applications.accept(s, appl_no, actor=_actor(claims))
+        applications.accept(s, appl_no, actor=actor(claims))
     return _one(appl_no)
 
 
 @applications_router.post("/{appl_no}/refuse", summary="不予受理 for a reason staff give")
 def refuse(appl_no: ApplNo, body: RefuseIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        applications.refuse(s, appl_no, reason=body.reason, actor=_actor(claims))
+        applications.refuse(s, appl_no, reason=body.reason, actor=actor(claims))
     return _one(appl_no)
 
 
@@ -196,7 +192,7 @@ def refuse(appl_no: ApplNo, body: RefuseIn, claims: Writer) -> dict:
 )
 def request_supplement(appl_no: ApplNo, body: SupplementRequestIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        applications.request_supplement(s, appl_no, asked=list(body.asked), actor=_actor(claims))
+        applications.request_supplement(s, appl_no, asked=list(body.asked), actor=actor(claims))
     return _one(appl_no)
 
 
@@ -205,14 +201,14 @@ def request_supplement(appl_no: ApplNo, body: SupplementRequestIn, claims: Write
 )
 def supplement(appl_no: ApplNo, body: SupplementIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        applications.supplement(s, appl_no, actor=_actor(claims), org=body.org.data() if body.org else None)
+        applications.supplement(s, appl_no, actor=actor(claims), org=body.org.data() if body.org else None)
     return _one(appl_no)
 
 
 @applications_router.post("/{appl_no}/withdraw", summary="撤回 (until signed)")
 def withdraw(appl_no: ApplNo, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        applications.withdraw(s, appl_no, actor=_actor(claims))
+        applications.withdraw(s, appl_no, actor=actor(claims))
     return _one(appl_no)
 
 
@@ -222,7 +218,7 @@ def withdraw(appl_no: ApplNo, claims: Writer) -> dict:
 def approve(appl_no: ApplNo, body: ApproveIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         applications.approve(
-            s, appl_no, actor=_actor(claims), services=list(body.services) if body.services else None
+            s, appl_no, actor=actor(claims), services=list(body.services) if body.services else None
         )
     return _one(appl_no)
 
@@ -230,7 +226,7 @@ def approve(appl_no: ApplNo, body: ApproveIn, claims: Writer) -> dict:
 @applications_router.post("/{appl_no}/reject", summary="审核不同意 (change, suspend, terminate, renew)")
 def reject(appl_no: ApplNo, body: RefuseIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        applications.reject(s, appl_no, reason=body.reason, actor=_actor(claims))
+        applications.reject(s, appl_no, reason=body.reason, actor=actor(claims))
     return _one(appl_no)
 
 
@@ -243,7 +239,7 @@ def reject(appl_no: ApplNo, body: RefuseIn, claims: Writer) -> dict:
 def appoint_panel(appl_no: ApplNo, body: PanelIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         scorers = [x.model_dump() for x in body.scorers]
-        evaluations.appoint_panel(s, appl_no, scorers=scorers, actor=_actor(claims))
+        evaluations.appoint_panel(s, appl_no, scorers=scorers, actor=actor(claims))
     return _one(appl_no)
 
 
@@ -253,7 +249,7 @@ def appoint_panel(appl_no: ApplNo, body: PanelIn, claims: Writer) -> dict:
 def record_sheet(appl_no: ApplNo, body: SheetIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         sheet = evaluations.record_sheet(
-            s, appl_no, scorer_id=body.scorer_id, scores=dict(body.scores), actor=_actor(claims)
+            s, appl_no, scorer_id=body.scorer_id, scores=dict(body.scores), actor=actor(claims)
         )
         return {
             "appl_no": appl_no,
@@ -271,7 +267,7 @@ def record_sheet(appl_no: ApplNo, body: SheetIn, claims: Writer) -> dict:
 )
 def conclude(appl_no: ApplNo, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        evaluations.conclude_evaluation(s, appl_no, actor=_actor(claims))
+        evaluations.conclude_evaluation(s, appl_no, actor=actor(claims))
     return _one(appl_no)
 
 
@@ -283,7 +279,7 @@ def conclude(appl_no: ApplNo, claims: Writer) -> dict:
 def sign(appl_no: ApplNo, body: SignIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         main = agreements.sign(
-            s, appl_no, actor=_actor(claims), granted=list(body.granted) if body.granted is not None else None,
+            s, appl_no, actor=actor(claims), granted=list(body.granted) if body.granted is not None else None,
             begndate=body.begndate, fixmedins_code=body.fixmedins_code,
         )  # fmt: skip
         agreement_no = main.agreement_no

@@ -7,7 +7,7 @@ figures of one sheet); and the public list of designated institutions on a day (
 no login).
 
 Who and how: see :mod:`yibao.api.routes_providers` (``providers.read`` / ``providers.write``; sanctions
-``supervision.write``; refusals by :func:`~yibao.api.routes_enrollment.refusals`).
+``supervision.write``; refusals by :func:`~yibao.api.refusals.refusals`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from yibao.api import routes_providers_reads as reads
-from yibao.api.auth import require, require_any
-from yibao.api.routes_enrollment import refusals
+from yibao.api.auth import actor, require, require_any
+from yibao.api.refusals import refusals
 from yibao.api.routes_providers_models import (
     Admdvs,
     AssessIn,
@@ -56,10 +56,6 @@ RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="记录编号")
 
 router = APIRouter(prefix="/api/providers", tags=["定点医药机构 designated providers"])
 public_router = APIRouter(prefix="/public", tags=["公布结果 public"])
-
-
-def _actor(claims: dict) -> str:
-    return str(claims.get("u") or "api")
 
 
 def _institution(code: str) -> dict:
@@ -129,7 +125,7 @@ def institution_status(
 def renew(code: Code, body: RenewIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
         main = agreements.renew(
-            s, code, actor=_actor(claims), services=list(body.services) if body.services else None
+            s, code, actor=actor(claims), services=list(body.services) if body.services else None
         )
         agreement_no = main.agreement_no
     with refusals(), unit_of_work(write=False) as s:
@@ -143,7 +139,7 @@ def renew(code: Code, body: RenewIn, claims: Writer) -> dict:
 def suspend(code: Code, body: SuspendIn, claims: Sanctioner) -> dict:
     with refusals(), unit_of_work() as s:
         status.suspend(
-            s, code, begndate=body.begndate, by=body.by, reason=body.reason, actor=_actor(claims),
+            s, code, begndate=body.begndate, by=body.by, reason=body.reason, actor=actor(claims),
             months=body.months, enddate=body.enddate, red_line=body.red_line,
         )  # fmt: skip
     return _institution(code)
@@ -152,7 +148,7 @@ def suspend(code: Code, body: SuspendIn, claims: Sanctioner) -> dict:
 @router.post("/institutions/{code}/resume", summary="恢复 (稽核): the suspension ends the day before")
 def resume(code: Code, body: ResumeIn, claims: Sanctioner) -> dict:
     with refusals(), unit_of_work() as s:
-        status.resume(s, code, day=body.day, reason=body.reason, actor=_actor(claims))
+        status.resume(s, code, day=body.day, reason=body.reason, actor=actor(claims))
     return _institution(code)
 
 
@@ -169,7 +165,7 @@ def terminate(code: Code, body: TerminateIn, claims: Sanctioner) -> dict:
             by=body.by,
             reason=body.reason,
             red_line=body.red_line,
-            actor=_actor(claims),
+            actor=actor(claims),
         )
     return _institution(code)
 
@@ -181,7 +177,7 @@ def register_practitioner(code: Code, body: PractitionerIn, claims: Writer) -> d
     with refusals(), unit_of_work() as s:
         reg = staff.register_practitioner(
             s, code, prac_code=body.prac_code, prac_name=body.prac_name, prac_type=body.prac_type,
-            dept_code=body.dept_code, qualification=body.qualification, day=body.day, actor=_actor(claims),
+            dept_code=body.dept_code, qualification=body.qualification, day=body.day, actor=actor(claims),
         )  # fmt: skip
         return reads.registration_out(reg)
 
@@ -201,7 +197,7 @@ def practitioners(code: Code, _: Reader) -> list[dict]:
 def record_measure(code: Code, body: MeasureIn, claims: Sanctioner) -> dict:
     with refusals(), unit_of_work() as s:
         row = staff.record_measure(
-            s, code, code=body.code, reason=body.reason, actor=_actor(claims), day=body.day,
+            s, code, code=body.code, reason=body.reason, actor=actor(claims), day=body.day,
             deadline=body.deadline, suspicion_id=body.suspicion_id, months=body.months, red_line=body.red_line,
         )  # fmt: skip
         return reads.measure_out(row)
@@ -217,7 +213,7 @@ def measures(code: Code, _: Reader) -> list[dict]:
 @router.post("/registrations/{reg_id}/end", summary="注销医保医师备案: the registration's last day and why")
 def end_registration(reg_id: RowId, body: EndRegistrationIn, claims: Writer) -> dict:
     with refusals(), unit_of_work() as s:
-        reg = staff.end_registration(s, reg_id, reason=body.reason, day=body.day, actor=_actor(claims))
+        reg = staff.end_registration(s, reg_id, reason=body.reason, day=body.day, actor=actor(claims))
         return reads.registration_out(reg)
 
 
@@ -227,7 +223,7 @@ def end_registration(reg_id: RowId, body: EndRegistrationIn, claims: Writer) -> 
 def close_measure(measure_id: RowId, body: CloseMeasureIn, claims: Sanctioner) -> dict:
     with refusals(), unit_of_work() as s:
         return reads.measure_out(staff.close_measure(s, measure_id, note=body.note, day=body.day,
-                                                     actor=_actor(claims)))  # fmt: skip
+                                                     actor=actor(claims)))  # fmt: skip
 
 
 @router.get(
@@ -260,7 +256,7 @@ def _run_out(run) -> dict:
 def assess(year: Year, body: AssessIn, claims: Writer) -> dict:
     manual = {code: dict(figures) for code, figures in (body.manual or {}).items()}
     with refusals(), unit_of_work() as s:
-        run = assessments.assess_year(s, body.admdvs, year, actor=_actor(claims), manual=manual or None)
+        run = assessments.assess_year(s, body.admdvs, year, actor=actor(claims), manual=manual or None)
         return _run_out(run) | {"institutions": sum(run.distribution.values())}
 
 
@@ -290,7 +286,7 @@ def assessment_sheets(
 )
 def set_figures(year: Year, code: Code, body: FiguresIn, claims: FigureEditor) -> dict:
     with refusals(), unit_of_work() as s:
-        sheet = assessments.set_manual(s, year, code, dict(body.figures), actor=_actor(claims))
+        sheet = assessments.set_manual(s, year, code, dict(body.figures), actor=actor(claims))
         run = s.get(ProviderAssessment, sheet.assessment_id)
         names = provider_figures.names_of(s, [code])
         return reads.sheet_out(sheet, run.admdvs, names) | {"distribution": run.distribution}

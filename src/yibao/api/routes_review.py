@@ -17,8 +17,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from yibao.api.auth import require
-from yibao.api.routes_enrollment import refusals
+from yibao.api.auth import actor, require
+from yibao.api.refusals import refusals
 from yibao.money import fmt_fen
 from yibao.settlement import review, review_service
 from yibao.settlement.review import REVIEW, WRITE, Staff
@@ -49,12 +49,12 @@ class CommentIn(BaseModel):
 
 
 def _staff(claims: dict) -> Staff:
-    return Staff(str(claims.get("u") or "api"), frozenset(claims.get("p") or ()))
+    return Staff(actor(claims), frozenset(claims.get("p") or ()))
 
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """:func:`~yibao.api.routes_enrollment.refusals`, and 403 for a step the rules forbid this user."""
+    """:func:`~yibao.api.refusals.refusals`, and 403 for a step the rules forbid this user."""
     with refusals():
         try:
             yield

@@ -3,7 +3,7 @@ knowledge rows and versions, enable, disable, edit, import rule files (a YAML wi
 files, or a zip of them) — the 事后 runs, and the suspicions (疑点) they wrote, filtered and paged.
 
 Conventions as the other resources: a bearer token with ``supervision.read`` to read and
-``supervision.write`` to change; refusals by :func:`~yibao.api.routes_enrollment.refusals` (404 for what does
+``supervision.write`` to change; refusals by :func:`~yibao.api.refusals.refusals` (404 for what does
 not exist, 422 naming the field, 409 for a write a concurrent call made first); a rule file that does not
 validate is a 422 whose ``detail`` is the list of its problems, one per row and column. Amounts are
 two-decimal yuan strings. Every change is one unit of work with its rule version and audit row. The
@@ -24,8 +24,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Upload
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from yibao.api.auth import require
-from yibao.api.routes_enrollment import refusals
+from yibao.api.auth import actor, require
+from yibao.api.refusals import refusals
 from yibao.money import AmountError, fmt_fen, parse_amount
 from yibao.store import audit_rule_reads, audit_runs
 from yibao.store.db import unit_of_work
@@ -55,10 +55,6 @@ class EditIn(BaseModel):
         None, description=f"场景 upload / settle → {' / '.join(ACTIONS)}（整体替换）"
     )
     effective_to: date | None = Field(None, description="失效日期（含）；null 取消")
-
-
-def _actor(claims: dict) -> str:
-    return str(claims.get("u") or "api")
 
 
 _MONEY = {"vola_amt": "vola_amt", "amount_fen": "amount", "deducted_fen": "deducted", "upheld_fen": "upheld"}
@@ -114,7 +110,7 @@ def one_rule(
 
 def _switch(code: str, enabled: bool, body: ReasonIn, claims: dict) -> dict:
     with refusals(), unit_of_work() as s:
-        service.set_enabled(s, code, enabled, actor=_actor(claims), reason=body.reason)
+        service.set_enabled(s, code, enabled, actor=actor(claims), reason=body.reason)
     return _rule(code)
 
 
@@ -138,7 +134,7 @@ def edit(code: RuleCode, body: EditIn, claims: Writer) -> dict:
     if "effective_to" in changes and changes["effective_to"] is not None:
         changes["effective_to"] = changes["effective_to"].isoformat()
     with refusals(), unit_of_work() as s:
-        service.edit(s, code, changes, actor=_actor(claims), reason=body.reason)
+        service.edit(s, code, changes, actor=actor(claims), reason=body.reason)
     return _rule(code)
 
 
@@ -166,7 +162,7 @@ async def import_rules(
         except LibraryError as exc:
             raise HTTPException(422, exc.problems) from None
     with refusals(), unit_of_work() as s:
-        done = service.import_rules(s, library, actor=_actor(claims), reason=reason)
+        done = service.import_rules(s, library, actor=actor(claims), reason=reason)
     return {"added": done.added, "changed": done.changed, "unchanged": done.unchanged}
 
 

@@ -26,8 +26,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, UploadF
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from yibao.api.auth import require, require_any
-from yibao.api.routes_enrollment import refusals
+from yibao.api.auth import actor, require, require_any
+from yibao.api.refusals import refusals
 from yibao.errors import quote
 from yibao.money import fmt_fen, parse_amount
 from yibao.store import suspicion_workflow as reads
@@ -86,7 +86,7 @@ class DeductMonthIn(BaseModel):
 
 
 def _staff(claims: dict) -> st.Staff:
-    return st.Staff(str(claims.get("u") or "api"), frozenset(claims.get("p") or ()))
+    return st.Staff(actor(claims), frozenset(claims.get("p") or ()))
 
 
 def _regions_dir():
@@ -97,7 +97,7 @@ def _regions_dir():
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """:func:`~yibao.api.routes_enrollment.refusals`, and 403 for a step the rules forbid this user."""
+    """:func:`~yibao.api.refusals.refusals`, and 403 for a step the rules forbid this user."""
     with refusals():
         try:
             yield
