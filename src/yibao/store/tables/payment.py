@@ -142,7 +142,10 @@ class PaymentLine(Base):
     """A hospital's line of a run, per pool and method (the statement's total row, and its ledger entry)."""
 
     __tablename__ = "payment_line"
-    __table_args__ = (UniqueConstraint("run_id", "fixmedins_code", "pool", "method"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "fixmedins_code", "pool", "method"),
+        Index("ix_payment_line_entry", "entry_id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("payment_run.id"))
     fixmedins_code: Mapped[str] = mapped_column(String(12))

@@ -47,6 +47,7 @@ class Enrollment(Base, Timestamps):
     __tablename__ = "enrollment"
     __table_args__ = (
         Index("ix_enrollment_person", "psn_no", "insutype"),
+        Index("ix_enrollment_employer", "emp_no"),
         CheckConstraint("psn_insu_stas in ('0', '1', '2', '3', '4')", name="psn_insu_stas"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -79,6 +79,7 @@ class Practitioner(Base, Timestamps):
     """医保医师 (D + admdvs + 6 digits) and other insured-service staff."""
 
     __tablename__ = "practitioner"
+    __table_args__ = (Index("ix_practitioner_institution", "fixmedins_code"),)
     prac_code: Mapped[str] = mapped_column(String(20), primary_key=True)
     prac_name: Mapped[str] = mapped_column(String(50))
     prac_type: Mapped[str] = mapped_column(String(10), default="doctor")  # doctor | nurse | pharmacist

@@ -212,7 +212,10 @@ class LedgerPosting(Base):
     """One leg of a journal entry: positive = debit, negative = credit (fen)."""
 
     __tablename__ = "ledger_posting"
-    __table_args__ = (Index("ix_ledger_posting_account", "account", "fund_pay_type"),)
+    __table_args__ = (
+        Index("ix_ledger_posting_account", "account", "fund_pay_type"),
+        Index("ix_ledger_posting_entry", "entry_id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
     account: Mapped[str] = mapped_column(

@@ -129,6 +129,7 @@ class AuditSuspicion(Base):
         Index("ix_audit_suspicion_rule", "rule_code"),
         Index("ix_audit_suspicion_visit", "mdtrt_id"),
         Index("ix_audit_suspicion_deduction", "deduction_month", "fixmedins_code"),
+        Index("ix_audit_suspicion_run", "run_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(40))
