@@ -19,7 +19,7 @@ from yibao.enrollment.accounts import statement
 from yibao.funds import ledger
 from yibao.funds.check import check_ledger
 from yibao.ingest.region import load_region
-from yibao.store import audit, migrate
+from yibao.store import audit, contribution_reads, migrate
 from yibao.store import enrollment_reads as reads
 from yibao.store.db import make_engine, unit_of_work
 from yibao.store.tables import (
@@ -111,7 +111,7 @@ def test_accounts_reconcile_with_contributions_and_payments(demo):
 
 def test_employers_owe_and_pay_some_late(demo):
     with unit_of_work(demo, write=False) as s:
-        _, employers = reads.employers(s, as_of=AFTER)
+        _, employers = contribution_reads.employers(s, as_of=AFTER)
         late_paid = s.scalar(
             select(func.count())
             .select_from(Contribution)

@@ -16,7 +16,7 @@ from yibao.api.auth import actor, require
 from yibao.api.refusals import refusals
 from yibao.enrollment import collection
 from yibao.enrollment import contributions as contrib
-from yibao.store import enrollment_reads as reads
+from yibao.store import contribution_reads as reads
 from yibao.store.db import get_engine, unit_of_work
 from yibao.store.tables import Employer
 

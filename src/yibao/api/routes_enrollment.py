@@ -21,6 +21,7 @@ from yibao.api.auth import actor, require
 from yibao.api.refusals import refusals
 from yibao.config import get_settings
 from yibao.enrollment import rules, service, transfers
+from yibao.store import contribution_reads
 from yibao.store import enrollment_reads as reads
 from yibao.store.db import unit_of_work
 from yibao.store.tables import Employer, Enrollment
@@ -50,7 +51,7 @@ def register_employer(
         emp = service.register_employer(
             s, uscc=code, emp_name=body.emp_name, admdvs=adm, emp_no=body.emp_no, actor=actor(claims)
         )
-        return eio.out(reads.employer_row(emp))
+        return eio.out(contribution_reads.employer_row(emp))
 
 
 @router.get("/employers", summary="单位列表 (name/code, district; employees and what each owes)")
@@ -63,7 +64,7 @@ def list_employers(
     size: int = Query(50, ge=1, le=500),
 ) -> dict:
     with unit_of_work(write=False) as s:
-        total, rows = reads.employers(
+        total, rows = contribution_reads.employers(
             s, text=q, admdvs=admdvs, as_of=as_of, offset=(page - 1) * size, limit=size
         )
     return {"items": eio.out(rows), "total": total, "page": page, "size": size}
@@ -78,7 +79,7 @@ def get_employer(
     as_of: date | None = Query(None, description="欠缴的计算日（默认今天）"),
 ) -> dict:
     with refusals(), unit_of_work(write=False) as s:
-        return eio.out(reads.employer_detail(s, emp_no, as_of))
+        return eio.out(contribution_reads.employer_detail(s, emp_no, as_of))
 
 
 # --- enrollments --------------------------------------------------------------------------------------

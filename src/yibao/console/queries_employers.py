@@ -17,7 +17,7 @@ from yibao.console.display import names
 from yibao.console.queries import paged
 from yibao.console.queries_enrollment import districts
 from yibao.money import fen_to_decimal
-from yibao.store import enrollment_reads as reads
+from yibao.store import contribution_reads as reads
 from yibao.store.tables import Contribution, Employer, Enrollment, Person
 
 EMPLOYER_COLUMNS = [
