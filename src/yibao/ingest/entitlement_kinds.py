@@ -81,7 +81,7 @@ def _writer(apply: Callable[..., svc.Applied], **fixed) -> Callable:
     """A chunk of parsed rows written by ``apply`` in one unit of work, its outcome added to the report."""
 
     def write(engine: Engine, kind: Kind, chunk, report, dry_run: bool, columns=None, actor: str = "cli"):
-        from yibao.ingest.loader import Rejection
+        from yibao.ingest.report import Rejection
 
         present = set(kind.key) | set(columns if columns is not None else (c.name for c in kind.cols))
         with unit_of_work(engine) as s:

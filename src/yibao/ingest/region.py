@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from yibao.audit_actions import Action
 from yibao.errors import InputError
-from yibao.ingest.loader import ImportReport, run_import
+from yibao.ingest.loader import run_import
+from yibao.ingest.report import ImportReport
 from yibao.store import audit
 from yibao.store.db import unit_of_work
 from yibao.store.tables import NATIONAL, Dictionary, Region
