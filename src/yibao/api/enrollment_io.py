@@ -1,6 +1,5 @@
 """What the enrollment REST resources share (参保登记接口的输入输出): amounts as two-decimal yuan strings in and
-out (integer fen inside), national codes checked so that a refusal names the field, the person and enrollment
-as answered.
+out (integer fen inside), national codes and the region's policy checked so that a refusal names the field.
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ from fastapi import HTTPException
 from pydantic import Field
 
 from yibao import validation as v
-from yibao.enrollment import rules
 from yibao.enrollment.rows import LABELS as FIELD_LABELS
 from yibao.errors import YibaoError
 from yibao.money import AmountError, fmt_fen, parse_amount
-from yibao.store import enrollment_reads as reads
-from yibao.store.tables import Enrollment, Person
 
 MAX_FEN = 10**14  # a trillion yuan: anything larger is a typing mistake (and would overflow SQLite)
 AMOUNT_KEYS = frozenset(
@@ -115,42 +111,3 @@ def bundle(admdvs: str, field: str):
         return get_bundle(admdvs)
     except YibaoError as exc:
         raise HTTPException(422, f"{field}: {exc.message.split(': ', 1)[-1]}") from None
-
-
-def person(s, psn_no: str) -> Person:
-    p = s.get(Person, psn_no)
-    if p is None:
-        raise HTTPException(404, f"psn_no: 人员不存在 {psn_no}")
-    return p
-
-
-def person_out(s, p: Person) -> dict:
-    return out(
-        {
-            "psn_no": p.psn_no,
-            "psn_cert_type": p.psn_cert_type,
-            "certno": reads.mask_certno(p.certno),
-            "psn_name": p.psn_name,
-            "gend": p.gend,
-            "brdy": p.brdy,
-            "naty": p.naty,
-            "admdvs": p.admdvs,
-            "death_date": p.death_date,
-            "enrollments": reads.person_enrollments(s, p.psn_no),
-            "account_balance": reads.account_balance(s, p.psn_no),
-        }
-    )
-
-
-def enrollment_out(s, enrollment_id: int, warnings: list[str] | None = None) -> dict:
-    """An enrollment as stored, with its status as of today in words (``status_text``: a change dated ahead
-    shows as scheduled, 正常（暂停已预约，2027-03-01 生效）) and the lifecycle actions that apply to it."""
-    e = s.get(Enrollment, enrollment_id)
-    today = date.today()
-    row = out(reads.enrollment_row(e))
-    row["status_text"] = rules.status_text(e, today)
-    row["scheduled"] = rules.scheduled_change(e, today)
-    row["actions"] = rules.actions_for(e, today)
-    if warnings is not None:
-        row["warnings"] = warnings
-    return row

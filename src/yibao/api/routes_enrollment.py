@@ -29,6 +29,20 @@ from yibao.store.tables import Employer, Enrollment
 router = APIRouter(prefix="/api", tags=["参保登记 enrollment"])
 
 
+def _enrollment_out(s, enrollment_id: int, warnings: list[str] | None = None) -> dict:
+    """An enrollment as stored, with its status as of today in words (``status_text``: a change dated ahead
+    shows as scheduled, 正常（暂停已预约，2027-03-01 生效）) and the lifecycle actions that apply to it."""
+    e = s.get(Enrollment, enrollment_id)
+    today = date.today()
+    row = eio.out(reads.enrollment_row(e))
+    row["status_text"] = rules.status_text(e, today)
+    row["scheduled"] = rules.scheduled_change(e, today)
+    row["actions"] = rules.actions_for(e, today)
+    if warnings is not None:
+        row["warnings"] = warnings
+    return row
+
+
 # --- employers ----------------------------------------------------------------------------------------
 
 
@@ -126,7 +140,7 @@ def enroll(body: EnrollmentIn, claims: Annotated[dict, Depends(require("enrollme
     bundle = eio.bundle(args["insuplc_admdvs"], "insuplc_admdvs")
     with refusals(), unit_of_work() as s:
         done = service.enroll(s, bundle, actor=actor(claims), **args)
-        return eio.enrollment_out(s, done.enrollment.id, done.warnings)
+        return _enrollment_out(s, done.enrollment.id, done.warnings)
 
 
 @router.get("/enrollments", summary="参保登记列表 (by person, employer, status)")
@@ -168,7 +182,7 @@ def get_enrollment(
     with unit_of_work(write=False) as s:
         if s.get(Enrollment, enrollment_id) is None:
             raise HTTPException(404, f"enrollment: 参保登记不存在 {enrollment_id}")
-        return eio.enrollment_out(s, enrollment_id)
+        return _enrollment_out(s, enrollment_id)
 
 
 class StatusIn(BaseModel):
@@ -196,7 +210,7 @@ class TransferOutIn(BaseModel):
 def _change(enrollment_id: int, action: str, day: date, reason: str | None, claims: dict) -> dict:
     with refusals(), unit_of_work() as s:
         service.change_status(s, enrollment_id, action, day, actor=actor(claims), reason=reason)
-        return eio.enrollment_out(s, enrollment_id)
+        return _enrollment_out(s, enrollment_id)
 
 
 EnrollmentId = Annotated[int, Field(ge=1, le=2**62)]
@@ -228,7 +242,7 @@ def change_category(enrollment_id: EnrollmentId, body: CategoryIn, claims: Write
         done = service.change_category(
             s, bundle, enrollment_id, body.psn_type, body.date, actor=actor(claims)
         )
-        return eio.enrollment_out(s, enrollment_id, done.warnings)
+        return _enrollment_out(s, enrollment_id, done.warnings)
 
 
 @router.post(
@@ -238,7 +252,7 @@ def transfer_out(enrollment_id: EnrollmentId, body: TransferOutIn, claims: Write
     to = eio.code("to_admdvs", v.admdvs, body.to_admdvs)
     with refusals(), unit_of_work() as s:
         certificate = transfers.transfer_out(s, enrollment_id, body.date, to, actor=actor(claims))
-        return {"enrollment": eio.enrollment_out(s, enrollment_id), "certificate": certificate}
+        return {"enrollment": _enrollment_out(s, enrollment_id), "certificate": certificate}
 
 
 class TransferInIn(BaseModel):
@@ -276,7 +290,7 @@ def transfer_in(body: TransferInIn, claims: Writer) -> dict:
             emp_no=body.emp_no or None,
             actor=actor(claims),
         )
-        out = eio.enrollment_out(s, done.enrollment.id, done.warnings)
+        out = _enrollment_out(s, done.enrollment.id, done.warnings)
         out["account_balance"] = eio.out({"balance": reads.account_balance(s, body.psn_no)})["balance"]
         return out
 

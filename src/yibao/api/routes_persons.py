@@ -23,6 +23,31 @@ from yibao.store.tables import FamilyBinding, Person
 router = APIRouter(prefix="/api", tags=["参保登记 enrollment"])
 
 
+def _person(s, psn_no: str) -> Person:
+    p = s.get(Person, psn_no)
+    if p is None:
+        raise HTTPException(404, f"psn_no: 人员不存在 {psn_no}")
+    return p
+
+
+def _person_out(s, p: Person) -> dict:
+    return eio.out(
+        {
+            "psn_no": p.psn_no,
+            "psn_cert_type": p.psn_cert_type,
+            "certno": reads.mask_certno(p.certno),
+            "psn_name": p.psn_name,
+            "gend": p.gend,
+            "brdy": p.brdy,
+            "naty": p.naty,
+            "admdvs": p.admdvs,
+            "death_date": p.death_date,
+            "enrollments": reads.person_enrollments(s, p.psn_no),
+            "account_balance": reads.account_balance(s, p.psn_no),
+        }
+    )
+
+
 # --- persons ------------------------------------------------------------------------------------------
 
 
@@ -50,7 +75,7 @@ def register_person(body: PersonIn, claims: Annotated[dict, Depends(require("per
             psn_no=body.psn_no,
             actor=actor(claims),
         )
-        return eio.person_out(s, p)
+        return _person_out(s, p)
 
 
 @router.get("/persons/{psn_no}", summary="人员信息: identity (ID masked), enrollments, account balance")
@@ -58,7 +83,7 @@ def get_person(
     psn_no: Annotated[str, Field(max_length=30)], _: Annotated[dict, Depends(require("person.read"))]
 ) -> dict:
     with unit_of_work(write=False) as s:
-        return eio.person_out(s, eio.person(s, psn_no))
+        return _person_out(s, _person(s, psn_no))
 
 
 @router.get("/persons/{psn_no}/account", summary="个人账户: balance and statement (every movement)")
@@ -66,7 +91,7 @@ def person_account(
     psn_no: Annotated[str, Field(max_length=30)], _: Annotated[dict, Depends(require("person.read"))]
 ) -> dict:
     with unit_of_work(write=False) as s:
-        eio.person(s, psn_no)
+        _person(s, psn_no)
         balance = reads.account_balance(s, psn_no)
         if balance is None:
             raise HTTPException(404, f"psn_no: 人员 {psn_no} 没有个人账户")
@@ -89,7 +114,7 @@ def person_family(
     psn_no: Annotated[str, Field(max_length=30)], _: Annotated[dict, Depends(require("person.read"))]
 ) -> dict:
     with unit_of_work(write=False) as s:
-        eio.person(s, psn_no)
+        _person(s, psn_no)
         return {"psn_no": psn_no, **reads.family(s, psn_no)}
 
 
@@ -102,7 +127,7 @@ def bind_family(
     claims: Annotated[dict, Depends(require("enrollment.write"))],
 ) -> dict:
     with refusals(), unit_of_work() as s:
-        eio.person(s, psn_no)
+        _person(s, psn_no)
         bindings.bind_family(
             s,
             owner_psn_no=psn_no,
